@@ -1,0 +1,75 @@
+"""Charge Zones: OCPP central system, Modbus DLM and load management for a building."""
+
+from __future__ import annotations
+
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
+from homeassistant.core import Event, HomeAssistant
+from homeassistant.exceptions import ConfigEntryNotReady
+from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.helpers.typing import ConfigType
+
+from .const import CONF_HOST, CONF_PORT, DOMAIN
+from .entity import hub_device_info
+from .services import async_setup_services
+from .site import ChargeZonesConfigEntry, Site
+
+PLATFORMS: list[Platform] = [
+    Platform.BINARY_SENSOR,
+    Platform.BUTTON,
+    Platform.EVENT,
+    Platform.NUMBER,
+    Platform.SENSOR,
+    Platform.SWITCH,
+]
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the actions."""
+    async_setup_services(hass)
+    return True
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: ChargeZonesConfigEntry) -> bool:
+    """Start the central system of one hub."""
+    site = Site(hass, entry)
+    try:
+        await site.async_start()
+    except OSError as err:
+        await site.async_stop()
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="cannot_listen",
+            translation_placeholders={
+                "host": entry.data[CONF_HOST],
+                "port": str(entry.data[CONF_PORT]),
+                "error": err.strerror or str(err),
+            },
+        ) from err
+    entry.runtime_data = site
+    hub = dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id, **hub_device_info(site)
+    )
+    site.hub_device_id = hub.id
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    entry.async_on_unload(entry.add_update_listener(_async_update_listener))
+
+    async def _async_stop(_event: Event) -> None:
+        await site.async_stop()
+
+    entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _async_stop))
+    return True
+
+
+async def _async_update_listener(hass: HomeAssistant, entry: ChargeZonesConfigEntry) -> None:
+    """Apply options, reconfiguration and subentry changes without a reload."""
+    await entry.runtime_data.async_apply_entry()
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: ChargeZonesConfigEntry) -> bool:
+    """Stop the central system."""
+    unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    if unloaded:
+        await entry.runtime_data.async_stop()
+    return unloaded

@@ -1,0 +1,481 @@
+"""One OCPP 1.6J session per connected station.
+
+`StationConnection` speaks the protocol (through the `ocpp` library) and hands every
+request to a `StationHandler`, which owns the station's state. It also offers every
+command the central system can send, raising `CommandError` on a refusal, a CALLERROR
+or a timeout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+import json
+import logging
+import re
+from typing import Any, Protocol, cast
+
+from ocpp.exceptions import FormationViolationError, OCPPError
+from ocpp.messages import MessageType, unpack
+from ocpp.routing import after as _after, on as _on
+from ocpp.v16 import ChargePoint, call, call_result
+from ocpp.v16.enums import Action
+
+from .readings import MeterValueError, Sample, parse_meter_values, parse_timestamp
+
+_LOGGER = logging.getLogger(__name__)
+# The ocpp library logs every frame at INFO: keep that on its own logger.
+FRAME_LOGGER = logging.getLogger(f"{__name__}.frames")
+
+SUBPROTOCOL = "ocpp1.6"
+_UNIQUE_ID = re.compile(r'^\s*\[\s*\d+\s*,\s*"([^"\\]{1,36})"')
+
+
+class CommandError(Exception):
+    """A command to a station failed (refused, CALLERROR, timeout, disconnected)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BootInfo:
+    """What a station says about itself at boot."""
+
+    vendor: str
+    model: str
+    serial_number: str | None = None
+    charge_box_serial_number: str | None = None
+    firmware_version: str | None = None
+    iccid: str | None = None
+    imsi: str | None = None
+    meter_type: str | None = None
+    meter_serial_number: str | None = None
+
+    @property
+    def serial(self) -> str | None:
+        """Best serial number available."""
+        return self.charge_box_serial_number or self.serial_number
+
+
+@dataclass(frozen=True, slots=True)
+class IdTagInfo:
+    """Answer to an authorization."""
+
+    status: str
+    expiry_date: str | None = None
+    parent_id_tag: str | None = None
+
+    def as_payload(self) -> dict[str, str]:
+        """The idTagInfo object, snake_case (the library converts it)."""
+        payload = {"status": self.status}
+        if self.expiry_date:
+            payload["expiry_date"] = self.expiry_date
+        if self.parent_id_tag:
+            payload["parent_id_tag"] = self.parent_id_tag
+        return payload
+
+
+class StationHandler(Protocol):
+    """What a connection needs from the station it speaks for."""
+
+    @property
+    def station_id(self) -> str:
+        """The station's OCPP identifier."""
+
+    def on_boot(self, info: BootInfo) -> int:
+        """Record the boot, return the heartbeat interval to give the station."""
+
+    def on_boot_answered(self) -> None:
+        """The BootNotification answer has been sent (commands may follow)."""
+
+    def on_heartbeat(self) -> None:
+        """A heartbeat arrived."""
+
+    def on_status(
+        self,
+        connector_id: int,
+        status: str,
+        error_code: str,
+        info: str | None,
+        vendor_error_code: str | None,
+        timestamp: str | None,
+    ) -> None:
+        """A StatusNotification arrived."""
+
+    def authorize(self, id_tag: str) -> IdTagInfo:
+        """Authorize a badge."""
+
+    async def start_transaction(
+        self,
+        connector_id: int,
+        id_tag: str,
+        meter_start: int,
+        timestamp: str,
+        reservation_id: int | None,
+    ) -> tuple[int, IdTagInfo]:
+        """Record a new transaction, return its id and the badge's status."""
+
+    async def stop_transaction(
+        self,
+        transaction_id: int,
+        meter_stop: int,
+        timestamp: str,
+        reason: str | None,
+        id_tag: str | None,
+        samples: Sequence[Sample],
+    ) -> IdTagInfo | None:
+        """Close a transaction."""
+
+    def on_meter_values(
+        self, connector_id: int, transaction_id: int | None, samples: Sequence[Sample]
+    ) -> None:
+        """MeterValues arrived."""
+
+    def on_data_transfer(
+        self, vendor_id: str, message_id: str | None, data: str | None
+    ) -> tuple[str, str | None]:
+        """A DataTransfer arrived; return (status, data)."""
+
+    def on_firmware_status(self, status: str) -> None:
+        """A FirmwareStatusNotification arrived."""
+
+    def on_diagnostics_status(self, status: str) -> None:
+        """A DiagnosticsStatusNotification arrived."""
+
+
+def on[F: Callable[..., Any]](action: str) -> Callable[[F], F]:
+    """Typed `ocpp.routing.on`."""
+    return cast(Callable[[F], F], _on(action))
+
+
+def after[F: Callable[..., Any]](action: str) -> Callable[[F], F]:
+    """Typed `ocpp.routing.after`."""
+    return cast(Callable[[F], F], _after(action))
+
+
+class StationConnection(ChargePoint):  # type: ignore[misc]
+    """The central system's side of one station's websocket."""
+
+    def __init__(
+        self,
+        station_id: str,
+        websocket: Any,
+        handler: StationHandler,
+        response_timeout: float = 30,
+    ) -> None:
+        """Wrap a websocket connection."""
+        super().__init__(station_id, websocket, response_timeout, FRAME_LOGGER)
+        self.handler = handler
+
+    # --- incoming frames -------------------------------------------------------
+
+    async def route_message(self, raw_msg: str | bytes) -> None:
+        """Route a frame; a frame that is not OCPP gets a CALLERROR, never silence."""
+        try:
+            msg = unpack(raw_msg)
+        except OCPPError as err:
+            text = raw_msg if isinstance(raw_msg, str) else raw_msg.decode(errors="replace")
+            match = _UNIQUE_ID.match(text)
+            _LOGGER.warning(
+                "Station %s sent a frame that is not valid OCPP-J (%s): %.200s",
+                self.id,
+                err.description or type(err).__name__,
+                text,
+            )
+            await self._send(
+                json.dumps(
+                    [
+                        MessageType.CallError,
+                        match.group(1) if match else "-1",
+                        err.code,
+                        err.description or "",
+                        err.details or {},
+                    ]
+                )
+            )
+            return
+        if msg.message_type_id == MessageType.Call:
+            try:
+                await self._handle_call(msg)
+            except OCPPError as err:
+                _LOGGER.warning(
+                    "Station %s: %s refused with %s (%s)",
+                    self.id,
+                    msg.action,
+                    err.code,
+                    err.description,
+                )
+                await self._send(msg.create_call_error(err).to_json())
+        else:
+            self._response_queue.put_nowait(msg)
+
+    @on(Action.boot_notification)
+    def _on_boot(
+        self, charge_point_vendor: str, charge_point_model: str, **kwargs: Any
+    ) -> call_result.BootNotification:
+        info = BootInfo(
+            vendor=charge_point_vendor,
+            model=charge_point_model,
+            serial_number=kwargs.get("charge_point_serial_number"),
+            charge_box_serial_number=kwargs.get("charge_box_serial_number"),
+            firmware_version=kwargs.get("firmware_version"),
+            iccid=kwargs.get("iccid"),
+            imsi=kwargs.get("imsi"),
+            meter_type=kwargs.get("meter_type"),
+            meter_serial_number=kwargs.get("meter_serial_number"),
+        )
+        interval = self.handler.on_boot(info)
+        return call_result.BootNotification(
+            current_time=_now_iso(), interval=interval, status="Accepted"
+        )
+
+    @after(Action.boot_notification)
+    def _after_boot(self, **_kwargs: Any) -> None:
+        self.handler.on_boot_answered()
+
+    @on(Action.heartbeat)
+    def _on_heartbeat(self) -> call_result.Heartbeat:
+        self.handler.on_heartbeat()
+        return call_result.Heartbeat(current_time=_now_iso())
+
+    @on(Action.status_notification)
+    def _on_status(
+        self, connector_id: int, error_code: str, status: str, **kwargs: Any
+    ) -> call_result.StatusNotification:
+        self.handler.on_status(
+            connector_id,
+            status,
+            error_code,
+            kwargs.get("info"),
+            kwargs.get("vendor_error_code"),
+            kwargs.get("timestamp"),
+        )
+        return call_result.StatusNotification()
+
+    @on(Action.authorize)
+    def _on_authorize(self, id_tag: str) -> call_result.Authorize:
+        return call_result.Authorize(id_tag_info=self.handler.authorize(id_tag).as_payload())
+
+    @on(Action.start_transaction)
+    async def _on_start_transaction(
+        self,
+        connector_id: int,
+        id_tag: str,
+        meter_start: int,
+        timestamp: str,
+        reservation_id: int | None = None,
+    ) -> call_result.StartTransaction:
+        _check_timestamp(timestamp)
+        transaction_id, info = await self.handler.start_transaction(
+            connector_id, id_tag, meter_start, timestamp, reservation_id
+        )
+        return call_result.StartTransaction(
+            transaction_id=transaction_id, id_tag_info=info.as_payload()
+        )
+
+    @on(Action.stop_transaction)
+    async def _on_stop_transaction(
+        self,
+        meter_stop: int,
+        timestamp: str,
+        transaction_id: int,
+        reason: str | None = None,
+        id_tag: str | None = None,
+        transaction_data: list[dict[str, Any]] | None = None,
+    ) -> call_result.StopTransaction:
+        _check_timestamp(timestamp)
+        samples = _parse_samples(transaction_data or [])
+        info = await self.handler.stop_transaction(
+            transaction_id, meter_stop, timestamp, reason, id_tag, samples
+        )
+        return call_result.StopTransaction(id_tag_info=info.as_payload() if info else None)
+
+    @on(Action.meter_values)
+    def _on_meter_values(
+        self,
+        connector_id: int,
+        meter_value: list[dict[str, Any]],
+        transaction_id: int | None = None,
+    ) -> call_result.MeterValues:
+        self.handler.on_meter_values(connector_id, transaction_id, _parse_samples(meter_value))
+        return call_result.MeterValues()
+
+    @on(Action.data_transfer)
+    def _on_data_transfer(
+        self, vendor_id: str, message_id: str | None = None, data: str | None = None
+    ) -> call_result.DataTransfer:
+        status, answer = self.handler.on_data_transfer(vendor_id, message_id, data)
+        return call_result.DataTransfer(status=status, data=answer)
+
+    @on(Action.firmware_status_notification)
+    def _on_firmware_status(self, status: str) -> call_result.FirmwareStatusNotification:
+        self.handler.on_firmware_status(status)
+        return call_result.FirmwareStatusNotification()
+
+    @on(Action.diagnostics_status_notification)
+    def _on_diagnostics_status(self, status: str) -> call_result.DiagnosticsStatusNotification:
+        self.handler.on_diagnostics_status(status)
+        return call_result.DiagnosticsStatusNotification()
+
+    # --- outgoing commands ----------------------------------------------------
+
+    async def _command(self, payload: Any) -> Any:
+        try:
+            return await self.call(payload, suppress=False)
+        except OCPPError as err:
+            raise CommandError(
+                f"{self.id} answered {type(payload).__name__} with {err.code}: {err.description}"
+            ) from err
+        except TimeoutError as err:
+            raise CommandError(
+                f"{self.id} did not answer {type(payload).__name__} within "
+                f"{self._response_timeout} s"
+            ) from err
+        except Exception as err:  # websockets.ConnectionClosed and friends
+            raise CommandError(
+                f"{self.id}: {type(payload).__name__} failed: {err or type(err).__name__}"
+            ) from err
+
+    async def get_configuration(
+        self, keys: Sequence[str] | None = None
+    ) -> tuple[dict[str, dict[str, Any]], list[str]]:
+        """Read configuration keys: ({key: {value, readonly}}, unknown keys)."""
+        result = await self._command(call.GetConfiguration(key=list(keys) if keys else None))
+        values = {
+            item["key"]: {"value": item.get("value"), "readonly": item.get("readonly", False)}
+            for item in (result.configuration_key or [])
+        }
+        return values, list(result.unknown_key or [])
+
+    async def change_configuration(self, key: str, value: str) -> str:
+        """Change one configuration key."""
+        result = await self._command(call.ChangeConfiguration(key=key, value=value))
+        return str(result.status)
+
+    async def trigger_message(self, message: str, connector_id: int | None = None) -> str:
+        """Ask the station to send a message now."""
+        result = await self._command(
+            call.TriggerMessage(requested_message=message, connector_id=connector_id)
+        )
+        return str(result.status)
+
+    async def remote_start(
+        self,
+        id_tag: str,
+        connector_id: int | None = None,
+        charging_profile: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Start a transaction remotely."""
+        result = await self._command(
+            call.RemoteStartTransaction(
+                id_tag=id_tag,
+                connector_id=connector_id,
+                charging_profile=dict(charging_profile) if charging_profile else None,
+            )
+        )
+        return str(result.status)
+
+    async def remote_stop(self, transaction_id: int) -> str:
+        """Stop a transaction remotely."""
+        result = await self._command(call.RemoteStopTransaction(transaction_id=transaction_id))
+        return str(result.status)
+
+    async def reset(self, reset_type: str) -> str:
+        """Reset the station (Soft or Hard)."""
+        result = await self._command(call.Reset(type=reset_type))
+        return str(result.status)
+
+    async def unlock_connector(self, connector_id: int) -> str:
+        """Unlock a connector."""
+        result = await self._command(call.UnlockConnector(connector_id=connector_id))
+        return str(result.status)
+
+    async def change_availability(self, connector_id: int, availability: str) -> str:
+        """Make a connector (0 = whole station) Operative or Inoperative."""
+        result = await self._command(
+            call.ChangeAvailability(connector_id=connector_id, type=availability)
+        )
+        return str(result.status)
+
+    async def set_charging_profile(self, connector_id: int, profile: Mapping[str, Any]) -> str:
+        """Install a charging profile (snake_case keys)."""
+        result = await self._command(
+            call.SetChargingProfile(connector_id=connector_id, cs_charging_profiles=dict(profile))
+        )
+        return str(result.status)
+
+    async def clear_charging_profile(
+        self,
+        profile_id: int | None = None,
+        connector_id: int | None = None,
+        purpose: str | None = None,
+        stack_level: int | None = None,
+    ) -> str:
+        """Clear charging profiles matching the criteria."""
+        result = await self._command(
+            call.ClearChargingProfile(
+                id=profile_id,
+                connector_id=connector_id,
+                charging_profile_purpose=purpose,
+                stack_level=stack_level,
+            )
+        )
+        return str(result.status)
+
+    async def send_local_list(
+        self, version: int, update_type: str, entries: Sequence[Mapping[str, Any]]
+    ) -> str:
+        """Send the local authorization list."""
+        result = await self._command(
+            call.SendLocalList(
+                list_version=version,
+                update_type=update_type,
+                local_authorization_list=[dict(entry) for entry in entries],
+            )
+        )
+        return str(result.status)
+
+    async def get_local_list_version(self) -> int:
+        """Version of the local authorization list the station holds."""
+        result = await self._command(call.GetLocalListVersion())
+        return int(result.list_version)
+
+    async def data_transfer(
+        self, vendor_id: str, message_id: str | None = None, data: str | None = None
+    ) -> tuple[str, str | None]:
+        """Send a DataTransfer."""
+        result = await self._command(
+            call.DataTransfer(vendor_id=vendor_id, message_id=message_id, data=data)
+        )
+        return str(result.status), result.data
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _check_timestamp(timestamp: str) -> None:
+    try:
+        parse_timestamp(timestamp)
+    except MeterValueError as err:
+        raise _formation(str(err)) from err
+
+
+def _parse_samples(meter_value: list[dict[str, Any]]) -> list[Sample]:
+    try:
+        return parse_meter_values(meter_value)
+    except MeterValueError as err:
+        raise _formation(str(err)) from err
+
+
+def _formation(cause: str) -> OCPPError:
+    return FormationViolationError(description=cause, details={"cause": cause})
+
+
+__all__ = [
+    "SUBPROTOCOL",
+    "BootInfo",
+    "CommandError",
+    "IdTagInfo",
+    "StationConnection",
+    "StationHandler",
+]

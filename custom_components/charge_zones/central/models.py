@@ -1,0 +1,82 @@
+"""Station models, phase wiring and quirks, as data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Phase(StrEnum):
+    """A phase of the building's supply."""
+
+    L1 = "L1"
+    L2 = "L2"
+    L3 = "L3"
+
+
+PHASES: tuple[Phase, ...] = (Phase.L1, Phase.L2, Phase.L3)
+
+
+class Wiring(StrEnum):
+    """How a station's phases are connected to the building's phases.
+
+    Single-phase stations name the phase they sit on; three-phase stations name the
+    rotation: the building phases wired to the station's L1, L2 and L3, in order.
+    """
+
+    L1 = "L1"
+    L2 = "L2"
+    L3 = "L3"
+    L1_L2_L3 = "L1-L2-L3"
+    L2_L3_L1 = "L2-L3-L1"
+    L3_L1_L2 = "L3-L1-L2"
+
+    @property
+    def grid_phases(self) -> tuple[Phase, ...]:
+        """Building phases used, indexed by the station's own phase (L1 first)."""
+        return tuple(Phase(p) for p in self.value.split("-"))
+
+    @property
+    def phase_count(self) -> int:
+        """Number of phases the station draws from."""
+        return len(self.grid_phases)
+
+    def to_grid(self, station_phase: Phase) -> Phase | None:
+        """Building phase behind one of the station's phases (None if not wired)."""
+        index = PHASES.index(station_phase)
+        phases = self.grid_phases
+        return phases[index] if index < len(phases) else None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelQuirks:
+    """What a station model needs from the central system."""
+
+    label: str
+    # Stack level for the profiles Charge Zones sends; None = highest allowed - 1.
+    stack_level: int | None
+    # Configuration keys that must never be changed automatically.
+    protected_keys: frozenset[str] = frozenset()
+
+
+MODELS: dict[str, ModelQuirks] = {
+    "standard": ModelQuirks(label="Standard OCPP", stack_level=None),
+    # ABB Terra AC rejects a profile at the reported ChargeProfileMaxStackLevel and has
+    # boot-looped after aggressive measurand configuration: stack level 0, hands off
+    # MeterValuesSampledData.
+    "abb_terra": ModelQuirks(
+        label="ABB Terra",
+        stack_level=0,
+        protected_keys=frozenset({"MeterValuesSampledData"}),
+    ),
+}
+
+
+def profile_stack_level(model: str, max_stack_level: int | None) -> int:
+    """Stack level to use for a model, given what the station reports."""
+    quirks = MODELS.get(model, MODELS["standard"])
+    if quirks.stack_level is not None:
+        return quirks.stack_level
+    if max_stack_level is None or max_stack_level < 1:
+        return 0
+    return max_stack_level - 1

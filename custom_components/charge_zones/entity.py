@@ -1,0 +1,100 @@
+"""Base entities: one device per station (its subentry) and one for the hub."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.core import callback
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.entity import Entity, EntityDescription
+
+from .const import DOMAIN
+from .site import Site
+from .stations import Station
+
+_UNSET: Any = object()
+
+
+def hub_device_info(site: Site) -> DeviceInfo:
+    """Device of the hub (the central system)."""
+    return DeviceInfo(
+        identifiers={(DOMAIN, site.entry.entry_id)},
+        name=site.entry.title,
+        manufacturer="Charge Zones",
+        model="OCPP 1.6J central system",
+    )
+
+
+def station_device_info(site: Site, station: Station) -> DeviceInfo:
+    """Device of a station; vendor, model and firmware come with its boot."""
+    info = DeviceInfo(
+        identifiers={(DOMAIN, station.config.subentry_id)},
+        name=station.station_id,
+    )
+    if site.hub_device_id is not None:
+        info["via_device_id"] = site.hub_device_id
+    if station.boot is not None:
+        info["manufacturer"] = station.boot.vendor
+        info["model"] = station.boot.model
+        info["sw_version"] = station.boot.firmware_version
+        info["serial_number"] = station.boot.serial
+    return info
+
+
+class ChargeZonesEntity(Entity):
+    """Writes its state only when what it shows changed."""
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+    _last: Any = _UNSET
+
+    def _snapshot(self) -> Any:
+        """What this entity shows; a change of it means a state write."""
+        raise NotImplementedError
+
+    @callback
+    def _handle_update(self) -> None:
+        snapshot = self._snapshot()
+        if snapshot != self._last:
+            self._last = snapshot
+            self.async_write_ha_state()
+
+
+class StationEntity(ChargeZonesEntity):
+    """An entity of one station, updated by that station only."""
+
+    def __init__(self, site: Site, station: Station, description: EntityDescription) -> None:
+        """Bind to a station."""
+        self.entity_description = description
+        self.site = site
+        self.station = station
+        self._attr_unique_id = f"{station.config.subentry_id}_{description.key}"
+        self._attr_device_info = station_device_info(site, station)
+
+    @property
+    def available(self) -> bool:
+        """Most station entities need the station connected."""
+        return self.station.connected
+
+    async def async_added_to_hass(self) -> None:
+        """Listen to this station only."""
+        await super().async_added_to_hass()
+        self._last = self._snapshot()
+        self.async_on_remove(self.station.add_listener(self._handle_update))
+
+
+class HubEntity(ChargeZonesEntity):
+    """An entity of the hub."""
+
+    def __init__(self, site: Site, description: EntityDescription) -> None:
+        """Bind to the hub."""
+        self.entity_description = description
+        self.site = site
+        self._attr_unique_id = f"{site.entry.entry_id}_{description.key}"
+        self._attr_device_info = hub_device_info(site)
+
+    async def async_added_to_hass(self) -> None:
+        """Listen to hub-level changes."""
+        await super().async_added_to_hass()
+        self._last = self._snapshot()
+        self.async_on_remove(self.site.add_listener(self._handle_update))

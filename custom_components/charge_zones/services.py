@@ -1,0 +1,340 @@
+"""Actions: every OCPP command the central system sends, targeted at a station device."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, cast
+
+import probatio as vol
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import ATTR_DEVICE_ID
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+    callback,
+)
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.util.json import JsonValueType
+
+from .central.connection import CommandError
+from .const import DOMAIN
+from .site import Site
+from .stations import Station
+
+ATTR_KEYS = "keys"
+ATTR_KEY = "key"
+ATTR_VALUE = "value"
+ATTR_MESSAGE = "message"
+ATTR_CONNECTOR_ID = "connector_id"
+ATTR_ID_TAG = "id_tag"
+ATTR_TRANSACTION_ID = "transaction_id"
+ATTR_TYPE = "type"
+ATTR_AVAILABLE = "available"
+ATTR_LIMIT = "limit"
+ATTR_UNIT = "unit"
+ATTR_PURPOSE = "purpose"
+ATTR_STACK_LEVEL = "stack_level"
+ATTR_PROFILE_ID = "profile_id"
+ATTR_NUMBER_PHASES = "number_phases"
+ATTR_DURATION = "duration"
+
+TRIGGER_MESSAGES = [
+    "BootNotification",
+    "DiagnosticsStatusNotification",
+    "FirmwareStatusNotification",
+    "Heartbeat",
+    "MeterValues",
+    "StatusNotification",
+]
+PURPOSES = ["ChargePointMaxProfile", "TxDefaultProfile", "TxProfile"]
+
+STATION = vol.Schema({vol.Required(ATTR_DEVICE_ID): cv.string}, extra=vol.PREVENT_EXTRA)
+CONNECTOR = vol.All(vol.Coerce(int), vol.Range(min=0, max=99))
+
+SCHEMAS: dict[str, vol.Schema] = {
+    "get_configuration": STATION.extend(
+        {vol.Optional(ATTR_KEYS): vol.All(cv.ensure_list, [cv.string])}
+    ),
+    "change_configuration": STATION.extend(
+        {vol.Required(ATTR_KEY): cv.string, vol.Required(ATTR_VALUE): cv.string}
+    ),
+    "trigger_message": STATION.extend(
+        {
+            vol.Required(ATTR_MESSAGE): vol.In(TRIGGER_MESSAGES),
+            vol.Optional(ATTR_CONNECTOR_ID): CONNECTOR,
+        }
+    ),
+    "remote_start_transaction": STATION.extend(
+        {vol.Required(ATTR_ID_TAG): cv.string, vol.Optional(ATTR_CONNECTOR_ID): CONNECTOR}
+    ),
+    "remote_stop_transaction": STATION.extend(
+        {
+            vol.Optional(ATTR_TRANSACTION_ID): vol.Coerce(int),
+            vol.Optional(ATTR_CONNECTOR_ID): CONNECTOR,
+        }
+    ),
+    "reset": STATION.extend({vol.Optional(ATTR_TYPE, default="soft"): vol.In(["soft", "hard"])}),
+    "unlock_connector": STATION.extend({vol.Optional(ATTR_CONNECTOR_ID, default=1): CONNECTOR}),
+    "change_availability": STATION.extend(
+        {
+            vol.Required(ATTR_AVAILABLE): cv.boolean,
+            vol.Optional(ATTR_CONNECTOR_ID, default=0): CONNECTOR,
+        }
+    ),
+    "set_charging_profile": STATION.extend(
+        {
+            vol.Required(ATTR_LIMIT): vol.All(vol.Coerce(float), vol.Range(min=0, max=1_000_000)),
+            vol.Optional(ATTR_UNIT, default="A"): vol.In(["A", "W"]),
+            vol.Optional(ATTR_CONNECTOR_ID, default=0): CONNECTOR,
+            vol.Optional(ATTR_PURPOSE, default="TxDefaultProfile"): vol.In(PURPOSES),
+            vol.Optional(ATTR_STACK_LEVEL): vol.All(vol.Coerce(int), vol.Range(min=0, max=99)),
+            vol.Optional(ATTR_PROFILE_ID): vol.All(vol.Coerce(int), vol.Range(min=1)),
+            vol.Optional(ATTR_NUMBER_PHASES): vol.All(vol.Coerce(int), vol.Range(min=1, max=3)),
+            vol.Optional(ATTR_DURATION): vol.All(vol.Coerce(int), vol.Range(min=1)),
+        }
+    ),
+    "clear_charging_profile": STATION.extend(
+        {
+            vol.Optional(ATTR_PROFILE_ID): vol.All(vol.Coerce(int), vol.Range(min=1)),
+            vol.Optional(ATTR_CONNECTOR_ID): CONNECTOR,
+            vol.Optional(ATTR_PURPOSE): vol.In(PURPOSES),
+            vol.Optional(ATTR_STACK_LEVEL): vol.All(vol.Coerce(int), vol.Range(min=0, max=99)),
+        }
+    ),
+    "update_configuration": vol.Schema(
+        {vol.Optional(ATTR_DEVICE_ID): vol.All(cv.ensure_list, [cv.string])}
+    ),
+    "get_local_list_version": STATION,
+}
+
+
+def _sites(hass: HomeAssistant) -> list[Site]:
+    return [
+        entry.runtime_data
+        for entry in hass.config_entries.async_entries(DOMAIN)
+        if entry.state is ConfigEntryState.LOADED
+    ]
+
+
+def _station(hass: HomeAssistant, device_id: str) -> tuple[Site, Station]:
+    device = dr.async_get(hass).async_get(device_id)
+    if device is not None:
+        for site in _sites(hass):
+            for domain, identifier in device.identifiers:
+                if domain == DOMAIN and identifier in site.stations:
+                    return site, site.stations[identifier]
+    raise ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key="not_a_station",
+        translation_placeholders={"device_id": device_id},
+    )
+
+
+async def _run(station: Station, command: Callable[[], Awaitable[Any]]) -> Any:
+    try:
+        return await command()
+    except CommandError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="command_failed",
+            translation_placeholders={"station": station.station_id, "error": str(err)},
+        ) from err
+
+
+def _profile(station: Station, data: dict[str, Any]) -> dict[str, Any]:
+    period: dict[str, Any] = {"start_period": 0, "limit": round(data[ATTR_LIMIT], 1)}
+    if ATTR_NUMBER_PHASES in data:
+        period["number_phases"] = data[ATTR_NUMBER_PHASES]
+    schedule: dict[str, Any] = {
+        "charging_rate_unit": data[ATTR_UNIT],
+        "charging_schedule_period": [period],
+    }
+    if ATTR_DURATION in data:
+        schedule["duration"] = data[ATTR_DURATION]
+    default = station.max_current_profile(data[ATTR_LIMIT])
+    profile: dict[str, Any] = {
+        "charging_profile_id": data.get(ATTR_PROFILE_ID, default["charging_profile_id"]),
+        "stack_level": data.get(ATTR_STACK_LEVEL, default["stack_level"]),
+        "charging_profile_purpose": data[ATTR_PURPOSE],
+        "charging_profile_kind": "Absolute",
+        "charging_schedule": schedule,
+    }
+    if data[ATTR_PURPOSE] == "TxProfile":
+        connector = data[ATTR_CONNECTOR_ID]
+        session = next(
+            (s for s in station.open_sessions() if connector in (0, s.connector_id)), None
+        )
+        if session is None:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="no_transaction",
+                translation_placeholders={"station": station.station_id},
+            )
+        profile["transaction_id"] = session.transaction_id
+    return profile
+
+
+@callback
+def async_setup_services(hass: HomeAssistant) -> None:
+    """Register the actions (once, in async_setup)."""
+
+    async def get_configuration(call: ServiceCall) -> ServiceResponse:
+        _site, station = _station(hass, call.data[ATTR_DEVICE_ID])
+        values, unknown = await _run(
+            station,
+            lambda: station.require_connection().get_configuration(call.data.get(ATTR_KEYS)),
+        )
+        return {
+            "configuration": [
+                {"key": key, "value": item["value"], "readonly": item["readonly"]}
+                for key, item in sorted(values.items())
+            ],
+            "unknown_keys": unknown,
+        }
+
+    async def change_configuration(call: ServiceCall) -> ServiceResponse:
+        _site, station = _station(hass, call.data[ATTR_DEVICE_ID])
+        status = await _run(
+            station,
+            lambda: station.require_connection().change_configuration(
+                call.data[ATTR_KEY], call.data[ATTR_VALUE]
+            ),
+        )
+        return {"status": status}
+
+    async def trigger_message(call: ServiceCall) -> ServiceResponse:
+        _site, station = _station(hass, call.data[ATTR_DEVICE_ID])
+        status = await _run(
+            station,
+            lambda: station.require_connection().trigger_message(
+                call.data[ATTR_MESSAGE], call.data.get(ATTR_CONNECTOR_ID)
+            ),
+        )
+        return {"status": status}
+
+    async def remote_start(call: ServiceCall) -> ServiceResponse:
+        _site, station = _station(hass, call.data[ATTR_DEVICE_ID])
+        status = await _run(
+            station,
+            lambda: station.require_connection().remote_start(
+                call.data[ATTR_ID_TAG], call.data.get(ATTR_CONNECTOR_ID)
+            ),
+        )
+        return {"status": status}
+
+    async def remote_stop(call: ServiceCall) -> ServiceResponse:
+        _site, station = _station(hass, call.data[ATTR_DEVICE_ID])
+        transaction_id = call.data.get(ATTR_TRANSACTION_ID)
+        if transaction_id is None:
+            connector = call.data.get(ATTR_CONNECTOR_ID)
+            session = next(
+                (
+                    s
+                    for s in station.open_sessions()
+                    if connector is None or s.connector_id == connector
+                ),
+                None,
+            )
+            if session is None:
+                raise ServiceValidationError(
+                    translation_domain=DOMAIN,
+                    translation_key="no_transaction",
+                    translation_placeholders={"station": station.station_id},
+                )
+            transaction_id = session.transaction_id
+        status = await _run(
+            station, lambda: station.require_connection().remote_stop(transaction_id)
+        )
+        return {"status": status, "transaction_id": transaction_id}
+
+    async def reset(call: ServiceCall) -> ServiceResponse:
+        _site, station = _station(hass, call.data[ATTR_DEVICE_ID])
+        reset_type = "Hard" if call.data[ATTR_TYPE] == "hard" else "Soft"
+        status = await _run(station, lambda: station.require_connection().reset(reset_type))
+        return {"status": status}
+
+    async def unlock_connector(call: ServiceCall) -> ServiceResponse:
+        _site, station = _station(hass, call.data[ATTR_DEVICE_ID])
+        status = await _run(
+            station,
+            lambda: station.require_connection().unlock_connector(call.data[ATTR_CONNECTOR_ID]),
+        )
+        return {"status": status}
+
+    async def change_availability(call: ServiceCall) -> ServiceResponse:
+        _site, station = _station(hass, call.data[ATTR_DEVICE_ID])
+        status = await _run(
+            station,
+            lambda: station.async_change_availability(
+                call.data[ATTR_CONNECTOR_ID], call.data[ATTR_AVAILABLE]
+            ),
+        )
+        return {"status": status}
+
+    async def set_charging_profile(call: ServiceCall) -> ServiceResponse:
+        _site, station = _station(hass, call.data[ATTR_DEVICE_ID])
+        profile = _profile(station, dict(call.data))
+        status = await _run(
+            station,
+            lambda: station.require_connection().set_charging_profile(
+                call.data[ATTR_CONNECTOR_ID], profile
+            ),
+        )
+        station.profile_status = status
+        station.notify()
+        return {"status": status, "profile": profile}
+
+    async def clear_charging_profile(call: ServiceCall) -> ServiceResponse:
+        _site, station = _station(hass, call.data[ATTR_DEVICE_ID])
+        status = await _run(
+            station,
+            lambda: station.require_connection().clear_charging_profile(
+                call.data.get(ATTR_PROFILE_ID),
+                call.data.get(ATTR_CONNECTOR_ID),
+                call.data.get(ATTR_PURPOSE),
+                call.data.get(ATTR_STACK_LEVEL),
+            ),
+        )
+        return {"status": status}
+
+    async def update_configuration(call: ServiceCall) -> ServiceResponse:
+        device_ids: list[str] | None = call.data.get(ATTR_DEVICE_ID)
+        results: dict[str, str] = {}
+        if not device_ids:
+            for site in _sites(hass):
+                results |= await site.async_update_all_local_lists()
+            return {"stations": cast(JsonValueType, results)}
+        for device_id in device_ids:
+            _site, station = _station(hass, device_id)
+            results[station.station_id] = await _run(station, station.async_update_local_list)
+        return {"stations": cast(JsonValueType, results)}
+
+    async def get_local_list_version(call: ServiceCall) -> ServiceResponse:
+        site, station = _station(hass, call.data[ATTR_DEVICE_ID])
+        version = await _run(station, lambda: station.require_connection().get_local_list_version())
+        return {"version": version, "expected": site.sessions.local_list_version}
+
+    handlers: dict[
+        str, tuple[Callable[[ServiceCall], Coroutine[Any, Any, ServiceResponse]], SupportsResponse]
+    ] = {
+        "get_configuration": (get_configuration, SupportsResponse.ONLY),
+        "change_configuration": (change_configuration, SupportsResponse.OPTIONAL),
+        "trigger_message": (trigger_message, SupportsResponse.OPTIONAL),
+        "remote_start_transaction": (remote_start, SupportsResponse.OPTIONAL),
+        "remote_stop_transaction": (remote_stop, SupportsResponse.OPTIONAL),
+        "reset": (reset, SupportsResponse.OPTIONAL),
+        "unlock_connector": (unlock_connector, SupportsResponse.OPTIONAL),
+        "change_availability": (change_availability, SupportsResponse.OPTIONAL),
+        "set_charging_profile": (set_charging_profile, SupportsResponse.OPTIONAL),
+        "clear_charging_profile": (clear_charging_profile, SupportsResponse.OPTIONAL),
+        "update_configuration": (update_configuration, SupportsResponse.OPTIONAL),
+        "get_local_list_version": (get_local_list_version, SupportsResponse.ONLY),
+    }
+    for name, (handler, supports) in handlers.items():
+        hass.services.async_register(
+            DOMAIN, name, handler, schema=SCHEMAS[name], supports_response=supports
+        )

@@ -1,0 +1,274 @@
+"""Persisted charging sessions and the transaction id counter.
+
+Transaction ids are unique forever: a counter kept in Home Assistant's storage, saved
+before a StartTransaction is answered. A session stays open across restarts and is closed
+by the StopTransaction that arrives later; retries of the same StartTransaction or
+StopTransaction (a station resending its queue after a reconnect) are recognised, so
+energy is never counted twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.storage import Store
+
+from .const import DOMAIN
+
+STORAGE_VERSION = 1
+SAVE_DELAY = 10
+MAX_CLOSED_SESSIONS = 20_000
+
+FLAG_UNKNOWN_TRANSACTION = "unknown_transaction"
+FLAG_REGISTER_BACKWARDS = "register_backwards"
+FLAG_SUPERSEDED = "superseded"
+FLAG_REJECTED = "not_authorized"
+
+
+@dataclass(slots=True)
+class ChargingSession:
+    """One transaction."""
+
+    transaction_id: int
+    station_id: str
+    connector_id: int
+    id_tag: str
+    holder: str | None
+    auth_status: str
+    started_at: str
+    meter_start: int | None
+    stopped_at: str | None = None
+    meter_stop: int | None = None
+    stop_reason: str | None = None
+    last_meter: float | None = None
+    last_meter_at: str | None = None
+    flags: list[str] = field(default_factory=list)
+
+    @property
+    def active(self) -> bool:
+        """Whether the session is still open."""
+        return self.stopped_at is None
+
+    @property
+    def energy_wh(self) -> float | None:
+        """Energy of the session so far (or in all), from the station's register."""
+        if self.meter_start is None:
+            return None
+        end = self.meter_stop if self.meter_stop is not None else self.last_meter
+        if end is None:
+            return 0.0
+        return max(0.0, float(end) - self.meter_start)
+
+    def duration_s(self, now: datetime) -> float:
+        """Duration in seconds (to now for an open session)."""
+        start = datetime.fromisoformat(self.started_at)
+        end = datetime.fromisoformat(self.stopped_at) if self.stopped_at else now
+        return max(0.0, (end - start).total_seconds())
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-able form."""
+        data = asdict(self)
+        data["energy_wh"] = self.energy_wh
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ChargingSession:
+        """Rebuild from storage."""
+        fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**fields)
+
+
+class SessionStore:
+    """Sessions and counters of one hub, in Home Assistant's storage."""
+
+    def __init__(self, hass: HomeAssistant, entry_id: str) -> None:
+        """Create the store (call async_load before use)."""
+        self._store: Store[dict[str, Any]] = Store(
+            hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}.sessions", atomic_writes=True
+        )
+        self.last_transaction_id = 0
+        self.open: dict[int, ChargingSession] = {}
+        self.closed: list[ChargingSession] = []
+        self.local_list_version = 0
+        self.local_list_digest: str | None = None
+        self.station_list_versions: dict[str, int] = {}
+
+    async def async_load(self) -> None:
+        """Load from storage."""
+        data = await self._store.async_load() or {}
+        self.last_transaction_id = int(data.get("last_transaction_id", 0))
+        self.open = {
+            int(s["transaction_id"]): ChargingSession.from_dict(s) for s in data.get("open", [])
+        }
+        self.closed = [ChargingSession.from_dict(s) for s in data.get("closed", [])]
+        self.local_list_version = int(data.get("local_list_version", 0))
+        self.local_list_digest = data.get("local_list_digest")
+        self.station_list_versions = dict(data.get("station_list_versions", {}))
+
+    def _data(self) -> dict[str, Any]:
+        return {
+            "last_transaction_id": self.last_transaction_id,
+            "open": [asdict(s) for s in self.open.values()],
+            "closed": [asdict(s) for s in self.closed[-MAX_CLOSED_SESSIONS:]],
+            "local_list_version": self.local_list_version,
+            "local_list_digest": self.local_list_digest,
+            "station_list_versions": self.station_list_versions,
+        }
+
+    async def async_save(self) -> None:
+        """Write now (before answering a station about a transaction)."""
+        await self._store.async_save(self._data())
+
+    def schedule_save(self) -> None:
+        """Write soon (meter progress)."""
+        self._store.async_delay_save(self._data, SAVE_DELAY)
+
+    def find_open(self, station_id: str, connector_id: int) -> ChargingSession | None:
+        """The open session of a connector, if any."""
+        for session in self.open.values():
+            if session.station_id == station_id and session.connector_id == connector_id:
+                return session
+        return None
+
+    def find(self, transaction_id: int) -> ChargingSession | None:
+        """A session by transaction id (open first, then the most recent closed)."""
+        if (session := self.open.get(transaction_id)) is not None:
+            return session
+        for session in reversed(self.closed):
+            if session.transaction_id == transaction_id:
+                return session
+        return None
+
+    async def async_start(
+        self,
+        *,
+        station_id: str,
+        connector_id: int,
+        id_tag: str,
+        holder: str | None,
+        auth_status: str,
+        meter_start: int,
+        started_at: str,
+    ) -> tuple[ChargingSession, list[ChargingSession]]:
+        """Open a session (or recognise a retried StartTransaction).
+
+        Returns the session and any sessions it superseded (closed because the station
+        started a new one on the same connector without stopping them).
+        """
+        current = self.find_open(station_id, connector_id)
+        if (
+            current is not None
+            and current.meter_start == meter_start
+            and current.started_at == started_at
+            and current.id_tag == id_tag
+        ):
+            return current, []
+        superseded: list[ChargingSession] = []
+        if current is not None:
+            current.stopped_at = started_at
+            current.meter_stop = int(current.last_meter or current.meter_start or meter_start)
+            current.stop_reason = "Superseded"
+            current.flags.append(FLAG_SUPERSEDED)
+            self._close(current)
+            superseded.append(current)
+        self.last_transaction_id += 1
+        session = ChargingSession(
+            transaction_id=self.last_transaction_id,
+            station_id=station_id,
+            connector_id=connector_id,
+            id_tag=id_tag,
+            holder=holder,
+            auth_status=auth_status,
+            started_at=started_at,
+            meter_start=meter_start,
+            last_meter=float(meter_start),
+            last_meter_at=started_at,
+        )
+        if auth_status != "Accepted":
+            session.flags.append(FLAG_REJECTED)
+        self.open[session.transaction_id] = session
+        await self.async_save()
+        return session, superseded
+
+    async def async_stop(
+        self,
+        *,
+        station_id: str,
+        transaction_id: int,
+        meter_stop: int,
+        stopped_at: str,
+        reason: str | None,
+        id_tag: str | None,
+        meter_start_hint: int | None = None,
+    ) -> ChargingSession:
+        """Close a session; idempotent for a retried StopTransaction."""
+        session = self.open.get(transaction_id)
+        if session is None:
+            known = self.find(transaction_id)
+            if known is not None and known.station_id == station_id:
+                if FLAG_SUPERSEDED in known.flags:
+                    # The real stop of a session we had to close: take its figures.
+                    known.meter_stop = meter_stop
+                    known.stopped_at = stopped_at
+                    known.stop_reason = reason or "Local"
+                    await self.async_save()
+                return known
+            session = ChargingSession(
+                transaction_id=transaction_id,
+                station_id=station_id,
+                connector_id=0,
+                id_tag=id_tag or "",
+                holder=None,
+                auth_status="Unknown",
+                started_at=stopped_at,
+                meter_start=meter_start_hint,
+                flags=[FLAG_UNKNOWN_TRANSACTION],
+            )
+            self.last_transaction_id = max(self.last_transaction_id, transaction_id)
+        else:
+            del self.open[transaction_id]
+        session.meter_stop = meter_stop
+        session.last_meter = float(meter_stop)
+        session.last_meter_at = stopped_at
+        session.stopped_at = stopped_at
+        session.stop_reason = reason or "Local"
+        if session.meter_start is not None and meter_stop < session.meter_start:
+            session.flags.append(FLAG_REGISTER_BACKWARDS)
+        self.closed.append(session)
+        await self.async_save()
+        return session
+
+    def _close(self, session: ChargingSession) -> None:
+        self.open.pop(session.transaction_id, None)
+        self.closed.append(session)
+
+    def record_meter(
+        self, transaction_id: int, energy_wh: float, at: str
+    ) -> ChargingSession | None:
+        """Note the register of an open session (saved soon, not at once)."""
+        session = self.open.get(transaction_id)
+        if session is None:
+            return None
+        if session.last_meter is None or energy_wh >= session.last_meter:
+            session.last_meter = energy_wh
+            session.last_meter_at = at
+            self.schedule_save()
+        elif FLAG_REGISTER_BACKWARDS not in session.flags:
+            session.flags.append(FLAG_REGISTER_BACKWARDS)
+            self.schedule_save()
+        return session
+
+    def bump_local_list(self, digest: str) -> int:
+        """New list version when the badge list changed."""
+        if digest != self.local_list_digest:
+            self.local_list_version += 1
+            self.local_list_digest = digest
+            self.schedule_save()
+        return self.local_list_version
+
+    async def async_flush(self) -> None:
+        """Write pending changes (on unload)."""
+        await self.async_save()

@@ -1,0 +1,356 @@
+"""Runtime of one hub: the OCPP server, the stations, the badges and the session store.
+
+The one place that wires them together. Subentry changes are applied incrementally: a new
+station is added without touching the others' connections.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import date
+import logging
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry, ConfigSubentry
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.util import dt as dt_util
+
+from .badges import Badge, BadgeBook
+from .central.connection import StationConnection
+from .central.models import Wiring
+from .central.server import OcppServer
+from .const import (
+    BADGE_ACTIVE,
+    CONF_CONNECTORS,
+    CONF_EXPIRY,
+    CONF_HEARTBEAT_INTERVAL,
+    CONF_HOLDER,
+    CONF_HOST,
+    CONF_MAX_CURRENT,
+    CONF_METER_INTERVAL,
+    CONF_MIN_CURRENT,
+    CONF_MODEL,
+    CONF_PHASES,
+    CONF_PORT,
+    CONF_STATION_ID,
+    CONF_STATUS,
+    CONF_TAG,
+    DEFAULT_HEARTBEAT_INTERVAL,
+    DEFAULT_METER_INTERVAL,
+    DOMAIN,
+    SUBENTRY_BADGE,
+    SUBENTRY_STATION,
+)
+from .sessions import SessionStore
+from .stations import HubSettings, Station, StationConfig
+
+_LOGGER = logging.getLogger(__package__)
+
+
+def station_config(subentry: ConfigSubentry) -> StationConfig:
+    """A station's configuration from its subentry."""
+    data = subentry.data
+    return StationConfig(
+        subentry_id=subentry.subentry_id,
+        station_id=data[CONF_STATION_ID],
+        model=data[CONF_MODEL],
+        connectors=int(data[CONF_CONNECTORS]),
+        wiring=Wiring(data[CONF_PHASES]),
+        min_current=float(data[CONF_MIN_CURRENT]),
+        max_current=float(data[CONF_MAX_CURRENT]),
+    )
+
+
+def badge_from(subentry: ConfigSubentry) -> Badge:
+    """A badge from its subentry."""
+    data = subentry.data
+    expiry = data.get(CONF_EXPIRY)
+    return Badge(
+        tag=data[CONF_TAG],
+        holder=data[CONF_HOLDER],
+        status=data.get(CONF_STATUS, BADGE_ACTIVE),
+        expiry=date.fromisoformat(expiry) if expiry else None,
+    )
+
+
+def unknown_station_issue_id(entry_id: str, station_id: str) -> str:
+    """Repair issue id for a station that tried to connect without being configured."""
+    return f"unknown_station_{entry_id}_{station_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownStation:
+    """A station that tried to connect but is not configured."""
+
+    station_id: str
+    remote: str
+
+
+class Site:
+    """Everything one hub runs."""
+
+    def __init__(self, hass: HomeAssistant, entry: ConfigEntry) -> None:
+        """Prepare from the entry (start with async_start)."""
+        self.hass = hass
+        self.entry = entry
+        self.sessions = SessionStore(hass, entry.entry_id)
+        self.badges = BadgeBook()
+        self.stations: dict[str, Station] = {}  # by subentry id
+        self._by_ocpp_id: dict[str, Station] = {}
+        self.unknown_stations: dict[str, UnknownStation] = {}
+        self.hub_device_id: str | None = None
+        self._station_added: list[Callable[[Station], None]] = []
+        self._listeners: list[Callable[[], None]] = []
+        self._address = (entry.data[CONF_HOST], int(entry.data[CONF_PORT]))
+        self.server = self._new_server()
+
+    # --- lifecycle -------------------------------------------------------------
+
+    @property
+    def settings(self) -> HubSettings:
+        """Hub-wide settings (options)."""
+        options = self.entry.options
+        return HubSettings(
+            heartbeat_interval=int(
+                options.get(CONF_HEARTBEAT_INTERVAL, DEFAULT_HEARTBEAT_INTERVAL)
+            ),
+            meter_interval=int(options.get(CONF_METER_INTERVAL, DEFAULT_METER_INTERVAL)),
+        )
+
+    def _new_server(self) -> OcppServer:
+        host, port = self._address
+        return OcppServer(
+            host,
+            port,
+            lookup=self._lookup,
+            on_unknown=self._on_unknown_station,
+            on_connect=self._on_connect,
+            on_disconnect=self._on_disconnect,
+        )
+
+    async def async_start(self) -> None:
+        """Load the store, build stations and badges, start listening."""
+        await self.sessions.async_load()
+        self._sync_badges()
+        for subentry in self.entry.subentries.values():
+            if subentry.subentry_type == SUBENTRY_STATION:
+                self._add_station(subentry)
+        await self.server.start()
+
+    async def async_stop(self) -> None:
+        """Stop the server and write the store."""
+        await self.server.stop()
+        await self.sessions.async_flush()
+
+    async def async_apply_entry(self) -> None:
+        """Apply an updated entry: address, options, stations and badges."""
+        address = (self.entry.data[CONF_HOST], int(self.entry.data[CONF_PORT]))
+        if address != self._address:
+            _LOGGER.info("Moving the OCPP server to %s:%s", *address)
+            await self.server.stop()
+            self._address = address
+            self.server = self._new_server()
+            await self.server.start()
+
+        wanted = {
+            s.subentry_id: s
+            for s in self.entry.subentries.values()
+            if s.subentry_type == SUBENTRY_STATION
+        }
+        for subentry_id in list(self.stations):
+            if subentry_id not in wanted:
+                self._remove_station(subentry_id)
+        for subentry_id, subentry in wanted.items():
+            station = self.stations.get(subentry_id)
+            if station is None:
+                self._add_station(subentry)
+                continue
+            config = station_config(subentry)
+            if config != station.config:
+                if config.station_id != station.station_id:
+                    self._by_ocpp_id.pop(station.station_id, None)
+                    self._by_ocpp_id[config.station_id] = station
+                    if station.connection is not None:
+                        await station.connection._connection.close(1000, "station renamed")
+                old = station.config
+                station.reconfigure(config)
+                if station.connected and old.max_current != config.max_current:
+                    self.create_task(
+                        _quietly(station.async_set_limit(config.max_current)),
+                        f"limit {station.station_id}",
+                    )
+
+        if self._sync_badges():
+            for station in self.stations.values():
+                if station.connected:
+                    self.create_task(
+                        _quietly(station.async_update_local_list()),
+                        f"badges to {station.station_id}",
+                    )
+        for station in self.stations.values():
+            if station.connected:
+                self.create_task(
+                    station.async_apply_settings(), f"settings to {station.station_id}"
+                )
+        self.notify()
+
+    def create_task(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
+        """Run a task tied to the entry (cancelled on unload)."""
+        self.entry.async_create_background_task(self.hass, coro, f"{DOMAIN} {name}")
+
+    # --- listeners --------------------------------------------------------------
+
+    def on_station_added(self, listener: Callable[[Station], None]) -> Callable[[], None]:
+        """Call listener for stations added after setup; returns a remover."""
+        self._station_added.append(listener)
+        return lambda: self._station_added.remove(listener)
+
+    def add_listener(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call listener when hub-level state changes; returns a remover."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def notify(self) -> None:
+        """Tell hub-level listeners that something changed."""
+        for listener in list(self._listeners):
+            listener()
+
+    # --- stations ---------------------------------------------------------------
+
+    def station_by_id(self, station_id: str) -> Station | None:
+        """A station by its OCPP identifier."""
+        return self._by_ocpp_id.get(station_id)
+
+    def _add_station(self, subentry: ConfigSubentry) -> Station:
+        config = station_config(subentry)
+        station = Station(
+            config,
+            settings=lambda: self.settings,
+            badges=self.badges,
+            sessions=self.sessions,
+            timezone=dt_util.get_default_time_zone,
+            create_task=self.create_task,
+        )
+        station.add_boot_listener(self._on_boot)
+        self.stations[subentry.subentry_id] = station
+        self._by_ocpp_id[config.station_id] = station
+        if config.station_id in self.unknown_stations:
+            del self.unknown_stations[config.station_id]
+            ir.async_delete_issue(
+                self.hass, DOMAIN, unknown_station_issue_id(self.entry.entry_id, config.station_id)
+            )
+        for listener in list(self._station_added):
+            listener(station)
+        return station
+
+    def _remove_station(self, subentry_id: str) -> None:
+        station = self.stations.pop(subentry_id)
+        self._by_ocpp_id.pop(station.station_id, None)
+        if station.connection is not None:
+            self.create_task(
+                station.connection._connection.close(1000, "station removed"),
+                f"close {station.station_id}",
+            )
+        # Home Assistant removes the subentry's device and entities itself.
+
+    def _lookup(self, station_id: str) -> Station | None:
+        return self._by_ocpp_id.get(station_id)
+
+    @callback
+    def _on_unknown_station(self, station_id: str, remote: str) -> None:
+        first = station_id not in self.unknown_stations
+        self.unknown_stations[station_id] = UnknownStation(station_id, remote)
+        if first:
+            _LOGGER.warning(
+                "Charging station %s (%s) tried to connect but is not configured; "
+                "add it under Charge Zones > Add charging station",
+                station_id,
+                remote,
+            )
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            unknown_station_issue_id(self.entry.entry_id, station_id),
+            is_fixable=True,
+            is_persistent=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key="unknown_station",
+            translation_placeholders={"station_id": station_id, "remote": remote},
+            data={"entry_id": self.entry.entry_id, "station_id": station_id},
+        )
+        self.notify()
+
+    @callback
+    def _on_connect(self, connection: StationConnection) -> None:
+        station = self._by_ocpp_id[connection.id]
+        station.attach(connection)
+        self.notify()
+
+    @callback
+    def _on_disconnect(self, connection: StationConnection) -> None:
+        station = self._by_ocpp_id.get(connection.id)
+        if station is not None:
+            station.detach(connection)
+        self.notify()
+
+    @callback
+    def _on_boot(self, station: Station) -> None:
+        boot = station.boot
+        assert boot is not None
+        registry = dr.async_get(self.hass)
+        device = registry.async_get_device_by_identifier(
+            (DOMAIN, station.config.subentry_id), self.entry.entry_id
+        )
+        if device is not None:
+            registry.async_update_device(
+                device.id,
+                manufacturer=boot.vendor,
+                model=boot.model,
+                serial_number=boot.serial,
+                sw_version=boot.firmware_version,
+            )
+
+    @property
+    def connected_count(self) -> int:
+        """Number of connected stations."""
+        return sum(1 for station in self.stations.values() if station.connected)
+
+    # --- badges -----------------------------------------------------------------
+
+    def _sync_badges(self) -> bool:
+        """Rebuild the badge book; True when the list changed."""
+        tz = dt_util.get_default_time_zone()
+        before = self.badges.digest(tz)
+        self.badges.replace(
+            badge_from(s)
+            for s in self.entry.subentries.values()
+            if s.subentry_type == SUBENTRY_BADGE
+        )
+        after = self.badges.digest(tz)
+        self.sessions.bump_local_list(after)
+        return before != after
+
+    async def async_update_all_local_lists(self) -> dict[str, str]:
+        """Run "Update configuration" on every connected station."""
+        results: dict[str, str] = {}
+        for station in self.stations.values():
+            if not station.connected:
+                results[station.station_id] = "NotConnected"
+                continue
+            try:
+                results[station.station_id] = await station.async_update_local_list()
+            except Exception as err:  # noqa: BLE001  # reported per station
+                results[station.station_id] = f"Failed: {err}"
+        return results
+
+
+type ChargeZonesConfigEntry = ConfigEntry[Site]
+
+
+async def _quietly(coro: Coroutine[Any, Any, Any]) -> None:
+    try:
+        await coro
+    except Exception as err:  # noqa: BLE001
+        _LOGGER.warning("%s", err)

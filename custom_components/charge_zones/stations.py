@@ -1,0 +1,611 @@
+"""Runtime of one configured charging station: its state and its commands.
+
+A `Station` is the `StationHandler` its OCPP connection reports to. It keeps the latest
+state (boot, heartbeat, connectors, measurements, sessions) and tells its listeners,
+the entities of that station only, when something changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
+import logging
+from typing import Any
+
+from .badges import ACCEPTED, BadgeBook, Decision, expiry_timestamp
+from .central.connection import BootInfo, CommandError, IdTagInfo, StationConnection
+from .central.models import PHASES, Phase, Wiring, profile_stack_level
+from .central.readings import (
+    CURRENT_IMPORT,
+    VOLTAGE,
+    Measurements,
+    Sample,
+    parse_timestamp,
+)
+from .sessions import ChargingSession, SessionStore
+
+_LOGGER = logging.getLogger(__package__)
+
+# Keys read from every station at boot.
+BOOT_KEYS: tuple[str, ...] = (
+    "ChargeProfileMaxStackLevel",
+    "ChargingScheduleAllowedChargingRateUnit",
+    "ChargingScheduleMaxPeriods",
+    "MaxChargingProfilesInstalled",
+    "ConnectorPhaseRotation",
+    "NumberOfConnectors",
+    "MeterValuesSampledData",
+    "MeterValueSampleInterval",
+    "HeartbeatInterval",
+    "LocalAuthListEnabled",
+    "LocalAuthListMaxLength",
+    "SendLocalListMaxLength",
+    "LocalPreAuthorize",
+    "AuthorizeRemoteTxRequests",
+    "SupportedFeatureProfiles",
+)
+
+PROFILE_ID_MAX_CURRENT = 1
+# Seconds a newly connected station has to send BootNotification before it is
+# configured anyway (stations that stay up across a restart of Home Assistant).
+BOOT_GRACE = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class StationConfig:
+    """A station as configured by the installer (its subentry)."""
+
+    subentry_id: str
+    station_id: str
+    model: str
+    connectors: int
+    wiring: Wiring
+    min_current: float
+    max_current: float
+
+
+@dataclass(slots=True)
+class ConnectorState:
+    """Latest state of one connector (0 = the station as a whole)."""
+
+    connector_id: int
+    status: str | None = None
+    error_code: str | None = None
+    info: str | None = None
+    vendor_error_code: str | None = None
+    status_at: datetime | None = None
+    measurements: Measurements = field(default_factory=Measurements)
+    measured_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizationEvent:
+    """A badge presented at a station."""
+
+    tag: str
+    status: str
+    holder: str | None
+    at: datetime
+
+    @property
+    def accepted(self) -> bool:
+        """Whether the badge was accepted."""
+        return self.status == ACCEPTED
+
+
+@dataclass(frozen=True, slots=True)
+class HubSettings:
+    """Hub-wide settings a station needs."""
+
+    heartbeat_interval: int
+    meter_interval: int
+
+
+class Station:
+    """One configured station, connected or not."""
+
+    def __init__(
+        self,
+        config: StationConfig,
+        *,
+        settings: Callable[[], HubSettings],
+        badges: BadgeBook,
+        sessions: SessionStore,
+        timezone: Callable[[], tzinfo],
+        create_task: Callable[[Coroutine[Any, Any, Any], str], Any],
+    ) -> None:
+        """Create the runtime of a configured station."""
+        self.config = config
+        self._settings = settings
+        self._badges = badges
+        self._sessions = sessions
+        self._timezone = timezone
+        self._create_task = create_task
+        self.connection: StationConnection | None = None
+        self.boot: BootInfo | None = None
+        self.booted_at: datetime | None = None
+        self.last_seen: datetime | None = None
+        self.last_heartbeat: datetime | None = None
+        self.firmware_status: str | None = None
+        self.diagnostics_status: str | None = None
+        self.configuration: dict[str, dict[str, Any]] = {}
+        self.unknown_keys: list[str] = []
+        self.configuration_error: str | None = None
+        self.local_list_version: int | None = None
+        self.local_list_error: str | None = None
+        self.last_authorization: AuthorizationEvent | None = None
+        self.availability_requested: str | None = None
+        self.limit_sent: float | None = None
+        self.profile_status: str | None = None
+        self.connectors: dict[int, ConnectorState] = {}
+        self._listeners: list[Callable[[], None]] = []
+        self._auth_listeners: list[Callable[[AuthorizationEvent], None]] = []
+        self._boot_listeners: list[Callable[[Station], None]] = []
+        self._configure_lock = asyncio.Lock()
+        self._configured_for: StationConnection | None = None
+        self._ensure_connectors()
+
+    # --- identity / config ----------------------------------------------------
+
+    @property
+    def station_id(self) -> str:
+        """The station's OCPP identifier."""
+        return self.config.station_id
+
+    def reconfigure(self, config: StationConfig) -> None:
+        """Apply an edited subentry without dropping the connection."""
+        self.config = config
+        self._ensure_connectors()
+        self.notify()
+
+    def _ensure_connectors(self) -> None:
+        for connector_id in range(self.config.connectors + 1):
+            self.connectors.setdefault(connector_id, ConnectorState(connector_id))
+
+    # --- listeners --------------------------------------------------------------
+
+    def add_listener(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call listener when this station's state changes; returns a remover."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def add_authorization_listener(
+        self, listener: Callable[[AuthorizationEvent], None]
+    ) -> Callable[[], None]:
+        """Call listener for every badge presented; returns a remover."""
+        self._auth_listeners.append(listener)
+        return lambda: self._auth_listeners.remove(listener)
+
+    def add_boot_listener(self, listener: Callable[[Station], None]) -> Callable[[], None]:
+        """Call listener after each BootNotification; returns a remover."""
+        self._boot_listeners.append(listener)
+        return lambda: self._boot_listeners.remove(listener)
+
+    def notify(self) -> None:
+        """Tell this station's listeners that its state changed."""
+        for listener in list(self._listeners):
+            listener()
+
+    # --- connection -------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        """Whether the station has an open websocket."""
+        return self.connection is not None
+
+    def attach(self, connection: StationConnection) -> None:
+        """A websocket for this station opened."""
+        self.connection = connection
+        self.last_seen = _utcnow()
+        self.notify()
+        # A station that was already booted before a restart of Home Assistant does
+        # not boot again: configure it anyway if no BootNotification comes soon.
+        self._create_task(self._configure_unbooted(connection), f"configure {self.station_id}")
+
+    async def _configure_unbooted(self, connection: StationConnection) -> None:
+        await asyncio.sleep(BOOT_GRACE)
+        if self.connection is connection and self._configured_for is not connection:
+            await self.async_configure()
+
+    def detach(self, connection: StationConnection) -> None:
+        """The station's websocket closed."""
+        if self.connection is connection:
+            self.connection = None
+            self.notify()
+
+    def require_connection(self) -> StationConnection:
+        """The connection, or CommandError when the station is offline."""
+        if self.connection is None:
+            raise CommandError(f"station {self.station_id} is not connected")
+        return self.connection
+
+    # --- StationHandler ---------------------------------------------------------
+
+    def on_boot(self, info: BootInfo) -> int:
+        """Record a BootNotification."""
+        self.boot = info
+        self.booted_at = self.last_seen = _utcnow()
+        self.notify()
+        for listener in list(self._boot_listeners):
+            listener(self)
+        return self._settings().heartbeat_interval
+
+    def on_boot_answered(self) -> None:
+        """Read the configuration once the station knows it was accepted."""
+        self._create_task(self.async_configure(), f"configure {self.station_id}")
+
+    def on_heartbeat(self) -> None:
+        """Record a heartbeat."""
+        self.last_heartbeat = self.last_seen = _utcnow()
+        self.notify()
+
+    def on_status(
+        self,
+        connector_id: int,
+        status: str,
+        error_code: str,
+        info: str | None,
+        vendor_error_code: str | None,
+        timestamp: str | None,
+    ) -> None:
+        """Record a StatusNotification."""
+        connector = self.connectors.setdefault(connector_id, ConnectorState(connector_id))
+        connector.status = status
+        connector.error_code = error_code
+        connector.info = info
+        connector.vendor_error_code = vendor_error_code
+        connector.status_at = parse_timestamp(timestamp, _utcnow()) if timestamp else _utcnow()
+        self.last_seen = _utcnow()
+        self.notify()
+
+    def _decide(self, id_tag: str) -> Decision:
+        decision = self._badges.check(id_tag, datetime.now(self._timezone()).date())
+        _LOGGER.info("Authorizing request %s from %s: %s", id_tag, self.station_id, decision.status)
+        event = AuthorizationEvent(id_tag, decision.status, decision.holder, _utcnow())
+        self.last_authorization = event
+        for listener in list(self._auth_listeners):
+            listener(event)
+        return decision
+
+    def _id_tag_info(self, decision: Decision) -> IdTagInfo:
+        expiry = None
+        if decision.badge is not None and decision.badge.expiry is not None:
+            expiry = expiry_timestamp(decision.badge.expiry, self._timezone())
+        return IdTagInfo(status=decision.status, expiry_date=expiry)
+
+    def authorize(self, id_tag: str) -> IdTagInfo:
+        """Answer an Authorize request."""
+        return self._id_tag_info(self._decide(id_tag))
+
+    async def start_transaction(
+        self,
+        connector_id: int,
+        id_tag: str,
+        meter_start: int,
+        timestamp: str,
+        reservation_id: int | None,
+    ) -> tuple[int, IdTagInfo]:
+        """Record a StartTransaction (persisted before the answer goes out)."""
+        decision = self._decide(id_tag)
+        session, superseded = await self._sessions.async_start(
+            station_id=self.station_id,
+            connector_id=connector_id,
+            id_tag=id_tag,
+            holder=decision.holder,
+            auth_status=decision.status,
+            meter_start=meter_start,
+            started_at=parse_timestamp(timestamp).isoformat(),
+        )
+        for old in superseded:
+            _LOGGER.warning(
+                "Station %s started transaction %s on connector %s while transaction %s "
+                "was still open there; closed it with its last known register",
+                self.station_id,
+                session.transaction_id,
+                connector_id,
+                old.transaction_id,
+            )
+        self.connectors.setdefault(connector_id, ConnectorState(connector_id))
+        self.notify()
+        return session.transaction_id, self._id_tag_info(decision)
+
+    async def stop_transaction(
+        self,
+        transaction_id: int,
+        meter_stop: int,
+        timestamp: str,
+        reason: str | None,
+        id_tag: str | None,
+        samples: Sequence[Sample],
+    ) -> IdTagInfo | None:
+        """Record a StopTransaction (persisted before the answer goes out)."""
+        begin = [
+            s.value
+            for s in samples
+            if s.context == "Transaction.Begin"
+            and s.measurand == "Energy.Active.Import.Register"
+            and s.phase is None
+        ]
+        session = await self._sessions.async_stop(
+            station_id=self.station_id,
+            transaction_id=transaction_id,
+            meter_stop=meter_stop,
+            stopped_at=parse_timestamp(timestamp).isoformat(),
+            reason=reason,
+            id_tag=id_tag,
+            meter_start_hint=int(begin[0]) if begin else None,
+        )
+        if session.connector_id in self.connectors:
+            connector = self.connectors[session.connector_id]
+            connector.measurements.update(samples)
+        self.notify()
+        if id_tag is None:
+            return None
+        decision = self._badges.check(id_tag, datetime.now(self._timezone()).date())
+        return self._id_tag_info(decision)
+
+    def on_meter_values(
+        self, connector_id: int, transaction_id: int | None, samples: Sequence[Sample]
+    ) -> None:
+        """Record MeterValues."""
+        connector = self.connectors.setdefault(connector_id, ConnectorState(connector_id))
+        connector.measurements.update(samples)
+        connector.measured_at = self.last_seen = _utcnow()
+        if transaction_id is not None and (energy := connector.measurements.energy_wh) is not None:
+            newest = max((s.timestamp for s in samples), default=_utcnow())
+            self._sessions.record_meter(transaction_id, energy, newest.isoformat())
+        self.notify()
+
+    def on_data_transfer(
+        self, vendor_id: str, message_id: str | None, data: str | None
+    ) -> tuple[str, str | None]:
+        """No vendor extension is supported: say so as OCPP asks."""
+        _LOGGER.debug(
+            "DataTransfer from %s: vendor %s message %s", self.station_id, vendor_id, message_id
+        )
+        return "UnknownVendorId", None
+
+    def on_firmware_status(self, status: str) -> None:
+        """Record a FirmwareStatusNotification."""
+        self.firmware_status = status
+        self.notify()
+
+    def on_diagnostics_status(self, status: str) -> None:
+        """Record a DiagnosticsStatusNotification."""
+        self.diagnostics_status = status
+        self.notify()
+
+    # --- derived state ----------------------------------------------------------
+
+    def open_sessions(self) -> list[ChargingSession]:
+        """Open sessions of this station, by connector."""
+        return sorted(
+            (s for s in self._sessions.open.values() if s.station_id == self.station_id),
+            key=lambda s: s.connector_id,
+        )
+
+    def last_session(self) -> ChargingSession | None:
+        """The open session, else the most recent closed one."""
+        if sessions := self.open_sessions():
+            return sessions[0]
+        for session in reversed(self._sessions.closed):
+            if session.station_id == self.station_id:
+                return session
+        return None
+
+    def _sum_connectors(self, getter: Callable[[Measurements], float | None]) -> float | None:
+        values = [
+            v
+            for cid, c in self.connectors.items()
+            if cid > 0 and (v := getter(c.measurements)) is not None
+        ]
+        if values:
+            return sum(values)
+        return getter(self.connectors[0].measurements)
+
+    def grid_values(self, measurand: str) -> dict[Phase, float]:
+        """Per building phase values of a measurand (after the station's wiring)."""
+        result: dict[Phase, float] = {}
+        wiring = self.config.wiring
+        for cid, connector in self.connectors.items():
+            if cid == 0 and len(self.connectors) > 1 and measurand == CURRENT_IMPORT:
+                continue
+            for station_phase, value in connector.measurements.per_phase(measurand).items():
+                grid = wiring.to_grid(station_phase)
+                if grid is None:
+                    continue
+                if measurand == VOLTAGE:
+                    result[grid] = value
+                else:
+                    result[grid] = result.get(grid, 0.0) + value
+        if not result and wiring.phase_count == 1:
+            # Single-phase stations often report the current without a phase.
+            total = self._sum_connectors(lambda m: m.value(measurand))
+            if total is not None:
+                result[wiring.grid_phases[0]] = total
+        return result
+
+    def current(self, phase: Phase) -> float | None:
+        """Current drawn on one building phase (A)."""
+        return self.grid_values(CURRENT_IMPORT).get(phase)
+
+    def voltage(self, phase: Phase) -> float | None:
+        """Voltage of one building phase (V)."""
+        return self.grid_values(VOLTAGE).get(phase)
+
+    @property
+    def power_w(self) -> float | None:
+        """Active power (W)."""
+        return self._sum_connectors(lambda m: m.power_w)
+
+    @property
+    def energy_wh(self) -> float | None:
+        """Energy register (Wh)."""
+        return self._sum_connectors(lambda m: m.energy_wh)
+
+    @property
+    def current_offered(self) -> float | None:
+        """Current offered to cars: reported by the station, else the limit sent."""
+        offered = self._sum_connectors(lambda m: m.current_offered)
+        return offered if offered is not None else self.limit_sent
+
+    @property
+    def used_phases(self) -> tuple[Phase, ...]:
+        """Building phases this station draws from."""
+        return tuple(p for p in PHASES if p in self.config.wiring.grid_phases)
+
+    @property
+    def available(self) -> bool | None:
+        """Whether the station is Operative (None when unknown)."""
+        status = self.connectors[0].status
+        if status is not None:
+            return status != "Unavailable"
+        return (
+            None
+            if self.availability_requested is None
+            else (self.availability_requested == "Operative")
+        )
+
+    # --- commands ---------------------------------------------------------------
+
+    async def async_configure(self) -> None:
+        """Read the smart-charging and local list keys; align intervals; push badges."""
+        async with self._configure_lock:
+            connection = self.connection
+            if connection is None:
+                return
+            self._configured_for = connection
+            try:
+                self.configuration, self.unknown_keys = await connection.get_configuration(
+                    BOOT_KEYS
+                )
+                self.configuration_error = None
+            except CommandError as err:
+                self.configuration_error = str(err)
+                _LOGGER.warning("Could not read the configuration of %s: %s", self.station_id, err)
+            settings = self._settings()
+            await self._align("HeartbeatInterval", str(settings.heartbeat_interval))
+            await self._align("MeterValueSampleInterval", str(settings.meter_interval))
+            try:
+                await self.async_update_local_list(only_if_outdated=True)
+            except CommandError as err:
+                _LOGGER.warning("Could not update the badges of %s: %s", self.station_id, err)
+            try:
+                await self.async_set_limit(self.config.max_current)
+            except CommandError as err:
+                _LOGGER.warning("Could not limit %s: %s", self.station_id, err)
+            self.notify()
+
+    async def _align(self, key: str, value: str) -> None:
+        current = self.configuration.get(key)
+        if current is None or current.get("readonly") or current.get("value") == value:
+            return
+        try:
+            status = await self.require_connection().change_configuration(key, value)
+        except CommandError as err:
+            _LOGGER.warning("Could not set %s on %s: %s", key, self.station_id, err)
+            return
+        if status in ("Accepted", "RebootRequired"):
+            current["value"] = value
+        _LOGGER.debug("%s=%s on %s: %s", key, value, self.station_id, status)
+
+    async def async_apply_settings(self) -> None:
+        """Push changed hub settings (intervals) to the connected station."""
+        if self.connection is None:
+            return
+        settings = self._settings()
+        await self._align("HeartbeatInterval", str(settings.heartbeat_interval))
+        await self._align("MeterValueSampleInterval", str(settings.meter_interval))
+
+    async def async_update_local_list(self, *, only_if_outdated: bool = False) -> str:
+        """Send the full badge list (SendLocalList), tracking its version."""
+        connection = self.require_connection()
+        tz = self._timezone()
+        version = self._sessions.bump_local_list(self._badges.digest(tz))
+        if only_if_outdated:
+            if "LocalAuthListEnabled" not in self.configuration and self.configuration:
+                return "NotSupported"
+            try:
+                held = await connection.get_local_list_version()
+            except CommandError:
+                held = None
+            if held == version:
+                self.local_list_version = held
+                return "Accepted"
+        entries = self._badges.local_list(tz)
+        max_length = _int_key(self.configuration, "SendLocalListMaxLength")
+        if max_length is not None and len(entries) > max_length:
+            self.local_list_error = (
+                f"{len(entries)} badges, the station accepts {max_length} per list"
+            )
+            raise CommandError(f"{self.station_id}: {self.local_list_error}")
+        status = await connection.send_local_list(version, "Full", entries)
+        if status == "Accepted":
+            self.local_list_version = version
+            self.local_list_error = None
+            self._sessions.station_list_versions[self.station_id] = version
+            self._sessions.schedule_save()
+        else:
+            self.local_list_error = f"station answered {status}"
+        self.notify()
+        return status
+
+    def max_current_profile(self, limit: float) -> dict[str, Any]:
+        """A TxDefaultProfile on connector 0 capping every connector at limit (A per phase)."""
+        max_stack = _int_key(self.configuration, "ChargeProfileMaxStackLevel")
+        return {
+            "charging_profile_id": PROFILE_ID_MAX_CURRENT,
+            "stack_level": profile_stack_level(self.config.model, max_stack),
+            "charging_profile_purpose": "TxDefaultProfile",
+            "charging_profile_kind": "Absolute",
+            "charging_schedule": {
+                "charging_rate_unit": "A",
+                "charging_schedule_period": [
+                    {
+                        "start_period": 0,
+                        "limit": round(limit, 1),
+                        "number_phases": self.config.wiring.phase_count,
+                    }
+                ],
+            },
+        }
+
+    async def async_set_limit(self, limit: float) -> str:
+        """Send a current limit (A per phase) as a charging profile."""
+        status = await self.require_connection().set_charging_profile(
+            0, self.max_current_profile(limit)
+        )
+        self.profile_status = status
+        if status == "Accepted":
+            self.limit_sent = round(limit, 1)
+        else:
+            _LOGGER.warning(
+                "Station %s rejected the charging profile limiting it to %.1f A (%s)",
+                self.station_id,
+                limit,
+                status,
+            )
+        self.notify()
+        return status
+
+    async def async_change_availability(self, connector_id: int, operative: bool) -> str:
+        """Make the station (or one connector) available or not."""
+        availability = "Operative" if operative else "Inoperative"
+        status = await self.require_connection().change_availability(connector_id, availability)
+        if status in ("Accepted", "Scheduled") and connector_id == 0:
+            self.availability_requested = availability
+            self.notify()
+        return status
+
+
+def _int_key(configuration: dict[str, dict[str, Any]], key: str) -> int | None:
+    try:
+        return int(str(configuration[key]["value"]).strip())
+    except KeyError, TypeError, ValueError:
+        return None
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,1 @@
+"""Simulators of charging stations (and later meters), used by tests, the demo and benchmarks."""

@@ -1,0 +1,357 @@
+"""A simulated OCPP 1.6J charging station, built on the `ocpp` library's client side.
+
+It connects over a real websocket, answers every command a central system sends, keeps
+the charging profiles and local authorization list it is given, and records every call
+it received (``received``) so tests can check what the central system did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from ocpp.routing import on as _on
+from ocpp.v16 import ChargePoint, call, call_result
+from ocpp.v16.enums import Action
+from websockets.asyncio.client import ClientConnection, connect
+
+
+def on[F: Callable[..., Any]](action: str) -> Callable[[F], F]:
+    """Typed `ocpp.routing.on`."""
+    return cast(Callable[[F], F], _on(action))
+
+
+def now_iso() -> str:
+    """Current time as an OCPP timestamp."""
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+@dataclass
+class StationBehaviour:
+    """How the simulated station answers (quirks of real models)."""
+
+    max_stack_level: int = 3
+    # ABB Terra: refuses a profile whose stackLevel equals ChargeProfileMaxStackLevel.
+    reject_stack_level_at_max: bool = False
+    reject_profiles: bool = False
+    local_list_max_length: int = 100
+    local_auth_list_enabled: bool = True
+    answer_delay: float = 0.0
+
+
+@dataclass
+class SimState:
+    """What the station holds."""
+
+    configuration: dict[str, str] = field(default_factory=dict)
+    profiles: dict[int, dict[str, Any]] = field(default_factory=dict)
+    local_list_version: int = 0
+    local_list: dict[str, dict[str, Any]] = field(default_factory=dict)
+    availability: str = "Operative"
+
+
+class SimulatedStation(ChargePoint):  # type: ignore[misc]
+    """The station side of an OCPP 1.6J connection."""
+
+    def __init__(
+        self, station_id: str, connection: ClientConnection, behaviour: StationBehaviour
+    ) -> None:
+        super().__init__(station_id, connection, response_timeout=10)
+        self.behaviour = behaviour
+        self.state = SimState(
+            configuration={
+                "ChargeProfileMaxStackLevel": str(behaviour.max_stack_level),
+                "ChargingScheduleAllowedChargingRateUnit": "Current",
+                "MaxChargingProfilesInstalled": "10",
+                "HeartbeatInterval": "60",
+                "MeterValueSampleInterval": "60",
+                "MeterValuesSampledData": "Energy.Active.Import.Register,Current.Import",
+                "LocalAuthListEnabled": "true" if behaviour.local_auth_list_enabled else "false",
+                "SendLocalListMaxLength": str(behaviour.local_list_max_length),
+                "LocalAuthListMaxLength": str(behaviour.local_list_max_length),
+                "NumberOfConnectors": "1",
+            }
+        )
+        self.received: list[tuple[str, dict[str, Any]]] = []
+        self.events: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
+
+    def _record(self, action: str, payload: dict[str, Any]) -> None:
+        self.received.append((action, payload))
+        self.events.put_nowait((action, payload))
+
+    async def wait_for(self, action: str, timeout: float = 5) -> dict[str, Any]:
+        """Wait until the central system sends this action; return its payload."""
+
+        async def _wait() -> dict[str, Any]:
+            while True:
+                got, payload = await self.events.get()
+                if got == action:
+                    return payload
+
+        return await asyncio.wait_for(_wait(), timeout)
+
+    async def _delay(self) -> None:
+        if self.behaviour.answer_delay:
+            await asyncio.sleep(self.behaviour.answer_delay)
+
+    # --- messages the station sends ---------------------------------------------
+
+    async def boot(
+        self, vendor: str = "Simulated", model: str = "SimCharger", firmware: str = "1.0"
+    ) -> Any:
+        """BootNotification."""
+        return await self.call(
+            call.BootNotification(
+                charge_point_vendor=vendor,
+                charge_point_model=model,
+                charge_point_serial_number=f"SN-{self.id}",
+                firmware_version=firmware,
+            )
+        )
+
+    async def heartbeat(self) -> Any:
+        """Heartbeat."""
+        return await self.call(call.Heartbeat())
+
+    async def status(
+        self, connector_id: int, status: str, error_code: str = "NoError", **kwargs: Any
+    ) -> Any:
+        """StatusNotification."""
+        return await self.call(
+            call.StatusNotification(
+                connector_id=connector_id,
+                error_code=error_code,
+                status=status,
+                timestamp=now_iso(),
+                **kwargs,
+            )
+        )
+
+    async def authorize(self, id_tag: str) -> Any:
+        """Authorize."""
+        return await self.call(call.Authorize(id_tag=id_tag))
+
+    async def start_transaction(
+        self, connector_id: int, id_tag: str, meter_start: int, timestamp: str | None = None
+    ) -> Any:
+        """StartTransaction."""
+        return await self.call(
+            call.StartTransaction(
+                connector_id=connector_id,
+                id_tag=id_tag,
+                meter_start=meter_start,
+                timestamp=timestamp or now_iso(),
+            )
+        )
+
+    async def stop_transaction(
+        self,
+        transaction_id: int,
+        meter_stop: int,
+        reason: str = "Local",
+        id_tag: str | None = None,
+        transaction_data: list[dict[str, Any]] | None = None,
+        timestamp: str | None = None,
+    ) -> Any:
+        """StopTransaction."""
+        return await self.call(
+            call.StopTransaction(
+                meter_stop=meter_stop,
+                timestamp=timestamp or now_iso(),
+                transaction_id=transaction_id,
+                reason=reason,
+                id_tag=id_tag,
+                transaction_data=transaction_data,
+            )
+        )
+
+    async def meter_values(
+        self,
+        connector_id: int,
+        sampled_values: list[dict[str, Any]],
+        transaction_id: int | None = None,
+        timestamp: str | None = None,
+    ) -> Any:
+        """MeterValues with one sample set (snake_case sampled values)."""
+        return await self.call(
+            call.MeterValues(
+                connector_id=connector_id,
+                transaction_id=transaction_id,
+                meter_value=[
+                    {"timestamp": timestamp or now_iso(), "sampled_value": sampled_values}
+                ],
+            )
+        )
+
+    # --- commands the central system sends ----------------------------------------
+
+    @on(Action.get_configuration)
+    async def _get_configuration(self, key: list[str] | None = None) -> Any:
+        self._record("GetConfiguration", {"key": key})
+        await self._delay()
+        config = self.state.configuration
+        keys = key or list(config)
+        return call_result.GetConfiguration(
+            configuration_key=[
+                {"key": k, "readonly": False, "value": config[k]} for k in keys if k in config
+            ],
+            unknown_key=[k for k in keys if k not in config] or None,
+        )
+
+    @on(Action.change_configuration)
+    async def _change_configuration(self, key: str, value: str) -> Any:
+        self._record("ChangeConfiguration", {"key": key, "value": value})
+        if key not in self.state.configuration:
+            return call_result.ChangeConfiguration(status="NotSupported")
+        self.state.configuration[key] = value
+        return call_result.ChangeConfiguration(status="Accepted")
+
+    @on(Action.trigger_message)
+    async def _trigger_message(
+        self, requested_message: str, connector_id: int | None = None
+    ) -> Any:
+        self._record(
+            "TriggerMessage", {"requested_message": requested_message, "connector_id": connector_id}
+        )
+        return call_result.TriggerMessage(status="Accepted")
+
+    @on(Action.remote_start_transaction)
+    async def _remote_start(self, id_tag: str, **kwargs: Any) -> Any:
+        self._record("RemoteStartTransaction", {"id_tag": id_tag, **kwargs})
+        return call_result.RemoteStartTransaction(status="Accepted")
+
+    @on(Action.remote_stop_transaction)
+    async def _remote_stop(self, transaction_id: int) -> Any:
+        self._record("RemoteStopTransaction", {"transaction_id": transaction_id})
+        return call_result.RemoteStopTransaction(status="Accepted")
+
+    @on(Action.reset)
+    async def _reset(self, type: str) -> Any:
+        self._record("Reset", {"type": type})
+        return call_result.Reset(status="Accepted")
+
+    @on(Action.unlock_connector)
+    async def _unlock(self, connector_id: int) -> Any:
+        self._record("UnlockConnector", {"connector_id": connector_id})
+        return call_result.UnlockConnector(status="Unlocked")
+
+    @on(Action.change_availability)
+    async def _change_availability(self, connector_id: int, type: str) -> Any:
+        self._record("ChangeAvailability", {"connector_id": connector_id, "type": type})
+        if connector_id == 0:
+            self.state.availability = type
+        return call_result.ChangeAvailability(status="Accepted")
+
+    @on(Action.set_charging_profile)
+    async def _set_charging_profile(
+        self, connector_id: int, cs_charging_profiles: dict[str, Any]
+    ) -> Any:
+        self._record(
+            "SetChargingProfile",
+            {"connector_id": connector_id, "cs_charging_profiles": cs_charging_profiles},
+        )
+        await self._delay()
+        level = cs_charging_profiles["stack_level"]
+        if self.behaviour.reject_profiles or (
+            self.behaviour.reject_stack_level_at_max and level >= self.behaviour.max_stack_level
+        ):
+            return call_result.SetChargingProfile(status="Rejected")
+        self.state.profiles[cs_charging_profiles["charging_profile_id"]] = cs_charging_profiles
+        return call_result.SetChargingProfile(status="Accepted")
+
+    @on(Action.clear_charging_profile)
+    async def _clear_charging_profile(self, **kwargs: Any) -> Any:
+        self._record("ClearChargingProfile", kwargs)
+        profile_id = kwargs.get("id")
+        if profile_id is not None:
+            found = self.state.profiles.pop(profile_id, None) is not None
+        else:
+            found = bool(self.state.profiles)
+            self.state.profiles.clear()
+        return call_result.ClearChargingProfile(status="Accepted" if found else "Unknown")
+
+    @on(Action.send_local_list)
+    async def _send_local_list(
+        self,
+        list_version: int,
+        update_type: str,
+        local_authorization_list: list[dict[str, Any]] | None = None,
+    ) -> Any:
+        self._record(
+            "SendLocalList",
+            {
+                "list_version": list_version,
+                "update_type": update_type,
+                "local_authorization_list": local_authorization_list or [],
+            },
+        )
+        if not self.behaviour.local_auth_list_enabled:
+            return call_result.SendLocalList(status="NotSupported")
+        entries = local_authorization_list or []
+        if len(entries) > self.behaviour.local_list_max_length:
+            return call_result.SendLocalList(status="Failed")
+        if update_type == "Full":
+            self.state.local_list = {}
+        for entry in entries:
+            self.state.local_list[entry["id_tag"]] = entry.get("id_tag_info", {})
+        self.state.local_list_version = list_version
+        return call_result.SendLocalList(status="Accepted")
+
+    @on(Action.get_local_list_version)
+    async def _get_local_list_version(self) -> Any:
+        self._record("GetLocalListVersion", {})
+        return call_result.GetLocalListVersion(list_version=self.state.local_list_version)
+
+    @on(Action.data_transfer)
+    async def _data_transfer(self, vendor_id: str, **kwargs: Any) -> Any:
+        self._record("DataTransfer", {"vendor_id": vendor_id, **kwargs})
+        return call_result.DataTransfer(status="Accepted")
+
+
+class StationClient:
+    """Connects a simulated station and runs its message loop in the background."""
+
+    def __init__(
+        self, url: str, station_id: str, behaviour: StationBehaviour | None = None
+    ) -> None:
+        self.url = url.rstrip("/") + "/" + station_id
+        self.station_id = station_id
+        self.behaviour = behaviour or StationBehaviour()
+        self.connection: ClientConnection | None = None
+        self.station: SimulatedStation | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def connect(self) -> SimulatedStation:
+        """Open the websocket (subprotocol ocpp1.6) and start answering."""
+        self.connection = await connect(self.url, subprotocols=["ocpp1.6"])  # type: ignore[list-item]
+        self.station = SimulatedStation(self.station_id, self.connection, self.behaviour)
+        self._task = asyncio.create_task(self._run(), name=f"sim {self.station_id}")
+        return self.station
+
+    async def _run(self) -> None:
+        assert self.station is not None
+        try:
+            await self.station.start()
+        except Exception:  # noqa: BLE001 - connection closed: the loop ends
+            return
+
+    async def close(self) -> None:
+        """Close the websocket and stop the loop."""
+        if self.connection is not None:
+            await self.connection.close()
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+    async def __aenter__(self) -> SimulatedStation:
+        return await self.connect()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()

@@ -1,0 +1,160 @@
+"""Fixtures: a hub on a free 127.0.0.1 port, stations and badges as subentries, real stations."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+import socket
+from typing import Any
+
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.charge_zones.const import (
+    CONF_CONNECTORS,
+    CONF_HEARTBEAT_INTERVAL,
+    CONF_HOLDER,
+    CONF_HOST,
+    CONF_MAX_CURRENT,
+    CONF_METER_INTERVAL,
+    CONF_MIN_CURRENT,
+    CONF_MODEL,
+    CONF_PHASES,
+    CONF_PORT,
+    CONF_STATION_ID,
+    CONF_STATUS,
+    CONF_TAG,
+    DOMAIN,
+    SUBENTRY_BADGE,
+    SUBENTRY_STATION,
+)
+from homeassistant.core import HomeAssistant
+from simulator.station import StationBehaviour, StationClient
+
+STATION_ID = "TACW1142021G1XYZ"
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
+    """Load custom_components from this checkout."""
+
+
+@pytest.fixture(autouse=True)
+def real_sockets(socket_enabled: None) -> None:
+    """Every test talks over real sockets; servers bind 127.0.0.1 only."""
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def port() -> int:
+    """The hub's OCPP port for this test."""
+    return free_port()
+
+
+def station_subentry(
+    station_id: str = STATION_ID,
+    *,
+    subentry_id: str | None = None,
+    model: str = "standard",
+    connectors: int = 1,
+    phases: str = "L1-L2-L3",
+    min_current: float = 6.0,
+    max_current: float = 16.0,
+) -> dict[str, Any]:
+    """Subentry data of a station."""
+    return {
+        "data": {
+            CONF_STATION_ID: station_id,
+            CONF_MODEL: model,
+            CONF_CONNECTORS: connectors,
+            CONF_PHASES: phases,
+            CONF_MIN_CURRENT: min_current,
+            CONF_MAX_CURRENT: max_current,
+        },
+        "subentry_id": subentry_id or f"sub_{station_id}",
+        "subentry_type": SUBENTRY_STATION,
+        "title": station_id,
+        "unique_id": station_id,
+    }
+
+
+def badge_subentry(
+    tag: str, holder: str, status: str = "active", expiry: str | None = None
+) -> dict[str, Any]:
+    """Subentry data of a badge."""
+    data: dict[str, Any] = {CONF_TAG: tag, CONF_HOLDER: holder, CONF_STATUS: status}
+    if expiry:
+        data["expiry"] = expiry
+    return {
+        "data": data,
+        "subentry_id": f"badge_{tag}",
+        "subentry_type": SUBENTRY_BADGE,
+        "title": f"{holder} ({tag})",
+        "unique_id": tag.upper(),
+    }
+
+
+DEFAULT_BADGES = [
+    badge_subentry("BADGE-ALICE", "Alice"),
+    badge_subentry("BADGE-BOB", "Bob", status="blocked"),
+    badge_subentry("BADGE-OLD", "Carol", expiry="2020-01-31"),
+]
+
+
+@pytest.fixture
+def subentries() -> list[dict[str, Any]]:
+    """Subentries of the hub entry (override in a test module to change)."""
+    return [station_subentry(), *DEFAULT_BADGES]
+
+
+@pytest.fixture
+def config_entry(port: int, subentries: list[dict[str, Any]]) -> MockConfigEntry:
+    """The hub entry, listening on 127.0.0.1:<port>."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=f"Charge Zones (port {port})",
+        data={CONF_HOST: "127.0.0.1", CONF_PORT: port},
+        options={CONF_HEARTBEAT_INTERVAL: 300, CONF_METER_INTERVAL: 10},
+        subentries_data=subentries,
+    )
+
+
+@pytest.fixture
+async def loaded_entry(
+    hass: HomeAssistant, config_entry: MockConfigEntry
+) -> AsyncIterator[MockConfigEntry]:
+    """The hub set up (and unloaded after the test)."""
+    config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    yield config_entry
+    if config_entry.state.recoverable:
+        await hass.config_entries.async_unload(config_entry.entry_id)
+        await hass.async_block_till_done()
+
+
+def ws_url(entry: MockConfigEntry) -> str:
+    """The OCPP URL of a hub entry."""
+    return f"ws://127.0.0.1:{entry.data[CONF_PORT]}"
+
+
+@pytest.fixture
+def behaviour() -> StationBehaviour:
+    """How the simulated station behaves (override per test module)."""
+    return StationBehaviour()
+
+
+@pytest.fixture
+async def client(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, behaviour: StationBehaviour
+) -> AsyncIterator[StationClient]:
+    """A simulated station connected (not yet booted)."""
+    station_client = StationClient(ws_url(loaded_entry), STATION_ID, behaviour)
+    await station_client.connect()
+    yield station_client
+    await station_client.close()

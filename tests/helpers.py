@@ -1,0 +1,36 @@
+"""Helpers shared by the tests."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+
+
+async def wait_until(
+    hass: HomeAssistant, predicate: Callable[[], bool], timeout: float = 5.0
+) -> None:
+    """Let the loop run until predicate() holds (fails the test after timeout)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.01)
+    await hass.async_block_till_done()
+
+
+def entity_id(hass: HomeAssistant, platform: str, unique_id: str) -> str:
+    """Entity id from a unique id."""
+    found = er.async_get(hass).async_get_entity_id(platform, "charge_zones", unique_id)
+    assert found is not None, f"no {platform} entity with unique id {unique_id}"
+    return found
+
+
+def state_of(hass: HomeAssistant, platform: str, unique_id: str) -> str:
+    """State of an entity by unique id."""
+    state = hass.states.get(entity_id(hass, platform, unique_id))
+    assert state is not None
+    return state.state
