@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+import contextlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -82,7 +83,7 @@ class SimulatedStation(ChargePoint):  # type: ignore[misc]
         self.received.append((action, payload))
         self.events.put_nowait((action, payload))
 
-    async def wait_for(self, action: str, timeout: float = 5) -> dict[str, Any]:
+    async def wait_for(self, action: str, within: float = 5) -> dict[str, Any]:
         """Wait until the central system sends this action; return its payload."""
 
         async def _wait() -> dict[str, Any]:
@@ -91,7 +92,7 @@ class SimulatedStation(ChargePoint):  # type: ignore[misc]
                 if got == action:
                     return payload
 
-        return await asyncio.wait_for(_wait(), timeout)
+        return await asyncio.wait_for(_wait(), within)
 
     async def _delay(self) -> None:
         if self.behaviour.answer_delay:
@@ -344,10 +345,8 @@ class StationClient:
             await self.connection.close()
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
             self._task = None
 
     async def __aenter__(self) -> SimulatedStation:

@@ -95,7 +95,7 @@ def badge_subentry(
         "subentry_id": f"badge_{tag}",
         "subentry_type": SUBENTRY_BADGE,
         "title": f"{holder} ({tag})",
-        "unique_id": tag.upper(),
+        "unique_id": f"badge {tag.upper()}",
     }
 
 
@@ -133,7 +133,10 @@ async def loaded_entry(
     assert await hass.config_entries.async_setup(config_entry.entry_id)
     await hass.async_block_till_done()
     yield config_entry
-    if config_entry.state.recoverable:
+    if (
+        hass.config_entries.async_get_entry(config_entry.entry_id) is not None
+        and config_entry.state.recoverable
+    ):
         await hass.config_entries.async_unload(config_entry.entry_id)
         await hass.async_block_till_done()
 

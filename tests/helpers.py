@@ -10,11 +10,11 @@ from homeassistant.helpers import entity_registry as er
 
 
 async def wait_until(
-    hass: HomeAssistant, predicate: Callable[[], bool], timeout: float = 5.0
+    hass: HomeAssistant, predicate: Callable[[], bool], within: float = 5.0
 ) -> None:
     """Let the loop run until predicate() holds (fails the test after timeout)."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + within
     while not predicate():
         if loop.time() > deadline:
             raise AssertionError("condition not reached in time")

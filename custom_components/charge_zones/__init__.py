@@ -5,13 +5,17 @@ from __future__ import annotations
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.exceptions import ConfigEntryNotReady
-from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.helpers import (
+    config_validation as cv,
+    device_registry as dr,
+    issue_registry as ir,
+)
 from homeassistant.helpers.typing import ConfigType
 
 from .const import CONF_HOST, CONF_PORT, DOMAIN
 from .entity import hub_device_info
 from .services import async_setup_services
-from .site import ChargeZonesConfigEntry, Site
+from .site import ChargeZonesConfigEntry, Site, unknown_station_issue_id
 
 PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
@@ -73,3 +77,12 @@ async def async_unload_entry(hass: HomeAssistant, entry: ChargeZonesConfigEntry)
     if unloaded:
         await entry.runtime_data.async_stop()
     return unloaded
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: ChargeZonesConfigEntry) -> None:
+    """Forget the repair issues raised by a removed hub."""
+    prefix = unknown_station_issue_id(entry.entry_id, "")
+    registry = ir.async_get(hass)
+    for domain, issue_id in list(registry.issues):
+        if domain == DOMAIN and issue_id.startswith(prefix):
+            ir.async_delete_issue(hass, DOMAIN, issue_id)

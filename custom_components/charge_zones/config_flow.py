@@ -20,7 +20,7 @@ from homeassistant.core import callback
 from homeassistant.helpers import selector
 
 from .central.models import MODELS, Wiring
-from .central.server import listen_error
+from .central.server import listen_error, valid_station_id
 from .const import (
     BADGE_ACTIVE,
     BADGE_BLOCKED,
@@ -49,8 +49,6 @@ from .const import (
     SUBENTRY_STATION,
 )
 
-# OCPP chargePointId: printable, no whitespace or path separators, at most 48 characters.
-STATION_ID_RE = re.compile(r"^[A-Za-z0-9._:*+@-]{1,48}$")
 # OCPP idTag: CiString20.
 TAG_RE = re.compile(r"^[\x21-\x7e]{1,20}$")
 MAX_STATION_CURRENT = 80
@@ -131,13 +129,21 @@ async def _address_errors(
 ) -> tuple[dict[str, str], dict[str, str]]:
     """Check that the OCPP server can listen where asked."""
     host, port = data[CONF_HOST].strip(), int(data[CONF_PORT])
+    own_port = False
     if (
         current is not None
         and current.state is ConfigEntryState.LOADED
-        and (current.data[CONF_HOST], int(current.data[CONF_PORT])) == (host, port)
+        and int(current.data[CONF_PORT]) == port
     ):
-        return {}, {}
-    if (error := await listen_error(host, port)) is not None:
+        if current.data[CONF_HOST] == host:
+            return {}, {}
+        own_port = True
+    error = await listen_error(host, port)
+    if error is not None and own_port:
+        # The hub's own server holds this port (e.g. 0.0.0.0 and a LAN address conflict
+        # on the same port) and frees it before moving: only check the address itself.
+        error = await listen_error(host, 0)
+    if error is not None:
         return {"base": "cannot_listen"}, {"host": host, "port": str(port), "error": error}
     return {}, {}
 
@@ -242,7 +248,7 @@ class StationSubentryFlow(ConfigSubentryFlow):
     def _validate(self, user_input: dict[str, Any], editing: str | None) -> dict[str, str]:
         errors: dict[str, str] = {}
         station_id = user_input[CONF_STATION_ID].strip()
-        if not STATION_ID_RE.match(station_id):
+        if not valid_station_id(station_id):
             errors[CONF_STATION_ID] = "invalid_station_id"
         for subentry in self._get_entry().subentries.values():
             if (
@@ -314,6 +320,11 @@ class StationSubentryFlow(ConfigSubentryFlow):
         )
 
 
+def badge_unique_id(tag: str) -> str:
+    """Unique id of a badge subentry (never equal to a station's OCPP id, which has no space)."""
+    return f"badge {tag.upper()}"
+
+
 class BadgeSubentryFlow(ConfigSubentryFlow):
     """Add or edit an RFID badge."""
 
@@ -354,7 +365,7 @@ class BadgeSubentryFlow(ConfigSubentryFlow):
                 return self.async_create_entry(
                     title=f"{data[CONF_HOLDER]} ({data[CONF_TAG]})",
                     data=data,
-                    unique_id=data[CONF_TAG].upper(),
+                    unique_id=badge_unique_id(data[CONF_TAG]),
                 )
         return self.async_show_form(
             step_id="user",
@@ -376,7 +387,7 @@ class BadgeSubentryFlow(ConfigSubentryFlow):
                     self._get_entry(),
                     subentry,
                     title=f"{data[CONF_HOLDER]} ({data[CONF_TAG]})",
-                    unique_id=data[CONF_TAG].upper(),
+                    unique_id=badge_unique_id(data[CONF_TAG]),
                     data=data,
                 )
         return self.async_show_form(

@@ -23,7 +23,7 @@ from homeassistant.util.json import JsonValueType
 from .central.connection import CommandError
 from .const import DOMAIN
 from .site import Site
-from .stations import Station
+from .stations import PROFILE_IDS, Station
 
 ATTR_KEYS = "keys"
 ATTR_KEY = "key"
@@ -54,6 +54,7 @@ PURPOSES = ["ChargePointMaxProfile", "TxDefaultProfile", "TxProfile"]
 
 STATION = vol.Schema({vol.Required(ATTR_DEVICE_ID): cv.string}, extra=vol.PREVENT_EXTRA)
 CONNECTOR = vol.All(vol.Coerce(int), vol.Range(min=0, max=99))
+OUTLET = vol.All(vol.Coerce(int), vol.Range(min=1, max=99))  # a real connector, not 0
 
 SCHEMAS: dict[str, vol.Schema] = {
     "get_configuration": STATION.extend(
@@ -65,20 +66,20 @@ SCHEMAS: dict[str, vol.Schema] = {
     "trigger_message": STATION.extend(
         {
             vol.Required(ATTR_MESSAGE): vol.In(TRIGGER_MESSAGES),
-            vol.Optional(ATTR_CONNECTOR_ID): CONNECTOR,
+            vol.Optional(ATTR_CONNECTOR_ID): OUTLET,
         }
     ),
     "remote_start_transaction": STATION.extend(
-        {vol.Required(ATTR_ID_TAG): cv.string, vol.Optional(ATTR_CONNECTOR_ID): CONNECTOR}
+        {vol.Required(ATTR_ID_TAG): cv.string, vol.Optional(ATTR_CONNECTOR_ID): OUTLET}
     ),
     "remote_stop_transaction": STATION.extend(
         {
             vol.Optional(ATTR_TRANSACTION_ID): vol.Coerce(int),
-            vol.Optional(ATTR_CONNECTOR_ID): CONNECTOR,
+            vol.Optional(ATTR_CONNECTOR_ID): OUTLET,
         }
     ),
     "reset": STATION.extend({vol.Optional(ATTR_TYPE, default="soft"): vol.In(["soft", "hard"])}),
-    "unlock_connector": STATION.extend({vol.Optional(ATTR_CONNECTOR_ID, default=1): CONNECTOR}),
+    "unlock_connector": STATION.extend({vol.Optional(ATTR_CONNECTOR_ID, default=1): OUTLET}),
     "change_availability": STATION.extend(
         {
             vol.Required(ATTR_AVAILABLE): cv.boolean,
@@ -145,7 +146,10 @@ async def _run(station: Station, command: Callable[[], Awaitable[Any]]) -> Any:
         ) from err
 
 
-def _profile(station: Station, data: dict[str, Any]) -> dict[str, Any]:
+def _profile(station: Station, data: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """The connector to send to and the profile (ids per purpose, never evicting another)."""
+    purpose: str = data[ATTR_PURPOSE]
+    connector: int = data[ATTR_CONNECTOR_ID]
     period: dict[str, Any] = {"start_period": 0, "limit": round(data[ATTR_LIMIT], 1)}
     if ATTR_NUMBER_PHASES in data:
         period["number_phases"] = data[ATTR_NUMBER_PHASES]
@@ -155,16 +159,16 @@ def _profile(station: Station, data: dict[str, Any]) -> dict[str, Any]:
     }
     if ATTR_DURATION in data:
         schedule["duration"] = data[ATTR_DURATION]
-    default = station.max_current_profile(data[ATTR_LIMIT])
     profile: dict[str, Any] = {
-        "charging_profile_id": data.get(ATTR_PROFILE_ID, default["charging_profile_id"]),
-        "stack_level": data.get(ATTR_STACK_LEVEL, default["stack_level"]),
-        "charging_profile_purpose": data[ATTR_PURPOSE],
+        "charging_profile_id": data.get(ATTR_PROFILE_ID, PROFILE_IDS[purpose]),
+        "stack_level": data.get(ATTR_STACK_LEVEL, station.stack_level),
+        "charging_profile_purpose": purpose,
         "charging_profile_kind": "Absolute",
         "charging_schedule": schedule,
     }
-    if data[ATTR_PURPOSE] == "TxProfile":
-        connector = data[ATTR_CONNECTOR_ID]
+    if purpose == "ChargePointMaxProfile":
+        connector = 0  # OCPP: a ChargePointMaxProfile is only valid on connector 0
+    elif purpose == "TxProfile":
         session = next(
             (s for s in station.open_sessions() if connector in (0, s.connector_id)), None
         )
@@ -175,7 +179,8 @@ def _profile(station: Station, data: dict[str, Any]) -> dict[str, Any]:
                 translation_placeholders={"station": station.station_id},
             )
         profile["transaction_id"] = session.transaction_id
-    return profile
+        connector = session.connector_id  # a TxProfile goes to its transaction's connector
+    return connector, profile
 
 
 @callback
@@ -277,16 +282,13 @@ def async_setup_services(hass: HomeAssistant) -> None:
 
     async def set_charging_profile(call: ServiceCall) -> ServiceResponse:
         _site, station = _station(hass, call.data[ATTR_DEVICE_ID])
-        profile = _profile(station, dict(call.data))
+        connector, profile = _profile(station, dict(call.data))
         status = await _run(
             station,
-            lambda: station.require_connection().set_charging_profile(
-                call.data[ATTR_CONNECTOR_ID], profile
-            ),
+            lambda: station.require_connection().set_charging_profile(connector, profile),
         )
-        station.profile_status = status
-        station.notify()
-        return {"status": status, "profile": profile}
+        station.note_profile(connector, profile, status)
+        return {"status": status, "connector_id": connector, "profile": profile}
 
     async def clear_charging_profile(call: ServiceCall) -> ServiceResponse:
         _site, station = _station(hass, call.data[ATTR_DEVICE_ID])

@@ -20,7 +20,7 @@ from homeassistant.util import dt as dt_util
 from .badges import Badge, BadgeBook
 from .central.connection import StationConnection
 from .central.models import Wiring
-from .central.server import OcppServer
+from .central.server import OcppServer, valid_station_id
 from .const import (
     BADGE_ACTIVE,
     CONF_CONNECTORS,
@@ -100,6 +100,7 @@ class Site:
         self.stations: dict[str, Station] = {}  # by subentry id
         self._by_ocpp_id: dict[str, Station] = {}
         self.unknown_stations: dict[str, UnknownStation] = {}
+        self._invalid_ids: set[str] = set()
         self.hub_device_id: str | None = None
         self._station_added: list[Callable[[Station], None]] = []
         self._listeners: list[Callable[[], None]] = []
@@ -152,7 +153,16 @@ class Site:
             await self.server.stop()
             self._address = address
             self.server = self._new_server()
-            await self.server.start()
+            try:
+                await self.server.start()
+            except OSError as err:
+                _LOGGER.error(
+                    "The OCPP server cannot listen on %s:%s (%s); retrying setup",
+                    *address,
+                    err.strerror or err,
+                )
+                self.hass.config_entries.async_schedule_reload(self.entry.entry_id)
+                return
 
         wanted = {
             s.subentry_id: s
@@ -172,8 +182,10 @@ class Site:
                 if config.station_id != station.station_id:
                     self._by_ocpp_id.pop(station.station_id, None)
                     self._by_ocpp_id[config.station_id] = station
-                    if station.connection is not None:
-                        await station.connection._connection.close(1000, "station renamed")
+                    if (connection := station.connection) is not None:
+                        station.detach(connection)
+                        await connection._connection.close(1000, "station renamed")
+                    self._rename_device(station, config.station_id)
                 old = station.config
                 station.reconfigure(config)
                 if station.connected and old.max_current != config.max_current:
@@ -258,9 +270,28 @@ class Site:
     def _lookup(self, station_id: str) -> Station | None:
         return self._by_ocpp_id.get(station_id)
 
+    def _rename_device(self, station: Station, name: str) -> None:
+        registry = dr.async_get(self.hass)
+        device = registry.async_get_device_by_identifier(
+            (DOMAIN, station.config.subentry_id), self.entry.entry_id
+        )
+        if device is not None:
+            registry.async_update_device(device.id, name=name)
+
     @callback
     def _on_unknown_station(self, station_id: str, remote: str) -> None:
+        if not valid_station_id(station_id):
+            if station_id not in self._invalid_ids:
+                self._invalid_ids.add(station_id)
+                _LOGGER.warning(
+                    "A station (%s) tried to connect with the invalid identifier %r",
+                    remote,
+                    station_id,
+                )
+            return
         first = station_id not in self.unknown_stations
+        # Most recent attempt last: the "Add charging station" form suggests it.
+        self.unknown_stations.pop(station_id, None)
         self.unknown_stations[station_id] = UnknownStation(station_id, remote)
         if first:
             _LOGGER.warning(

@@ -48,6 +48,13 @@ BOOT_KEYS: tuple[str, ...] = (
 )
 
 PROFILE_ID_MAX_CURRENT = 1
+# Default charging profile id per purpose: a profile with the same id replaces the
+# installed one, so purposes never evict each other.
+PROFILE_IDS: dict[str, int] = {
+    "TxDefaultProfile": PROFILE_ID_MAX_CURRENT,
+    "ChargePointMaxProfile": 2,
+    "TxProfile": 3,
+}
 # Seconds a newly connected station has to send BootNotification before it is
 # configured anyway (stations that stay up across a restart of Home Assistant).
 BOOT_GRACE = 5.0
@@ -145,6 +152,9 @@ class Station:
         self._boot_listeners: list[Callable[[Station], None]] = []
         self._configure_lock = asyncio.Lock()
         self._configured_for: StationConnection | None = None
+        self.last_closed: ChargingSession | None = next(
+            (c for c in reversed(sessions.closed) if c.station_id == config.station_id), None
+        )
         self._ensure_connectors()
 
     # --- identity / config ----------------------------------------------------
@@ -299,6 +309,7 @@ class Station:
             started_at=parse_timestamp(timestamp).isoformat(),
         )
         for old in superseded:
+            self.last_closed = old
             _LOGGER.warning(
                 "Station %s started transaction %s on connector %s while transaction %s "
                 "was still open there; closed it with its last known register",
@@ -340,6 +351,7 @@ class Station:
         if session.connector_id in self.connectors:
             connector = self.connectors[session.connector_id]
             connector.measurements.update(samples)
+        self.last_closed = session
         self.notify()
         if id_tag is None:
             return None
@@ -390,10 +402,7 @@ class Station:
         """The open session, else the most recent closed one."""
         if sessions := self.open_sessions():
             return sessions[0]
-        for session in reversed(self._sessions.closed):
-            if session.station_id == self.station_id:
-                return session
-        return None
+        return self.last_closed
 
     def _sum_connectors(self, getter: Callable[[Measurements], float | None]) -> float | None:
         values = [
@@ -552,12 +561,30 @@ class Station:
         self.notify()
         return status
 
+    @property
+    def stack_level(self) -> int:
+        """Stack level for the profiles Charge Zones sends (by model and station report)."""
+        max_stack = _int_key(self.configuration, "ChargeProfileMaxStackLevel")
+        return profile_stack_level(self.config.model, max_stack)
+
+    def note_profile(self, connector_id: int, profile: dict[str, Any], status: str) -> None:
+        """Record the answer to a profile sent (by Charge Zones or an action)."""
+        self.profile_status = status
+        schedule = profile["charging_schedule"]
+        if (
+            status == "Accepted"
+            and connector_id == 0
+            and profile["charging_profile_id"] == PROFILE_ID_MAX_CURRENT
+            and schedule["charging_rate_unit"] == "A"
+        ):
+            self.limit_sent = float(schedule["charging_schedule_period"][0]["limit"])
+        self.notify()
+
     def max_current_profile(self, limit: float) -> dict[str, Any]:
         """A TxDefaultProfile on connector 0 capping every connector at limit (A per phase)."""
-        max_stack = _int_key(self.configuration, "ChargeProfileMaxStackLevel")
         return {
             "charging_profile_id": PROFILE_ID_MAX_CURRENT,
-            "stack_level": profile_stack_level(self.config.model, max_stack),
+            "stack_level": self.stack_level,
             "charging_profile_purpose": "TxDefaultProfile",
             "charging_profile_kind": "Absolute",
             "charging_schedule": {
@@ -574,20 +601,16 @@ class Station:
 
     async def async_set_limit(self, limit: float) -> str:
         """Send a current limit (A per phase) as a charging profile."""
-        status = await self.require_connection().set_charging_profile(
-            0, self.max_current_profile(limit)
-        )
-        self.profile_status = status
-        if status == "Accepted":
-            self.limit_sent = round(limit, 1)
-        else:
+        profile = self.max_current_profile(limit)
+        status = await self.require_connection().set_charging_profile(0, profile)
+        self.note_profile(0, profile, status)
+        if status != "Accepted":
             _LOGGER.warning(
                 "Station %s rejected the charging profile limiting it to %.1f A (%s)",
                 self.station_id,
                 limit,
                 status,
             )
-        self.notify()
         return status
 
     async def async_change_availability(self, connector_id: int, operative: bool) -> str:

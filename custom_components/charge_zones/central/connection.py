@@ -16,7 +16,12 @@ import logging
 import re
 from typing import Any, Protocol, cast
 
-from ocpp.exceptions import FormationViolationError, OCPPError
+from ocpp.exceptions import (
+    FormationViolationError,
+    NotImplementedError,
+    NotSupportedError,
+    OCPPError,
+)
 from ocpp.messages import MessageType, unpack
 from ocpp.routing import after as _after, on as _on
 from ocpp.v16 import ChargePoint, call, call_result
@@ -29,6 +34,7 @@ _LOGGER = logging.getLogger(__name__)
 FRAME_LOGGER = logging.getLogger(f"{__name__}.frames")
 
 SUBPROTOCOL = "ocpp1.6"
+_ACTIONS = frozenset(action.value for action in Action)
 _UNIQUE_ID = re.compile(r'^\s*\[\s*\d+\s*,\s*"([^"\\]{1,36})"')
 
 
@@ -195,6 +201,8 @@ class StationConnection(ChargePoint):  # type: ignore[misc]
             return
         if msg.message_type_id == MessageType.Call:
             try:
+                if msg.action not in self.route_map:
+                    raise _unhandled(msg.action)
                 await self._handle_call(msg)
             except OCPPError as err:
                 _LOGGER.warning(
@@ -465,6 +473,21 @@ def _parse_samples(meter_value: list[dict[str, Any]]) -> list[Sample]:
         return parse_meter_values(meter_value)
     except MeterValueError as err:
         raise _formation(str(err)) from err
+
+
+def _unhandled(action: str) -> OCPPError:
+    """OCPP-J: NotImplemented for an unknown action, NotSupported for a known one.
+
+    (The ocpp library has the two the other way round.)
+    """
+    if action in _ACTIONS:
+        return NotSupportedError(
+            description=f"{action} is not supported by this central system",
+            details={"cause": f"{action} is not supported"},
+        )
+    return NotImplementedError(
+        description=f"Unknown action {action!r}", details={"cause": f"unknown action {action}"}
+    )
 
 
 def _formation(cause: str) -> OCPPError:

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Callable
 from http import HTTPStatus
 import logging
+import re
 import ssl
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -24,6 +25,15 @@ MAX_FRAME_SIZE = 256 * 1024
 def station_id_from_path(path: str) -> str:
     """The station id: the last segment of the URL path, percent-decoded."""
     return unquote(urlsplit(path).path.rstrip("/").rsplit("/", 1)[-1])
+
+
+# OCPP chargePointId as accepted here: printable, no whitespace or path separators.
+STATION_ID_RE = re.compile(r"^[A-Za-z0-9._:*+@-]{1,48}$")
+
+
+def valid_station_id(station_id: str) -> bool:
+    """Whether an identifier is acceptable as a station's OCPP id."""
+    return STATION_ID_RE.match(station_id) is not None
 
 
 def offered_subprotocols(request: Request) -> list[str]:
@@ -102,7 +112,7 @@ class OcppServer:
             ping_interval=30,
             ping_timeout=30,
             server_header="Charge Zones",
-            logger=_LOGGER,
+            logger=logging.getLogger("websockets.server.charge_zones"),
         )
         _LOGGER.info("OCPP central system listening on %s:%s", self.host, self.bound_port)
 

@@ -1,0 +1,167 @@
+"""Station state in Home Assistant: wiring, connectors, odd sessions, diagnostics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+from simulator.station import StationClient
+
+from .conftest import DEFAULT_BADGES, station_subentry, ws_url
+from .helpers import state_of, wait_until
+
+
+@pytest.fixture
+def subentries() -> list[dict[str, Any]]:
+    """A single-phase station on L2 and a two-connector station rotated L2-L3-L1."""
+    return [
+        station_subentry("MONO-L2", phases="L2", max_current=32),
+        station_subentry("DUO", connectors=2, phases="L2-L3-L1"),
+        *DEFAULT_BADGES,
+    ]
+
+
+def _ids(hass: HomeAssistant, entry: MockConfigEntry, sub: str) -> set[str]:
+    return {
+        e.unique_id.removeprefix(f"{sub}_")
+        for e in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+        if e.unique_id.startswith(sub)
+    }
+
+
+async def test_entities_follow_wiring_and_connectors(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    """Only used phases get sensors; every connector gets a status; few enabled by default."""
+    mono = _ids(hass, loaded_entry, "sub_MONO-L2")
+    assert {"current_l2", "voltage_l2"} <= mono
+    assert not {"current_l1", "current_l3"} & mono
+    duo = _ids(hass, loaded_entry, "sub_DUO")
+    assert {"connector_1_status", "connector_2_status", "unlock_1", "unlock_2"} <= duo
+    registry = er.async_get(hass)
+    enabled = [
+        e
+        for e in er.async_entries_for_config_entry(registry, loaded_entry.entry_id)
+        if e.unique_id.startswith("sub_DUO") and e.disabled_by is None
+    ]
+    assert len(enabled) <= 16
+    names = {
+        hass.states.get(e.entity_id).name  # type: ignore[union-attr]
+        for e in enabled
+        if hass.states.get(e.entity_id) is not None
+    }
+    assert "DUO Connector 2 status" in names
+
+
+async def test_single_phase_current_lands_on_its_phase(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    """A station on L2 reporting an unphased current shows it on L2."""
+    async with StationClient(ws_url(loaded_entry), "MONO-L2") as station:
+        await station.meter_values(
+            1,
+            [
+                {"value": "13.2", "measurand": "Current.Import", "unit": "A"},
+                {"value": "3036", "measurand": "Power.Active.Import", "unit": "W"},
+            ],
+        )
+        await hass.async_block_till_done()
+        assert float(state_of(hass, "sensor", "sub_MONO-L2_current_l2")) == pytest.approx(13.2)
+        assert float(state_of(hass, "sensor", "sub_MONO-L2_power")) == 3036
+
+
+async def test_rotated_station_maps_phases(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    """Station L1 on building L2 (rotation L2-L3-L1); two connectors add up per phase."""
+    async with StationClient(ws_url(loaded_entry), "DUO") as station:
+        for connector, amps in ((1, ("10", "11", "12")), (2, ("1", "2", "3"))):
+            await station.meter_values(
+                connector,
+                [
+                    {"value": a, "measurand": "Current.Import", "phase": p, "unit": "A"}
+                    for p, a in zip(("L1", "L2", "L3"), amps, strict=True)
+                ],
+            )
+        await hass.async_block_till_done()
+        assert float(state_of(hass, "sensor", "sub_DUO_current_l2")) == 11  # station L1
+        assert float(state_of(hass, "sensor", "sub_DUO_current_l3")) == 13  # station L2
+        assert float(state_of(hass, "sensor", "sub_DUO_current_l1")) == 15  # station L3
+        await station.status(2, "Faulted", error_code="GroundFailure", vendor_error_code="E42")
+        await hass.async_block_till_done()
+        assert state_of(hass, "sensor", "sub_DUO_connector_2_status") == "faulted"
+        connector = loaded_entry.runtime_data.station_by_id("DUO").connectors[2]  # type: ignore[union-attr]
+        assert (connector.error_code, connector.vendor_error_code) == ("GroundFailure", "E42")
+
+
+async def test_odd_sessions_flagged_not_lost(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    """Unknown transaction ids, a register going backwards, a start over an open session."""
+    sessions = loaded_entry.runtime_data.sessions
+    async with StationClient(ws_url(loaded_entry), "DUO") as station:
+        # A stop for a transaction this central system never saw (e.g. from another one).
+        await station.stop_transaction(
+            777,
+            meter_stop=9_000,
+            id_tag="BADGE-ALICE",
+            transaction_data=[
+                {
+                    "timestamp": "2026-11-24T08:00:00Z",
+                    "sampled_value": [{"value": "8000", "context": "Transaction.Begin"}],
+                }
+            ],
+        )
+        orphan = sessions.closed[-1]
+        assert orphan.transaction_id == 777
+        assert "unknown_transaction" in orphan.flags
+        assert orphan.energy_wh == 1_000
+        # New ids never collide with it.
+        first = await station.start_transaction(1, "BADGE-ALICE", 10_000)
+        assert first.transaction_id == 778
+        # The register jumps backwards mid-session.
+        await station.meter_values(
+            1, [{"value": "9500", "unit": "Wh"}], transaction_id=first.transaction_id
+        )
+        assert "register_backwards" in sessions.open[first.transaction_id].flags
+        # A new start on the same connector without a stop closes the old one, flagged.
+        second = await station.start_transaction(1, "BADGE-ALICE", 10_400)
+        old = next(s for s in sessions.closed if s.transaction_id == first.transaction_id)
+        assert "superseded" in old.flags
+        # Its real stop, arriving late, still lands on it.
+        await station.stop_transaction(first.transaction_id, meter_stop=10_400)
+        assert old.meter_stop == 10_400
+        assert old.energy_wh == 400
+        await station.stop_transaction(second.transaction_id, meter_stop=9_000)
+        assert "register_backwards" in sessions.closed[-1].flags
+        assert sessions.closed[-1].energy_wh == 0
+
+
+async def test_diagnostics_redacted(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, loaded_entry: MockConfigEntry
+) -> None:
+    """Diagnostics show stations and sessions, never badge ids or holders."""
+    async with StationClient(ws_url(loaded_entry), "DUO") as station:
+        await station.boot()
+        await station.start_transaction(1, "BADGE-ALICE", 100)
+        await wait_until(
+            hass,
+            lambda: bool(loaded_entry.runtime_data.station_by_id("DUO").configuration),  # type: ignore[union-attr]
+        )
+        diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, loaded_entry)
+    text = str(diagnostics)
+    assert "BADGE-ALICE" not in text
+    assert "Alice" not in text
+    stations = {s["station_id"]: s for s in diagnostics["stations"]}
+    assert stations["DUO"]["boot"]["vendor"] == "Simulated"
+    assert stations["DUO"]["configuration"]["ChargeProfileMaxStackLevel"]["value"] == "3"
+    assert diagnostics["sessions"]["open"][0]["id_tag"] == "**REDACTED**"
+    assert diagnostics["server"]["running"] is True
