@@ -165,3 +165,17 @@ async def test_diagnostics_redacted(
     assert stations["DUO"]["configuration"]["ChargeProfileMaxStackLevel"]["value"] == "3"
     assert diagnostics["sessions"]["open"][0]["id_tag"] == "**REDACTED**"
     assert diagnostics["server"]["running"] is True
+
+
+async def test_availability_from_connectors_when_station_reports_none(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    """A station that reports only its connectors is available while one of them is."""
+    async with StationClient(ws_url(loaded_entry), "DUO") as station:
+        await station.status(1, "Available")
+        await station.status(2, "Unavailable")
+        await hass.async_block_till_done()
+        assert state_of(hass, "switch", "sub_DUO_availability") == "on"
+        await station.status(1, "Unavailable")
+        await hass.async_block_till_done()
+        assert state_of(hass, "switch", "sub_DUO_availability") == "off"

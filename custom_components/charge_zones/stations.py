@@ -471,11 +471,13 @@ class Station:
         status = self.connectors[0].status
         if status is not None:
             return status != "Unavailable"
-        return (
-            None
-            if self.availability_requested is None
-            else (self.availability_requested == "Operative")
-        )
+        # Many stations report only their connectors: available while any connector is.
+        reported = [c.status for cid, c in self.connectors.items() if cid > 0 and c.status]
+        if reported:
+            return any(s != "Unavailable" for s in reported)
+        if self.availability_requested is None:
+            return None
+        return self.availability_requested == "Operative"
 
     # --- commands ---------------------------------------------------------------
 

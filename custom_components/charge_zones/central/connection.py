@@ -32,6 +32,9 @@ from .readings import MeterValueError, Sample, parse_meter_values, parse_timesta
 _LOGGER = logging.getLogger(__name__)
 # The ocpp library logs every frame at INFO: keep that on its own logger.
 FRAME_LOGGER = logging.getLogger(f"{__name__}.frames")
+if FRAME_LOGGER.level == logging.NOTSET:
+    # Opt-in only: INFO on the integration must not log every frame.
+    FRAME_LOGGER.setLevel(logging.WARNING)
 
 SUBPROTOCOL = "ocpp1.6"
 _ACTIONS = frozenset(action.value for action in Action)

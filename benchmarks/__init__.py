@@ -1,0 +1,1 @@
+"""Benchmarks: each prints its figures beside its target; nothing is asserted."""
