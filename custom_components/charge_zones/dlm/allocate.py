@@ -126,7 +126,7 @@ def _admit(
 def ancestors(nodes: Mapping[str, Node], key: str) -> tuple[str, ...]:
     """The node and every node above it (raises ValueError on a cycle or unknown node)."""
     seen: dict[str, None] = {}
-    stack = [(key, ())]
+    stack: list[tuple[str, tuple[str, ...]]] = [(key, ())]
     while stack:
         current, trail = stack.pop()
         if current in trail:
