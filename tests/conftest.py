@@ -10,22 +10,46 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.charge_zones.const import (
+    CONF_AMPERAGE,
+    CONF_BAUDRATE,
+    CONF_BYTESIZE,
+    CONF_CONNECTION,
     CONF_CONNECTORS,
+    CONF_CONSUMPTION_METER,
+    CONF_DLM_METERS,
+    CONF_FAILSAFE_CURRENT,
     CONF_HEARTBEAT_INTERVAL,
     CONF_HOLDER,
     CONF_HOST,
+    CONF_KIND,
     CONF_MAX_CURRENT,
     CONF_METER_INTERVAL,
+    CONF_METER_MODEL,
     CONF_MIN_CURRENT,
     CONF_MODEL,
+    CONF_NAME,
+    CONF_PARENT_ZONE,
+    CONF_PARITY,
     CONF_PHASES,
+    CONF_POLL_INTERVAL,
     CONF_PORT,
+    CONF_REGISTERS,
+    CONF_SERIAL_PORT,
+    CONF_STALE_AFTER,
     CONF_STATION_ID,
     CONF_STATUS,
+    CONF_STOPBITS,
     CONF_TAG,
+    CONF_TIMEOUT,
+    CONF_UNIT,
+    CONF_ZONE,
+    CONF_ZONE_PHASES,
     DOMAIN,
     SUBENTRY_BADGE,
+    SUBENTRY_CONNECTION,
+    SUBENTRY_METER,
     SUBENTRY_STATION,
+    SUBENTRY_ZONE,
 )
 from homeassistant.core import HomeAssistant
 from simulator.station import StationBehaviour, StationClient
@@ -65,17 +89,21 @@ def station_subentry(
     phases: str = "L1-L2-L3",
     min_current: float = 6.0,
     max_current: float = 16.0,
+    zone: str | None = None,
 ) -> dict[str, Any]:
-    """Subentry data of a station."""
+    """Subentry data of a station (``zone``: subentry id of its zone, if load-managed)."""
+    data: dict[str, Any] = {
+        CONF_STATION_ID: station_id,
+        CONF_MODEL: model,
+        CONF_CONNECTORS: connectors,
+        CONF_PHASES: phases,
+        CONF_MIN_CURRENT: min_current,
+        CONF_MAX_CURRENT: max_current,
+    }
+    if zone is not None:
+        data[CONF_ZONE] = zone
     return {
-        "data": {
-            CONF_STATION_ID: station_id,
-            CONF_MODEL: model,
-            CONF_CONNECTORS: connectors,
-            CONF_PHASES: phases,
-            CONF_MIN_CURRENT: min_current,
-            CONF_MAX_CURRENT: max_current,
-        },
+        "data": data,
         "subentry_id": subentry_id or f"sub_{station_id}",
         "subentry_type": SUBENTRY_STATION,
         "title": station_id,
@@ -96,6 +124,109 @@ def badge_subentry(
         "subentry_type": SUBENTRY_BADGE,
         "title": f"{holder} ({tag})",
         "unique_id": f"badge {tag.upper()}",
+    }
+
+
+def connection_subentry(
+    name: str = "Gateway",
+    *,
+    subentry_id: str = "conn_gw",
+    kind: str = "tcp",
+    host: str = "127.0.0.1",
+    port: int = 502,
+    serial_port: str = "/dev/ttyUSB0",
+    baudrate: int = 9600,
+    parity: str = "N",
+    stopbits: int = 1,
+    bytesize: int = 8,
+    timeout: float = 1.0,
+) -> dict[str, Any]:
+    """Subentry data of a Modbus connection (``kind``: tcp, rtu_over_tcp or rtu)."""
+    data: dict[str, Any] = {CONF_NAME: name, CONF_KIND: kind}
+    if kind == "rtu":
+        data |= {
+            CONF_SERIAL_PORT: serial_port,
+            CONF_BAUDRATE: baudrate,
+            CONF_PARITY: parity,
+            CONF_STOPBITS: stopbits,
+            CONF_BYTESIZE: bytesize,
+        }
+        unique_id = f"connection rtu {serial_port}"
+    else:
+        data |= {CONF_HOST: host, CONF_PORT: port}
+        unique_id = f"connection {kind} {host.lower()}:{port}"
+    data[CONF_TIMEOUT] = timeout
+    return {
+        "data": data,
+        "subentry_id": subentry_id,
+        "subentry_type": SUBENTRY_CONNECTION,
+        "title": name,
+        "unique_id": unique_id,
+    }
+
+
+def meter_subentry(
+    name: str = "Commons meter",
+    *,
+    subentry_id: str = "meter_commons",
+    connection: str = "conn_gw",
+    unit: int = 1,
+    meter_model: str = "sdm630",
+    amperage: float = 63.0,
+    poll_interval: float = 1.0,
+    registers: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Subentry data of a Modbus meter (``registers`` for meter_model "custom")."""
+    data: dict[str, Any] = {
+        CONF_NAME: name,
+        CONF_CONNECTION: connection,
+        CONF_UNIT: unit,
+        CONF_METER_MODEL: meter_model,
+        CONF_AMPERAGE: amperage,
+        CONF_POLL_INTERVAL: poll_interval,
+    }
+    if registers is not None:
+        data[CONF_REGISTERS] = registers
+    return {
+        "data": data,
+        "subentry_id": subentry_id,
+        "subentry_type": SUBENTRY_METER,
+        "title": name,
+        "unique_id": f"meter {connection} {unit}",
+    }
+
+
+def zone_subentry(
+    name: str = "Car park",
+    *,
+    subentry_id: str = "zone_car_park",
+    max_current: float = 63.0,
+    zone_phases: str = "L1-L2-L3",
+    dlm_meters: list[str] | None = None,
+    consumption_meter: str | None = None,
+    parent_zone: str | None = None,
+    failsafe_current: float = 6.0,
+    stale_after: float = 10.0,
+) -> dict[str, Any]:
+    """Subentry data of an electrical zone (meters and parent by subentry id)."""
+    data: dict[str, Any] = {
+        CONF_NAME: name,
+        CONF_MAX_CURRENT: max_current,
+        CONF_ZONE_PHASES: zone_phases,
+        CONF_DLM_METERS: list(dlm_meters or []),
+        CONF_FAILSAFE_CURRENT: failsafe_current,
+        CONF_STALE_AFTER: stale_after,
+    }
+    if consumption_meter is not None:
+        data[CONF_CONSUMPTION_METER] = consumption_meter
+    if parent_zone is not None:
+        data[CONF_PARENT_ZONE] = parent_zone
+    return {
+        "data": data,
+        "subentry_id": subentry_id,
+        "subentry_type": SUBENTRY_ZONE,
+        "title": name,
+        "unique_id": f"zone {name.casefold()}",
     }
 
 

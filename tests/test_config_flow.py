@@ -258,12 +258,19 @@ async def test_options_flow_changes_intervals(
     assert suggested(result, "heartbeat_interval") == 300
     assert suggested(result, "meter_value_sample_interval") == 10
 
+    assert suggested(result, "raise_hold") is None  # default 15 s until set
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {"heartbeat_interval": 600.0, "meter_value_sample_interval": 30.0}
+        result["flow_id"],
+        {"heartbeat_interval": 600.0, "meter_value_sample_interval": 30.0, "raise_hold": 20},
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert config_entry.options == {"heartbeat_interval": 600, "meter_value_sample_interval": 30}
-    assert all(type(value) is int for value in config_entry.options.values())
+    assert config_entry.options == {
+        "heartbeat_interval": 600,
+        "meter_value_sample_interval": 30,
+        "raise_hold": 20.0,
+    }
+    assert type(config_entry.options["heartbeat_interval"]) is int
+    assert type(config_entry.options["raise_hold"]) is float
 
 
 async def test_options_pushed_to_connected_station(
@@ -277,7 +284,8 @@ async def test_options_pushed_to_connected_station(
 
     result = await hass.config_entries.options.async_init(loaded_entry.entry_id)
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {"heartbeat_interval": 900, "meter_value_sample_interval": 20}
+        result["flow_id"],
+        {"heartbeat_interval": 900, "meter_value_sample_interval": 20, "raise_hold": 15},
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
 

@@ -788,8 +788,17 @@ async def test_station_does_not_answer_in_time(
 # --- buttons --------------------------------------------------------------------------
 
 
+@pytest.fixture
+def reset_enabled(hass: HomeAssistant) -> None:
+    """The reset button is disabled by default: enable it in the registry beforehand."""
+    er.async_get(hass).async_get_or_create("button", "charge_zones", f"{SUB}_reset")
+
+
 async def test_reset_button(
-    hass: HomeAssistant, loaded_entry: MockConfigEntry, sim: SimulatedStation
+    hass: HomeAssistant,
+    reset_enabled: None,
+    loaded_entry: MockConfigEntry,
+    sim: SimulatedStation,
 ) -> None:
     """The reset button soft-resets the station."""
     await press(hass, f"{SUB}_reset")
@@ -909,7 +918,10 @@ async def test_update_configuration_list_too_long_known_at_boot(
 
 
 async def test_button_callerror(
-    hass: HomeAssistant, loaded_entry: MockConfigEntry, sim: SimulatedStation
+    hass: HomeAssistant,
+    reset_enabled: None,
+    loaded_entry: MockConfigEntry,
+    sim: SimulatedStation,
 ) -> None:
     """A CALLERROR answer to a button is command_failed."""
     del sim.route_map["Reset"]
@@ -922,7 +934,7 @@ async def test_button_callerror(
 
 
 async def test_buttons_unavailable_while_offline(
-    hass: HomeAssistant, loaded_entry: MockConfigEntry
+    hass: HomeAssistant, reset_enabled: None, loaded_entry: MockConfigEntry
 ) -> None:
     """Station buttons are unavailable until the station connects; the hub's is not."""
     assert state_of(hass, "button", f"{SUB}_reset") == "unavailable"

@@ -46,6 +46,7 @@ def station_buttons(station: Station) -> list[StationButtonDescription]:
             translation_key="reset",
             device_class=ButtonDeviceClass.RESTART,
             entity_category=EntityCategory.CONFIG,
+            entity_registry_enabled_default=False,
             press_fn=lambda s: s.require_connection().reset("Soft"),
         ),
         StationButtonDescription(
@@ -77,7 +78,7 @@ async def async_setup_entry(
 ) -> None:
     """Set up buttons for the hub and every station."""
     site = entry.runtime_data
-    async_add_entities([HubUpdateConfigurationButton(site)])
+    async_add_entities([HubUpdateConfigurationButton(site), RestartDlmButton(site)])
 
     @callback
     def add_station(station: Station) -> None:
@@ -146,3 +147,26 @@ class HubUpdateConfigurationButton(HubEntity, ButtonEntity):
                     "stations": ", ".join(f"{sid} ({r})" for sid, r in sorted(failed.items()))
                 },
             )
+
+
+class RestartDlmButton(HubEntity, ButtonEntity):
+    """Restart the service that reads the DLM meters and shares the current."""
+
+    def __init__(self, site: Site) -> None:
+        """Create the button."""
+        super().__init__(
+            site,
+            ButtonEntityDescription(
+                key="restart_dlm_service",
+                translation_key="restart_dlm_service",
+                device_class=ButtonDeviceClass.RESTART,
+                entity_category=EntityCategory.CONFIG,
+            ),
+        )
+
+    def _snapshot(self) -> Any:
+        return None
+
+    async def async_press(self) -> None:
+        """Restart it."""
+        await self.site.load.async_restart()

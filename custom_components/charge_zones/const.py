@@ -46,3 +46,50 @@ BADGE_BLOCKED: Final = "blocked"
 MIN_SIGNAL_CURRENT: Final = 6.0
 
 EVENT_AUTHORIZATION: Final = "authorization"
+
+# Subentry types added for load management
+SUBENTRY_CONNECTION: Final = "connection"
+SUBENTRY_METER: Final = "meter"
+SUBENTRY_ZONE: Final = "zone"
+
+# Connection subentry (a Modbus bus)
+CONF_NAME: Final = "name"
+CONF_KIND: Final = "kind"  # "tcp" | "rtu_over_tcp" | "rtu"
+CONF_SERIAL_PORT: Final = "serial_port"
+CONF_BAUDRATE: Final = "baudrate"
+CONF_PARITY: Final = "parity"
+CONF_STOPBITS: Final = "stopbits"
+CONF_BYTESIZE: Final = "bytesize"
+CONF_TIMEOUT: Final = "timeout"
+DEFAULT_MODBUS_PORT: Final = 502
+DEFAULT_BAUDRATE: Final = 9600
+DEFAULT_MODBUS_TIMEOUT: Final = 1.0
+
+# Meter subentry
+CONF_CONNECTION: Final = "connection"  # subentry id of the connection
+CONF_UNIT: Final = "unit"  # Modbus address 1..247
+CONF_METER_MODEL: Final = "meter_model"  # key of meters.registers.MODELS or "custom"
+CONF_REGISTERS: Final = "registers"  # custom model: {quantity: {function, address, ...}}
+CONF_AMPERAGE: Final = "amperage"  # rating of the supply the meter protects (A)
+CONF_POLL_INTERVAL: Final = "poll_interval"  # seconds
+DEFAULT_POLL_INTERVAL: Final = 1.0
+METER_MODEL_CUSTOM: Final = "custom"
+
+# Zone subentry
+CONF_ZONE_PHASES: Final = "zone_phases"  # "L1-L2-L3" | "L1" | "L2" | "L3"
+CONF_DLM_METERS: Final = "dlm_meters"  # list of meter subentry ids
+CONF_CONSUMPTION_METER: Final = "consumption_meter"  # meter subentry id (optional)
+CONF_PARENT_ZONE: Final = "parent_zone"  # zone subentry id (optional)
+CONF_FAILSAFE_CURRENT: Final = "failsafe_current"
+CONF_STALE_AFTER: Final = "stale_after"  # seconds
+DEFAULT_FAILSAFE_CURRENT: Final = 6.0
+DEFAULT_STALE_AFTER: Final = 10.0
+
+# Station subentry: the zone it belongs to (zone subentry id, optional)
+CONF_ZONE: Final = "zone"
+
+EVENT_FAILSAFE: Final = "charge_zones_failsafe"
+
+# Hub option: how long an increase of a station's limit waits after its last change
+CONF_RAISE_HOLD: Final = "raise_hold"
+DEFAULT_RAISE_HOLD: Final = 15.0

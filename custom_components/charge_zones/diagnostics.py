@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
 from .const import CONF_HOLDER, CONF_TAG
-from .site import ChargeZonesConfigEntry
+from .site import ChargeZonesConfigEntry, Site
 from .stations import Station
 
 TO_REDACT = {CONF_TAG, CONF_HOLDER, "id_tag", "holder", "iccid", "imsi", "AuthorizationKey"}
@@ -44,6 +45,16 @@ def _station(station: Station) -> dict[str, Any]:
         "local_list_error": station.local_list_error,
         "limit_sent": station.limit_sent,
         "profile_status": station.profile_status,
+        "profile_strategy": station.profile_strategy,
+        "profile_error": station.profile_error,
+        "zone": station.config.zone,
+        "allocation": None
+        if station.allocation is None
+        else {
+            "limit": station.allocation.limit,
+            "reason": str(station.allocation.reason),
+            "limited_by": station.allocation.node,
+        },
         "firmware_status": station.firmware_status,
         "connectors": {
             str(cid): {
@@ -64,6 +75,37 @@ def _station(station: Station) -> dict[str, Any]:
             }
             for cid, c in station.connectors.items()
         },
+    }
+
+
+def _load(site: Site) -> dict[str, Any]:
+    load = site.load
+    return {
+        "running": load.running,
+        "cycles": load.cycles,
+        "zones": {
+            key: {
+                "name": zone.name,
+                "spec": asdict(zone.spec),
+                "state": asdict(load.zone_states[key]) if key in load.zone_states else None,
+            }
+            for key, zone in load.zones.items()
+        },
+        "meters": {
+            key: {
+                "name": meter.name,
+                "model": meter.model.label,
+                "unit": meter.unit,
+                "amperage": meter.amperage,
+                "reads": poller.reads if (poller := load.pollers.get(key)) else None,
+                "failures": poller.failures if poller else None,
+                "last_error": poller.last_error if poller else None,
+                "last_reading": asdict(poller.last_good) if poller and poller.last_good else None,
+            }
+            for key, meter in load.meters.items()
+        },
+        "buses": {key: asdict(bus.stats) for key, bus in load.buses.items()},
+        "other_load": load.last_budget.other_load if load.last_budget else None,
     }
 
 
@@ -91,6 +133,7 @@ async def async_get_config_entry_diagnostics(
                 for b in entry.subentries.values()
                 if b.subentry_type == "badge"
             ],
+            "load_management": _load(site),
             "sessions": {
                 "last_transaction_id": site.sessions.last_transaction_id,
                 "open": [s.as_dict() for s in site.sessions.open.values()],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from homeassistant.core import callback
@@ -9,6 +10,7 @@ from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 
 from .const import DOMAIN
+from .loadmanager import MeterConfig, ZoneConfig
 from .site import Site
 from .stations import Station
 
@@ -98,3 +100,68 @@ class HubEntity(ChargeZonesEntity):
         await super().async_added_to_hass()
         self._last = self._snapshot()
         self.async_on_remove(self.site.add_listener(self._handle_update))
+
+
+def zone_device_info(site: Site, zone: ZoneConfig) -> DeviceInfo:
+    """Device of an electrical zone."""
+    info = DeviceInfo(
+        identifiers={(DOMAIN, zone.key)},
+        name=zone.name,
+        manufacturer="Charge Zones",
+        model="Electrical zone",
+    )
+    if site.hub_device_id is not None:
+        info["via_device_id"] = site.hub_device_id
+    return info
+
+
+def meter_device_info(site: Site, meter: MeterConfig) -> DeviceInfo:
+    """Device of a Modbus meter."""
+    info = DeviceInfo(
+        identifiers={(DOMAIN, meter.key)},
+        name=meter.name,
+        model=meter.model.label,
+        serial_number=None,
+    )
+    if site.hub_device_id is not None:
+        info["via_device_id"] = site.hub_device_id
+    return info
+
+
+class LoadEntity(ChargeZonesEntity):
+    """An entity of a zone or meter, refreshed after each DLM cycle or meter read."""
+
+    def __init__(self, site: Site, key: str, description: EntityDescription) -> None:
+        """Bind to a zone or meter (by subentry id)."""
+        self.entity_description = description
+        self.site = site
+        self.key = key
+        self._attr_unique_id = f"{key}_{description.key}"
+
+    async def async_added_to_hass(self) -> None:
+        """Listen to the load manager."""
+        await super().async_added_to_hass()
+        self._last = self._snapshot()
+        self.async_on_remove(self.site.load.add_listener(self._handle_update))
+
+
+def add_for_subentries(
+    site: Site,
+    kind: str,
+    build: Callable[[str], list[Entity]],
+    add: Callable[..., None],
+) -> Callable[[], None]:
+    """Add entities for every zone or meter, now and whenever one is added."""
+    done: set[str] = set()
+
+    @callback
+    def refresh() -> None:
+        configured = site.load.zones if kind == "zone" else site.load.meters
+        for key in configured:
+            if key not in done:
+                done.add(key)
+                add(build(key), config_subentry_id=key)
+        done.intersection_update(configured)
+
+    refresh()
+    return site.on_configured(refresh)

@@ -14,9 +14,9 @@ from homeassistant.const import EntityCategory, UnitOfElectricCurrent
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import CONF_MAX_CURRENT, MIN_SIGNAL_CURRENT
-from .entity import StationEntity
-from .site import ChargeZonesConfigEntry
+from .const import CONF_FAILSAFE_CURRENT, CONF_MAX_CURRENT, MIN_SIGNAL_CURRENT
+from .entity import LoadEntity, StationEntity, add_for_subentries, zone_device_info
+from .site import ChargeZonesConfigEntry, Site
 from .stations import Station
 
 PARALLEL_UPDATES = 1
@@ -34,6 +34,17 @@ MAX_CURRENT = NumberEntityDescription(
     entity_category=EntityCategory.CONFIG,
 )
 
+ZONE_MAX_CURRENT = NumberEntityDescription(
+    key="zone_max_current",
+    translation_key="zone_max_current",
+    device_class=NumberDeviceClass.CURRENT,
+    native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+    native_step=1,
+    native_max_value=1000,
+    mode=NumberMode.BOX,
+    entity_category=EntityCategory.CONFIG,
+)
+
 
 async def async_setup_entry(
     hass: HomeAssistant,
@@ -42,6 +53,14 @@ async def async_setup_entry(
 ) -> None:
     """Set up the maximum current of every station."""
     site = entry.runtime_data
+    entry.async_on_unload(
+        add_for_subentries(
+            site,
+            "zone",
+            lambda key: [ZoneMaxCurrentNumber(site, key, ZONE_MAX_CURRENT)],
+            async_add_entities,
+        )
+    )
 
     @callback
     def add_station(station: Station) -> None:
@@ -83,3 +102,37 @@ class MaxCurrentNumber(StationEntity, NumberEntity):
         self.hass.config_entries.async_update_subentry(
             entry, subentry, data={**subentry.data, CONF_MAX_CURRENT: float(value)}
         )
+
+
+class ZoneMaxCurrentNumber(LoadEntity, NumberEntity):
+    """A zone's maximum current per phase, changeable at run time (e.g. by an automation)."""
+
+    def __init__(self, site: Site, key: str, description: NumberEntityDescription) -> None:
+        """Bind to a zone."""
+        super().__init__(site, key, description)
+        self._attr_device_info = zone_device_info(site, site.load.zones[key])
+
+    @property
+    def available(self) -> bool:
+        """While the zone exists."""
+        return self.key in self.site.load.zones
+
+    _attr_native_min_value = 0.0
+
+    @property
+    def native_value(self) -> float | None:
+        """The configured maximum."""
+        zone = self.site.load.zones.get(self.key)
+        return zone.spec.max_current if zone else None
+
+    def _snapshot(self) -> Any:
+        return (self.available, self.native_value)
+
+    async def async_set_native_value(self, value: float) -> None:
+        """Store it in the zone; the next cycle uses it (0 A pauses the zone)."""
+        entry = self.site.entry
+        subentry = entry.subentries[self.key]
+        data = {**subentry.data, CONF_MAX_CURRENT: float(value)}
+        if float(data.get(CONF_FAILSAFE_CURRENT, MIN_SIGNAL_CURRENT)) > value:
+            data[CONF_FAILSAFE_CURRENT] = float(value)
+        self.hass.config_entries.async_update_subentry(entry, subentry, data=data)

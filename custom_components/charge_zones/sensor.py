@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
+import time
 from typing import Any
 
 from homeassistant.components.sensor import (
@@ -27,7 +28,16 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
 from .central.models import Phase
-from .entity import HubEntity, StationEntity
+from .entity import (
+    HubEntity,
+    LoadEntity,
+    StationEntity,
+    add_for_subentries,
+    meter_device_info,
+    zone_device_info,
+)
+from .loadmanager import ZoneState
+from .meters import MeterPoller
 from .site import ChargeZonesConfigEntry, Site
 from .stations import Station
 
@@ -252,6 +262,21 @@ STATION_SENSORS: tuple[StationSensorDescription, ...] = (
         always_available=True,
     ),
     StationSensorDescription(
+        key="allocated_current",
+        translation_key="allocated_current",
+        device_class=SensorDeviceClass.CURRENT,
+        native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=1,
+        value_fn=lambda s: s.allocation.limit if s.allocation is not None else None,
+        attrs_fn=lambda s: (
+            {"reason": str(s.allocation.reason), "limited_by": s.allocation.node}
+            if s.allocation is not None
+            else None
+        ),
+        always_available=True,
+    ),
+    StationSensorDescription(
         key="last_heartbeat",
         translation_key="last_heartbeat",
         device_class=SensorDeviceClass.TIMESTAMP,
@@ -264,11 +289,16 @@ STATION_SENSORS: tuple[StationSensorDescription, ...] = (
 
 
 def station_sensors(site: Site, station: Station) -> list[StationSensor]:
-    """All sensors of one station."""
+    """All sensors of one station (its allocated current enabled when it is in a zone)."""
     descriptions = [
         *_connector_descriptions(station),
         *_phase_descriptions(station),
-        *STATION_SENSORS,
+        *(
+            replace(d, entity_registry_enabled_default=station.config.zone is not None)
+            if d.key == "allocated_current"
+            else d
+            for d in STATION_SENSORS
+        ),
     ]
     return [StationSensor(site, station, description) for description in descriptions]
 
@@ -281,6 +311,22 @@ async def async_setup_entry(
     """Set up sensors for the hub and every station, now and when added."""
     site = entry.runtime_data
     async_add_entities([ConnectedStationsSensor(site)])
+    entry.async_on_unload(
+        add_for_subentries(
+            site,
+            "zone",
+            lambda key: [ZoneSensor(site, key, d) for d in ZONE_SENSORS],
+            async_add_entities,
+        )
+    )
+    entry.async_on_unload(
+        add_for_subentries(
+            site,
+            "meter",
+            lambda key: [MeterSensor(site, key, d) for d in METER_SENSORS],
+            async_add_entities,
+        )
+    )
 
     @callback
     def add_station(station: Station) -> None:
@@ -352,3 +398,222 @@ class ConnectedStationsSensor(HubEntity, SensorEntity):
             len(self.site.stations),
             tuple(sorted(self.site.unknown_stations)),
         )
+
+
+# --- zones --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class ZoneSensorDescription(SensorEntityDescription):
+    """A zone sensor and how to read it."""
+
+    value_fn: Callable[[ZoneState], StateType]
+
+
+def _phase_value(attribute: str, index: int) -> Callable[[ZoneState], StateType]:
+    def value(state: ZoneState) -> StateType:
+        phases: tuple[float, float, float] = getattr(state, attribute)
+        return round(phases[index], 1)
+
+    return value
+
+
+ZONE_SENSORS: tuple[ZoneSensorDescription, ...] = (
+    *(
+        ZoneSensorDescription(
+            key=f"{kind}_l{index + 1}",
+            translation_key=f"{kind}_l{index + 1}",
+            device_class=SensorDeviceClass.CURRENT,
+            native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+            state_class=SensorStateClass.MEASUREMENT,
+            suggested_display_precision=1,
+            value_fn=_phase_value(kind, index),
+        )
+        for kind in ("budget", "allocated")
+        for index in range(3)
+    ),
+    ZoneSensorDescription(
+        key="headroom",
+        translation_key="headroom",
+        device_class=SensorDeviceClass.CURRENT,
+        native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=1,
+        value_fn=lambda state: round(state.headroom, 1),
+    ),
+    ZoneSensorDescription(
+        key="active_sessions",
+        translation_key="active_sessions",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda state: state.active,
+    ),
+    ZoneSensorDescription(
+        key="paused_sessions",
+        translation_key="paused_sessions",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda state: state.paused,
+    ),
+)
+
+
+class ZoneSensor(LoadEntity, SensorEntity):
+    """A figure of one electrical zone."""
+
+    entity_description: ZoneSensorDescription
+
+    def __init__(self, site: Site, key: str, description: ZoneSensorDescription) -> None:
+        """Bind to a zone."""
+        super().__init__(site, key, description)
+        self._attr_device_info = zone_device_info(site, site.load.zones[key])
+
+    @property
+    def _state(self) -> ZoneState | None:
+        if self.key not in self.site.load.zones:
+            return None
+        return self.site.load.zone_states.get(self.key)
+
+    @property
+    def available(self) -> bool:
+        """Known once the DLM service has computed the zone."""
+        return self._state is not None and self.site.load.last_cycle is not None
+
+    @property
+    def native_value(self) -> StateType:
+        """The value."""
+        state = self._state
+        return None if state is None else self.entity_description.value_fn(state)
+
+    def _snapshot(self) -> Any:
+        return (self.available, self.native_value)
+
+
+# --- meters -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class MeterSensorDescription(SensorEntityDescription):
+    """A meter sensor and how to read it."""
+
+    value_fn: Callable[[MeterPoller], StateType]
+    needs_reading: bool = True
+
+
+def _reading_phase(attribute: str, index: int) -> Callable[[MeterPoller], StateType]:
+    def value(poller: MeterPoller) -> StateType:
+        reading = poller.last_good
+        if reading is None:
+            return None
+        item: float | None = getattr(reading, attribute)[index]
+        return None if item is None else round(item, 3)
+
+    return value
+
+
+def _reading_total(attribute: str) -> Callable[[MeterPoller], StateType]:
+    def value(poller: MeterPoller) -> StateType:
+        reading = poller.last_good
+        item: float | None = None if reading is None else getattr(reading, attribute)
+        return None if item is None else round(item, 3)
+
+    return value
+
+
+def _age(poller: MeterPoller) -> StateType:
+    reading = poller.last_good
+    if reading is None:
+        return None
+    return round(reading.age(time.monotonic()), 1)
+
+
+_PHASE_UNITS: dict[str, tuple[SensorDeviceClass, str, bool]] = {
+    "current": (SensorDeviceClass.CURRENT, UnitOfElectricCurrent.AMPERE, True),
+    "voltage": (SensorDeviceClass.VOLTAGE, UnitOfElectricPotential.VOLT, False),
+    "power": (SensorDeviceClass.POWER, UnitOfPower.WATT, False),
+}
+
+METER_SENSORS: tuple[MeterSensorDescription, ...] = (
+    *(
+        MeterSensorDescription(
+            key=f"meter_{kind}_l{index + 1}",
+            translation_key=f"{kind}_l{index + 1}",
+            device_class=_PHASE_UNITS[kind][0],
+            native_unit_of_measurement=_PHASE_UNITS[kind][1],
+            entity_registry_enabled_default=_PHASE_UNITS[kind][2],
+            state_class=SensorStateClass.MEASUREMENT,
+            suggested_display_precision=1,
+            value_fn=_reading_phase(kind, index),
+        )
+        for kind in ("current", "voltage", "power")
+        for index in range(3)
+    ),
+    MeterSensorDescription(
+        key="meter_power",
+        translation_key="power",
+        device_class=SensorDeviceClass.POWER,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
+        value_fn=_reading_total("power_total"),
+    ),
+    MeterSensorDescription(
+        key="meter_import_energy",
+        translation_key="import_energy",
+        device_class=SensorDeviceClass.ENERGY,
+        native_unit_of_measurement=UnitOfEnergy.WATT_HOUR,
+        suggested_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=2,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        value_fn=_reading_total("import_wh"),
+    ),
+    MeterSensorDescription(
+        key="meter_reading_age",
+        translation_key="reading_age",
+        device_class=SensorDeviceClass.DURATION,
+        native_unit_of_measurement=UnitOfTime.SECONDS,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=_age,
+        needs_reading=False,
+    ),
+    MeterSensorDescription(
+        key="meter_read_errors",
+        translation_key="read_errors",
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda poller: poller.failures,
+        needs_reading=False,
+    ),
+)
+
+
+class MeterSensor(LoadEntity, SensorEntity):
+    """A value read from one Modbus meter."""
+
+    entity_description: MeterSensorDescription
+
+    def __init__(self, site: Site, key: str, description: MeterSensorDescription) -> None:
+        """Bind to a meter."""
+        super().__init__(site, key, description)
+        self._attr_device_info = meter_device_info(site, site.load.meters[key])
+
+    @property
+    def _poller(self) -> MeterPoller | None:
+        return self.site.load.pollers.get(self.key)
+
+    @property
+    def available(self) -> bool:
+        """Values need a recent good reading; counters only a running poller."""
+        poller = self._poller
+        if poller is None:
+            return False
+        if not self.entity_description.needs_reading:
+            return True
+        return poller.last_good is not None and poller.consecutive_failures == 0
+
+    @property
+    def native_value(self) -> StateType:
+        """The value."""
+        poller = self._poller
+        return None if poller is None else self.entity_description.value_fn(poller)
+
+    def _snapshot(self) -> Any:
+        return (self.available, self.native_value)

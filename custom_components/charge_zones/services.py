@@ -8,7 +8,7 @@ from typing import Any, cast
 import probatio as vol
 
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import ATTR_DEVICE_ID
+from homeassistant.const import ATTR_CONFIG_ENTRY_ID, ATTR_DEVICE_ID
 from homeassistant.core import (
     HomeAssistant,
     ServiceCall,
@@ -21,7 +21,8 @@ from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.util.json import JsonValueType
 
 from .central.connection import CommandError
-from .const import DOMAIN
+from .const import DOMAIN, SUBENTRY_CONNECTION
+from .meters import MODELS, BusError
 from .site import Site
 from .stations import PROFILE_IDS, Station
 
@@ -41,6 +42,9 @@ ATTR_STACK_LEVEL = "stack_level"
 ATTR_PROFILE_ID = "profile_id"
 ATTR_NUMBER_PHASES = "number_phases"
 ATTR_DURATION = "duration"
+ATTR_CONNECTION = "connection"
+ATTR_UNIT = "unit"
+ATTR_MODEL = "model"
 
 TRIGGER_MESSAGES = [
     "BootNotification",
@@ -110,6 +114,14 @@ SCHEMAS: dict[str, vol.Schema] = {
         {vol.Optional(ATTR_DEVICE_ID): vol.All(cv.ensure_list, [cv.string])}
     ),
     "get_local_list_version": STATION,
+    "read_meter": vol.Schema(
+        {
+            vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
+            vol.Required(ATTR_CONNECTION): cv.string,
+            vol.Required(ATTR_UNIT): vol.All(vol.Coerce(int), vol.Range(min=1, max=247)),
+            vol.Required(ATTR_MODEL): vol.In(list(MODELS)),
+        }
+    ),
 }
 
 
@@ -320,6 +332,51 @@ def async_setup_services(hass: HomeAssistant) -> None:
         version = await _run(station, lambda: station.require_connection().get_local_list_version())
         return {"version": version, "expected": site.sessions.local_list_version}
 
+    async def read_meter(call: ServiceCall) -> ServiceResponse:
+        """Troubleshooting: read a meter by its Modbus address, as the guide suggests."""
+        entry = hass.config_entries.async_get_entry(call.data[ATTR_CONFIG_ENTRY_ID])
+        if entry is None or entry.domain != DOMAIN or entry.state is not ConfigEntryState.LOADED:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN, translation_key="hub_not_loaded"
+            )
+        site: Site = entry.runtime_data
+        wanted = call.data[ATTR_CONNECTION]
+        connection = next(
+            (
+                key
+                for key, sub in entry.subentries.items()
+                if sub.subentry_type == SUBENTRY_CONNECTION and wanted in (key, sub.title)
+            ),
+            None,
+        )
+        if connection is None or connection not in site.load.connections:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="unknown_connection",
+                translation_placeholders={"connection": wanted},
+            )
+        model = MODELS[call.data[ATTR_MODEL]]
+        try:
+            reading = await site.load.async_read(connection, call.data[ATTR_UNIT], model)
+        except BusError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="meter_read_failed",
+                translation_placeholders={"unit": str(call.data[ATTR_UNIT]), "error": str(err)},
+            ) from err
+        return {
+            "unit": call.data[ATTR_UNIT],
+            "model": model.label,
+            "read_at": reading.wall.isoformat(),
+            "current": list(reading.current),
+            "voltage": list(reading.voltage),
+            "power": list(reading.power),
+            "power_total": reading.power_total,
+            "import_energy_wh": reading.import_wh,
+            "export_energy_wh": reading.export_wh,
+            "frequency": reading.frequency,
+        }
+
     handlers: dict[
         str, tuple[Callable[[ServiceCall], Coroutine[Any, Any, ServiceResponse]], SupportsResponse]
     ] = {
@@ -335,6 +392,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
         "clear_charging_profile": (clear_charging_profile, SupportsResponse.OPTIONAL),
         "update_configuration": (update_configuration, SupportsResponse.OPTIONAL),
         "get_local_list_version": (get_local_list_version, SupportsResponse.ONLY),
+        "read_meter": (read_meter, SupportsResponse.ONLY),
     }
     for name, (handler, supports) in handlers.items():
         hass.services.async_register(

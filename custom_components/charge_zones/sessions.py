@@ -91,6 +91,7 @@ class SessionStore:
         )
         self.last_transaction_id = 0
         self.open: dict[int, ChargingSession] = {}
+        self._by_station: dict[str, dict[int, ChargingSession]] = {}
         self.closed: list[ChargingSession] = []
         self.local_list_version = 0
         self.local_list_digest: str | None = None
@@ -103,6 +104,7 @@ class SessionStore:
         self.open = {
             int(s["transaction_id"]): ChargingSession.from_dict(s) for s in data.get("open", [])
         }
+        self._index()
         self.closed = [ChargingSession.from_dict(s) for s in data.get("closed", [])]
         self.local_list_version = int(data.get("local_list_version", 0))
         self.local_list_digest = data.get("local_list_digest")
@@ -128,10 +130,31 @@ class SessionStore:
 
     def find_open(self, station_id: str, connector_id: int) -> ChargingSession | None:
         """The open session of a connector, if any."""
-        for session in self.open.values():
-            if session.station_id == station_id and session.connector_id == connector_id:
+        for session in self.open_of(station_id):
+            if session.connector_id == connector_id:
                 return session
         return None
+
+    def open_of(self, station_id: str) -> list[ChargingSession]:
+        """Open sessions of one station (indexed: no scan of every session)."""
+        return list(self._by_station.get(station_id, {}).values())
+
+    def _index(self) -> None:
+        self._by_station = {}
+        for session in self.open.values():
+            self._by_station.setdefault(session.station_id, {})[session.transaction_id] = session
+
+    def _opened(self, session: ChargingSession) -> None:
+        self.open[session.transaction_id] = session
+        self._by_station.setdefault(session.station_id, {})[session.transaction_id] = session
+
+    def _removed(self, session: ChargingSession) -> None:
+        self.open.pop(session.transaction_id, None)
+        sessions = self._by_station.get(session.station_id)
+        if sessions is not None:
+            sessions.pop(session.transaction_id, None)
+            if not sessions:
+                del self._by_station[session.station_id]
 
     def find(self, transaction_id: int) -> ChargingSession | None:
         """A session by transaction id (open first, then the most recent closed)."""
@@ -189,7 +212,7 @@ class SessionStore:
         )
         if auth_status != "Accepted":
             session.flags.append(FLAG_REJECTED)
-        self.open[session.transaction_id] = session
+        self._opened(session)
         await self.async_save()
         return session, superseded
 
@@ -229,7 +252,7 @@ class SessionStore:
             )
             self.last_transaction_id = max(self.last_transaction_id, transaction_id)
         else:
-            del self.open[transaction_id]
+            self._removed(session)
         session.meter_stop = meter_stop
         session.last_meter = float(meter_stop)
         session.last_meter_at = stopped_at
@@ -242,7 +265,7 @@ class SessionStore:
         return session
 
     def _close(self, session: ChargingSession) -> None:
-        self.open.pop(session.transaction_id, None)
+        self._removed(session)
         self.closed.append(session)
 
     def record_meter(

@@ -6,6 +6,7 @@ station is added without touching the others' connections.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import date
@@ -23,8 +24,13 @@ from .central.models import Wiring
 from .central.server import OcppServer, valid_station_id
 from .const import (
     BADGE_ACTIVE,
+    CONF_AMPERAGE,
+    CONF_CONNECTION,
     CONF_CONNECTORS,
+    CONF_CONSUMPTION_METER,
+    CONF_DLM_METERS,
     CONF_EXPIRY,
+    CONF_FAILSAFE_CURRENT,
     CONF_HEARTBEAT_INTERVAL,
     CONF_HOLDER,
     CONF_HOST,
@@ -32,19 +38,40 @@ from .const import (
     CONF_METER_INTERVAL,
     CONF_MIN_CURRENT,
     CONF_MODEL,
+    CONF_NAME,
+    CONF_PARENT_ZONE,
     CONF_PHASES,
+    CONF_POLL_INTERVAL,
     CONF_PORT,
+    CONF_RAISE_HOLD,
+    CONF_STALE_AFTER,
     CONF_STATION_ID,
     CONF_STATUS,
     CONF_TAG,
+    CONF_UNIT,
+    CONF_ZONE,
+    CONF_ZONE_PHASES,
+    DEFAULT_FAILSAFE_CURRENT,
     DEFAULT_HEARTBEAT_INTERVAL,
     DEFAULT_METER_INTERVAL,
+    DEFAULT_POLL_INTERVAL,
+    DEFAULT_RAISE_HOLD,
+    DEFAULT_STALE_AFTER,
     DOMAIN,
+    EVENT_FAILSAFE,
     SUBENTRY_BADGE,
+    SUBENTRY_CONNECTION,
+    SUBENTRY_METER,
     SUBENTRY_STATION,
+    SUBENTRY_ZONE,
 )
+from .dlm.budget import ZoneSpec
+from .dlm.control import ControlSettings
+from .loadmanager import FailsafeChange, LoadManager, MeterConfig, ZoneConfig
+from .meters import ConnectionConfig
 from .sessions import SessionStore
 from .stations import HubSettings, Station, StationConfig
+from .subentries import connection_config, meter_model
 
 _LOGGER = logging.getLogger(__package__)
 
@@ -60,6 +87,7 @@ def station_config(subentry: ConfigSubentry) -> StationConfig:
         wiring=Wiring(data[CONF_PHASES]),
         min_current=float(data[CONF_MIN_CURRENT]),
         max_current=float(data[CONF_MAX_CURRENT]),
+        zone=data.get(CONF_ZONE) or None,
     )
 
 
@@ -73,6 +101,47 @@ def badge_from(subentry: ConfigSubentry) -> Badge:
         status=data.get(CONF_STATUS, BADGE_ACTIVE),
         expiry=date.fromisoformat(expiry) if expiry else None,
     )
+
+
+def meter_config(subentry: ConfigSubentry) -> MeterConfig:
+    """A meter from its subentry (raises ValueError when unusable)."""
+    data = subentry.data
+    return MeterConfig(
+        key=subentry.subentry_id,
+        name=data.get(CONF_NAME, subentry.title),
+        connection=data[CONF_CONNECTION],
+        unit=int(data[CONF_UNIT]),
+        model=meter_model(data),
+        amperage=float(data[CONF_AMPERAGE]),
+        poll_interval=float(data.get(CONF_POLL_INTERVAL, DEFAULT_POLL_INTERVAL)),
+    )
+
+
+ZONE_PHASES = {"L1-L2-L3": (0, 1, 2), "L1": (0,), "L2": (1,), "L3": (2,)}
+
+
+def zone_config(subentry: ConfigSubentry) -> ZoneConfig:
+    """A zone from its subentry."""
+    data = subentry.data
+    return ZoneConfig(
+        key=subentry.subentry_id,
+        name=data.get(CONF_NAME, subentry.title),
+        spec=ZoneSpec(
+            key=subentry.subentry_id,
+            max_current=float(data[CONF_MAX_CURRENT]),
+            phases=ZONE_PHASES.get(data.get(CONF_ZONE_PHASES, "L1-L2-L3"), (0, 1, 2)),
+            parent=data.get(CONF_PARENT_ZONE) or None,
+            dlm_meters=tuple(data.get(CONF_DLM_METERS) or ()),
+            consumption_meter=data.get(CONF_CONSUMPTION_METER) or None,
+            failsafe_current=float(data.get(CONF_FAILSAFE_CURRENT, DEFAULT_FAILSAFE_CURRENT)),
+            stale_after=float(data.get(CONF_STALE_AFTER, DEFAULT_STALE_AFTER)),
+        ),
+    )
+
+
+def failsafe_issue_id(entry_id: str, zone: str) -> str:
+    """Repair issue id of a zone in fail-safe."""
+    return f"failsafe_{entry_id}_{zone}"
 
 
 def unknown_station_issue_id(entry_id: str, station_id: str) -> str:
@@ -103,9 +172,16 @@ class Site:
         self._invalid_ids: set[str] = set()
         self.hub_device_id: str | None = None
         self._station_added: list[Callable[[Station], None]] = []
+        self._configured: list[Callable[[], None]] = []
         self._listeners: list[Callable[[], None]] = []
         self._address = (entry.data[CONF_HOST], int(entry.data[CONF_PORT]))
         self.server = self._new_server()
+        self.load = LoadManager(
+            stations=self.stations.values,
+            create_task=self.create_task,
+            on_failsafe=self._on_failsafe,
+            control=self._control_settings(),
+        )
 
     # --- lifecycle -------------------------------------------------------------
 
@@ -138,10 +214,13 @@ class Site:
         for subentry in self.entry.subentries.values():
             if subentry.subentry_type == SUBENTRY_STATION:
                 self._add_station(subentry)
+        await self._configure_load()
+        await self.load.async_start()
         await self.server.start()
 
     async def async_stop(self) -> None:
         """Stop the server and write the store."""
+        await self.load.async_stop()
         await self.server.stop()
         await self.sessions.async_flush()
 
@@ -188,12 +267,17 @@ class Site:
                     self._rename_device(station, config.station_id)
                 old = station.config
                 station.reconfigure(config)
-                if station.connected and old.max_current != config.max_current:
+                if (
+                    station.connected
+                    and config.zone is None
+                    and old.max_current != config.max_current
+                ):
                     self.create_task(
                         _quietly(station.async_set_limit(config.max_current)),
                         f"limit {station.station_id}",
                     )
 
+        await self._configure_load()
         if self._sync_badges():
             for station in self.stations.values():
                 if station.connected:
@@ -208,11 +292,89 @@ class Site:
                 )
         self.notify()
 
-    def create_task(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
+    def create_task(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
         """Run a task tied to the entry (cancelled on unload)."""
-        self.entry.async_create_background_task(self.hass, coro, f"{DOMAIN} {name}")
+        return self.entry.async_create_background_task(self.hass, coro, f"{DOMAIN} {name}")
+
+    def _control_settings(self) -> ControlSettings:
+        hold = float(self.entry.options.get(CONF_RAISE_HOLD, DEFAULT_RAISE_HOLD))
+        # Readings settle within a few seconds of a change: never trust them sooner than
+        # the hold, and never wait longer than 10 s.
+        return ControlSettings(raise_hold=hold, settle_time=min(10.0, hold))
+
+    async def _configure_load(self) -> None:
+        """Hand the connections, meters and zones to the load manager."""
+        self.load.control = self._control_settings()
+        connections: dict[str, ConnectionConfig] = {}
+        meters: dict[str, MeterConfig] = {}
+        zones: dict[str, ZoneConfig] = {}
+        for subentry in self.entry.subentries.values():
+            try:
+                if subentry.subentry_type == SUBENTRY_CONNECTION:
+                    connections[subentry.subentry_id] = connection_config(subentry.data)
+                elif subentry.subentry_type == SUBENTRY_METER:
+                    meters[subentry.subentry_id] = meter_config(subentry)
+                elif subentry.subentry_type == SUBENTRY_ZONE:
+                    zones[subentry.subentry_id] = zone_config(subentry)
+            except (KeyError, ValueError) as err:
+                _LOGGER.error(
+                    "%s %s is not usable: %s", subentry.subentry_type, subentry.title, err
+                )
+        await self.load.async_configure(connections, meters, zones)
+        for listener in list(self._configured):
+            listener()
+
+    @callback
+    def _on_failsafe(self, change: FailsafeChange) -> None:
+        """Fire the fail-safe event and raise (or clear) the guide's repair message."""
+        zone = self.load.zones.get(change.zone)
+        info = change.info
+        meter = self.load.meters.get(info.meter) if info else None
+        meter_name = meter.name if meter else (info.meter if info else "?")
+        if info is None or info.meter not in self.load.meters:
+            reason = "meter_missing"
+        elif info.age is None:
+            reason = "never_read"
+        else:
+            reason = "stale"
+        self.hass.bus.async_fire(
+            EVENT_FAILSAFE,
+            {
+                "entry_id": self.entry.entry_id,
+                "zone_id": change.zone,
+                "zone": zone.name if zone else change.zone,
+                "meter": meter_name,
+                "reason": reason,
+                "age": None if info is None or info.age is None else round(info.age, 1),
+                "failsafe_current": zone.spec.failsafe_current if zone else None,
+                "state": "entered" if change.entered else "left",
+            },
+        )
+        issue_id = failsafe_issue_id(self.entry.entry_id, change.zone)
+        if change.entered and info is not None:
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                issue_id,
+                is_fixable=False,
+                severity=ir.IssueSeverity.ERROR,
+                translation_key="dlm_meters_unread",
+                translation_placeholders={
+                    "zone": zone.name if zone else change.zone,
+                    "meter": meter_name,
+                    "seconds": f"{info.stale_after:g}",
+                    "current": f"{zone.spec.failsafe_current:g}" if zone else "6",
+                },
+            )
+        else:
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
 
     # --- listeners --------------------------------------------------------------
+
+    def on_configured(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call listener after zones, meters and connections were (re)configured."""
+        self._configured.append(listener)
+        return lambda: self._configured.remove(listener)
 
     def on_station_added(self, listener: Callable[[Station], None]) -> Callable[[], None]:
         """Call listener for stations added after setup; returns a remover."""
@@ -246,6 +408,8 @@ class Site:
             create_task=self.create_task,
         )
         station.add_boot_listener(self._on_boot)
+        station.add_ready_listener(self.load.station_ready)
+        station.session_listeners.append(self.load.request_cycle)
         self.stations[subentry.subentry_id] = station
         self._by_ocpp_id[config.station_id] = station
         if config.station_id in self.unknown_stations:

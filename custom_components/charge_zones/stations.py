@@ -55,6 +55,13 @@ PROFILE_IDS: dict[str, int] = {
     "ChargePointMaxProfile": 2,
     "TxProfile": 3,
 }
+# How a limit is sent, in order of preference: (purpose, stack level; None = the
+# model's). A station that rejects one is tried with the next.
+PROFILE_STRATEGIES: tuple[tuple[str, int | None], ...] = (
+    ("TxDefaultProfile", None),
+    ("TxDefaultProfile", 0),
+    ("ChargePointMaxProfile", 0),
+)
 # Seconds a newly connected station has to send BootNotification before it is
 # configured anyway (stations that stay up across a restart of Home Assistant).
 BOOT_GRACE = 5.0
@@ -71,6 +78,7 @@ class StationConfig:
     wiring: Wiring
     min_current: float
     max_current: float
+    zone: str | None = None  # zone subentry id: the load manager owns the limit
 
 
 @dataclass(slots=True)
@@ -146,6 +154,13 @@ class Station:
         self.availability_requested: str | None = None
         self.limit_sent: float | None = None
         self.profile_status: str | None = None
+        self.profile_strategy = 0
+        self.profile_error: str | None = None
+        # Set by the load manager: the limit this station should have and why.
+        self.allocation: Any = None
+        self._ready_listeners: list[Callable[[Station], None]] = []
+        # Told when sessions or connector states change (not on every meter value).
+        self.session_listeners: list[Callable[[], None]] = []
         self.connectors: dict[int, ConnectorState] = {}
         self._listeners: list[Callable[[], None]] = []
         self._auth_listeners: list[Callable[[AuthorizationEvent], None]] = []
@@ -188,10 +203,19 @@ class Station:
         self._auth_listeners.append(listener)
         return lambda: self._auth_listeners.remove(listener)
 
+    def add_ready_listener(self, listener: Callable[[Station], None]) -> Callable[[], None]:
+        """Call listener when the station has been configured after connecting."""
+        self._ready_listeners.append(listener)
+        return lambda: self._ready_listeners.remove(listener)
+
     def add_boot_listener(self, listener: Callable[[Station], None]) -> Callable[[], None]:
         """Call listener after each BootNotification; returns a remover."""
         self._boot_listeners.append(listener)
         return lambda: self._boot_listeners.remove(listener)
+
+    def _sessions_changed(self) -> None:
+        for listener in list(self.session_listeners):
+            listener()
 
     def notify(self) -> None:
         """Tell this station's listeners that its state changed."""
@@ -269,6 +293,7 @@ class Station:
         connector.status_at = parse_timestamp(timestamp, _utcnow()) if timestamp else _utcnow()
         self.last_seen = _utcnow()
         self.notify()
+        self._sessions_changed()
 
     def _decide(self, id_tag: str) -> Decision:
         decision = self._badges.check(id_tag, datetime.now(self._timezone()).date())
@@ -320,6 +345,7 @@ class Station:
             )
         self.connectors.setdefault(connector_id, ConnectorState(connector_id))
         self.notify()
+        self._sessions_changed()
         return session.transaction_id, self._id_tag_info(decision)
 
     async def stop_transaction(
@@ -353,6 +379,7 @@ class Station:
             connector.measurements.update(samples)
         self.last_closed = session
         self.notify()
+        self._sessions_changed()
         if id_tag is None:
             return None
         decision = self._badges.check(id_tag, datetime.now(self._timezone()).date())
@@ -393,10 +420,7 @@ class Station:
 
     def open_sessions(self) -> list[ChargingSession]:
         """Open sessions of this station, by connector."""
-        return sorted(
-            (s for s in self._sessions.open.values() if s.station_id == self.station_id),
-            key=lambda s: s.connector_id,
-        )
+        return sorted(self._sessions.open_of(self.station_id), key=lambda s: s.connector_id)
 
     def last_session(self) -> ChargingSession | None:
         """The open session, else the most recent closed one."""
@@ -503,10 +527,13 @@ class Station:
                 await self.async_update_local_list(only_if_outdated=True)
             except CommandError as err:
                 _LOGGER.warning("Could not update the badges of %s: %s", self.station_id, err)
-            try:
-                await self.async_set_limit(self.config.max_current)
-            except CommandError as err:
-                _LOGGER.warning("Could not limit %s: %s", self.station_id, err)
+            if self.config.zone is None:
+                try:
+                    await self.async_set_limit(self.config.max_current)
+                except CommandError as err:
+                    _LOGGER.warning("Could not limit %s: %s", self.station_id, err)
+            for listener in list(self._ready_listeners):
+                listener(self)
             self.notify()
 
     async def _align(self, key: str, value: str) -> None:
@@ -582,12 +609,14 @@ class Station:
             self.limit_sent = float(schedule["charging_schedule_period"][0]["limit"])
         self.notify()
 
-    def max_current_profile(self, limit: float) -> dict[str, Any]:
-        """A TxDefaultProfile on connector 0 capping every connector at limit (A per phase)."""
+    def max_current_profile(
+        self, limit: float, purpose: str = "TxDefaultProfile", stack_level: int | None = None
+    ) -> dict[str, Any]:
+        """A profile on connector 0 capping every connector at limit (A per phase)."""
         return {
-            "charging_profile_id": PROFILE_ID_MAX_CURRENT,
-            "stack_level": self.stack_level,
-            "charging_profile_purpose": "TxDefaultProfile",
+            "charging_profile_id": PROFILE_IDS[purpose],
+            "stack_level": self.stack_level if stack_level is None else stack_level,
+            "charging_profile_purpose": purpose,
             "charging_profile_kind": "Absolute",
             "charging_schedule": {
                 "charging_rate_unit": "A",
@@ -602,17 +631,42 @@ class Station:
         }
 
     async def async_set_limit(self, limit: float) -> str:
-        """Send a current limit (A per phase) as a charging profile."""
-        profile = self.max_current_profile(limit)
-        status = await self.require_connection().set_charging_profile(0, profile)
-        self.note_profile(0, profile, status)
-        if status != "Accepted":
-            _LOGGER.warning(
-                "Station %s rejected the charging profile limiting it to %.1f A (%s)",
-                self.station_id,
-                limit,
-                status,
-            )
+        """Send a current limit (A per phase) as a charging profile.
+
+        A station that rejects the profile is tried with the fallbacks in order (stack
+        level 0, then a ChargePointMaxProfile); the one that works is kept. When all are
+        rejected the station is marked as refusing profiles.
+        """
+        connection = self.require_connection()
+        status = "Rejected"
+        tried: set[tuple[str, int]] = set()
+        for index in range(self.profile_strategy, len(PROFILE_STRATEGIES)):
+            purpose, level = PROFILE_STRATEGIES[index]
+            stack_level = self.stack_level if level is None else level
+            if (purpose, stack_level) in tried:
+                continue
+            tried.add((purpose, stack_level))
+            profile = self.max_current_profile(limit, purpose, stack_level)
+            status = await connection.set_charging_profile(0, profile)
+            self.profile_status = status
+            if status == "Accepted":
+                if index != self.profile_strategy:
+                    _LOGGER.info(
+                        "Station %s accepts limits as %s at stack level %s",
+                        self.station_id,
+                        purpose,
+                        stack_level,
+                    )
+                    self.profile_strategy = index
+                self.profile_error = None
+                self.limit_sent = round(limit, 1)
+                self.notify()
+                return status
+        self.profile_error = (
+            f"rejected every charging profile limiting it to {limit:.1f} A ({status})"
+        )
+        _LOGGER.warning("Station %s %s", self.station_id, self.profile_error)
+        self.notify()
         return status
 
     async def async_change_availability(self, connector_id: int, operative: bool) -> str:

@@ -1,0 +1,640 @@
+"""The DLM service: reads the DLM meters, shares each zone's current, sends the limits.
+
+One cycle computes every station of every zone: DLM meter readings and station
+readings go into the pure allocator (`dlm/`), and the limits that changed go out as
+charging profiles, cuts at once, rises after a hold. A cycle runs after every meter
+poll (so a step in a meter's load reaches the stations within one poll and one OCPP
+round trip) and at least once a second. A zone whose DLM meter has no good reading for
+longer than its timeout enters fail-safe: all its stations get the fail-safe current.
+
+Nothing here imports Home Assistant entity or flow code: the site feeds it the
+configuration and listens to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine, Iterable, Mapping
+import contextlib
+from dataclasses import dataclass, field
+import logging
+import math
+import time
+from typing import Any
+
+from .central.connection import CommandError
+from .central.models import PHASES
+from .dlm.allocate import Allocation, Demand, Node, Reason, Settings, allocate, ancestors
+from .dlm.budget import (
+    Budget,
+    Failsafe,
+    MeterState,
+    ZoneSpec,
+    compute,
+    fronted_zones,
+    withhold,
+)
+from .dlm.control import ControlSettings, OtherLoadEstimator, StationControl
+from .meters import (
+    BusConnectionError,
+    ConnectionConfig,
+    MeterModel,
+    MeterPoller,
+    MeterReading,
+    ModbusBus,
+    read_meter,
+)
+from .stations import Station
+
+_LOGGER = logging.getLogger(__package__)
+
+CYCLE_INTERVAL = 1.0
+MIN_CYCLE_SPACING = 0.1
+Triple = tuple[float, float, float]
+ZERO: Triple = (0.0, 0.0, 0.0)
+# Station readings older than this are not used as the measured charging current.
+STATION_READING_MAX_AGE = 120.0
+# Retry delay after a station did not answer a profile.
+SEND_RETRY = (1.0, 2.0, 5.0, 10.0, 30.0)
+
+
+@dataclass(frozen=True, slots=True)
+class MeterConfig:
+    """A meter as configured."""
+
+    key: str  # subentry id
+    name: str
+    connection: str  # connection subentry id
+    unit: int
+    model: MeterModel
+    amperage: float
+    poll_interval: float
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneConfig:
+    """A zone as configured."""
+
+    key: str  # subentry id
+    name: str
+    spec: ZoneSpec
+
+
+@dataclass(frozen=True, slots=True)
+class FailsafeChange:
+    """A zone entered or left fail-safe."""
+
+    zone: str
+    entered: bool
+    info: Failsafe | None
+
+
+@dataclass(slots=True)
+class ZoneState:
+    """What the last cycle found for one zone (shown by its entities)."""
+
+    budget: Triple = ZERO
+    allocated: Triple = ZERO
+    active: int = 0
+    paused: int = 0
+    failsafe: Failsafe | None = None
+
+    @property
+    def headroom(self) -> float:
+        """Room left on the tightest phase the zone uses."""
+        return min(b - a for b, a in zip(self.budget, self.allocated, strict=True))
+
+
+@dataclass(slots=True)
+class _Sender:
+    """The latest limit wanted for one station, and the task sending it."""
+
+    wanted: float | None = None
+    task: asyncio.Task[None] | None = None
+    failures: int = 0
+
+
+@dataclass(slots=True)
+class _StationRun:
+    control: StationControl = field(default_factory=StationControl)
+    sender: _Sender = field(default_factory=_Sender)
+    served: float = 0.0  # seconds charged at or above the minimum (rotation)
+    served_at: float | None = None
+
+
+class LoadManager:
+    """Runs dynamic load management for one hub."""
+
+    def __init__(
+        self,
+        *,
+        stations: Callable[[], Iterable[Station]],
+        create_task: Callable[[Coroutine[Any, Any, Any], str], asyncio.Task[Any]],
+        on_failsafe: Callable[[FailsafeChange], None],
+        control: ControlSettings | None = None,
+        allocation: Settings | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """Prepare (start with async_start)."""
+        self._stations = stations
+        self._create_task = create_task
+        self._on_failsafe = on_failsafe
+        self.control = control or ControlSettings()
+        self.allocation_settings = allocation or Settings()
+        self._clock = clock
+        self.connections: dict[str, ConnectionConfig] = {}
+        self.meters: dict[str, MeterConfig] = {}
+        self.zones: dict[str, ZoneConfig] = {}
+        self.buses: dict[str, ModbusBus] = {}
+        self.pollers: dict[str, MeterPoller] = {}
+        self.zone_states: dict[str, ZoneState] = {}
+        self.last_budget: Budget | None = None
+        self.last_cycle: float | None = None
+        self.cycles = 0
+        self._estimator = OtherLoadEstimator()
+        self._runs: dict[str, _StationRun] = {}
+        self._zone_changed_at: dict[str, float] = {}
+        self._wake = asyncio.Event()
+        self._loop_task: asyncio.Task[None] | None = None
+        self._listeners: list[Callable[[], None]] = []
+        self.started_at = clock()
+
+    # --- lifecycle ----------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        """Whether the service runs: its loop is alive and cycled recently."""
+        if self._loop_task is None or self._loop_task.done():
+            return False
+        return self.last_cycle is not None and self._clock() - self.last_cycle < 5 * CYCLE_INTERVAL
+
+    @property
+    def active(self) -> bool:
+        """Whether there is anything to manage (at least one zone)."""
+        return bool(self.zones)
+
+    async def async_start(self) -> None:
+        """Start the meter pollers and the cycle loop."""
+        self.started_at = self._clock()
+        for meter in self.meters.values():
+            self._start_poller(meter)
+        if self._loop_task is None or self._loop_task.done():
+            self._loop_task = self._create_task(self._loop(), "load manager")
+
+    async def async_stop(self) -> None:
+        """Stop everything (the limits in force stay on the stations)."""
+        task, self._loop_task = self._loop_task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        for run in self._runs.values():
+            if run.sender.task is not None:
+                run.sender.task.cancel()
+        await asyncio.gather(
+            *(run.sender.task for run in self._runs.values() if run.sender.task is not None),
+            return_exceptions=True,
+        )
+        for poller in list(self.pollers.values()):
+            await poller.stop()
+        self.pollers.clear()
+        for bus in list(self.buses.values()):
+            await bus.close()
+        self.buses.clear()
+
+    async def async_restart(self) -> None:
+        """Restart the service (the hub's "Restart DLM service" button)."""
+        _LOGGER.info("Restarting the DLM service")
+        await self.async_stop()
+        self._estimator = OtherLoadEstimator()
+        await self.async_start()
+        self.notify()
+
+    async def async_configure(
+        self,
+        connections: Mapping[str, ConnectionConfig],
+        meters: Mapping[str, MeterConfig],
+        zones: Mapping[str, ZoneConfig],
+    ) -> None:
+        """Apply the configuration; only what changed is restarted."""
+        changed_buses = {
+            key
+            for key in set(self.connections) | set(connections)
+            if self.connections.get(key) != connections.get(key)
+        }
+        for key in list(self.pollers):
+            meter = meters.get(key)
+            if meter != self.meters.get(key) or (meter and meter.connection in changed_buses):
+                await self.pollers.pop(key).stop()
+        for key in changed_buses:
+            if (bus := self.buses.pop(key, None)) is not None:
+                await bus.close()
+        for key in set(self.meters) - set(meters):
+            self._estimator.forget(key)
+        self.connections = dict(connections)
+        self.meters = dict(meters)
+        self.zones = dict(zones)
+        self.zone_states = {key: self.zone_states.get(key, ZoneState()) for key in zones}
+        if self._loop_task is not None:
+            for meter in self.meters.values():
+                if meter.key not in self.pollers:
+                    self._start_poller(meter)
+        self.request_cycle()
+
+    async def async_read(self, connection: str, unit: int, model: MeterModel) -> MeterReading:
+        """Read any meter on a connection once (troubleshooting), sharing the bus."""
+        bus = self._bus(connection)
+        if bus is None:
+            raise BusConnectionError(f"no connection {connection}")
+        return await read_meter(bus, unit, model)
+
+    def _bus(self, connection: str) -> ModbusBus | None:
+        bus = self.buses.get(connection)
+        if bus is None and (config := self.connections.get(connection)) is not None:
+            bus = self.buses[connection] = ModbusBus(config)
+        return bus
+
+    def _start_poller(self, meter: MeterConfig) -> None:
+        bus = self._bus(meter.connection)
+        if bus is None:
+            _LOGGER.warning("Meter %s: its Modbus connection is missing", meter.name)
+            return
+        poller = MeterPoller(
+            bus,
+            meter.unit,
+            meter.model,
+            meter.poll_interval,
+            on_update=self._on_meter_update,
+            name=meter.name,
+        )
+        self.pollers[meter.key] = poller
+        poller.start()
+
+    def _on_meter_update(self, _poller: MeterPoller) -> None:
+        self.request_cycle()
+        self.notify()
+
+    # --- listeners ----------------------------------------------------------------
+
+    def add_listener(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call listener after every cycle and meter read; returns a remover."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def notify(self) -> None:
+        """Tell listeners that something changed."""
+        for listener in list(self._listeners):
+            listener()
+
+    # --- the cycle ----------------------------------------------------------------
+
+    def request_cycle(self) -> None:
+        """Run a cycle as soon as possible."""
+        self._wake.set()
+
+    def station_ready(self, station: Station) -> None:
+        """A managed station (re)connected: resend its limit."""
+        run = self._runs.get(station.config.subentry_id)
+        if run is not None:
+            run.control.limit = None
+        self.request_cycle()
+
+    async def _loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), CYCLE_INTERVAL)
+            if self.last_cycle is not None:
+                # Bursts of triggers (several meters, sessions) share one cycle.
+                spacing = MIN_CYCLE_SPACING - (self._clock() - self.last_cycle)
+                if spacing > 0:
+                    await asyncio.sleep(spacing)
+            self._wake.clear()
+            try:
+                self.cycle()
+            except Exception:
+                _LOGGER.exception("DLM cycle failed; the limits in force are kept")
+            self.notify()
+
+    def _meter_state(self, key: str) -> MeterState | None:
+        meter = self.meters.get(key)
+        if meter is None:
+            return None
+        poller = self.pollers.get(key)
+        reading = poller.last_good if poller is not None else None
+        if reading is None:
+            return MeterState(key, meter.amperage)
+        current = tuple(0.0 if c is None else float(c) for c in reading.current)
+        return MeterState(key, meter.amperage, (current[0], current[1], current[2]), reading.at)
+
+    def cycle(self) -> None:
+        """Compute every station of every zone and send what changed."""
+        now = self._clock()
+        self.last_cycle = now
+        self.cycles += 1
+        specs = {key: zone.spec for key, zone in self.zones.items()}
+        managed = [s for s in self._stations() if s.config.zone in specs]
+        by_zone: dict[str, list[Station]] = {key: [] for key in specs}
+        for station in managed:
+            by_zone[_zone(station)].append(station)
+        meters = {
+            key: state
+            for key in {m for spec in specs.values() for m in spec.dlm_meters}
+            | {spec.consumption_meter for spec in specs.values() if spec.consumption_meter}
+            if (state := self._meter_state(key)) is not None
+        }
+        measured = {s.config.subentry_id: self._measured(s, now) for s in managed}
+        estimates = self._estimates(specs, by_zone, meters, measured, now)
+        budget = compute(specs, meters, estimates, now)
+        self.last_budget = budget
+        # Right after a start the meters have not been read yet: keep the limits in
+        # force for those zones until their timeout, rather than calling it a fault.
+        starting = {
+            key
+            for key, info in budget.failsafe.items()
+            if info.age is None
+            and info.meter in self.meters
+            and now - self.started_at < specs[key].stale_after
+        }
+        if starting:
+            for key in starting:
+                del budget.failsafe[key]
+            managed = [s for s in managed if _zone(s) not in starting]
+            by_zone = {k: v for k, v in by_zone.items() if k not in starting}
+
+        nodes = budget.nodes
+        fixed: dict[str, Allocation] = {}
+        demands: list[Demand] = []
+        for station in managed:
+            key = station.config.subentry_id
+            zone = specs[_zone(station)]
+            run = self._runs.setdefault(key, _StationRun())
+            phases = _phase_indices(station)
+            session = bool(station.open_sessions()) and station.connected
+            if zone.key in budget.failsafe:
+                limit = min(zone.failsafe_current, station.config.max_current)
+                fixed[key] = Allocation(limit, Reason.FAILSAFE, zone.key)
+                if session:
+                    nodes = withhold(nodes, zone.key, phases, limit)
+                continue
+            if not session:
+                continue
+            if station.profile_error is not None:
+                # It ignores our limits: count it at its maximum, give it nothing new.
+                nodes = withhold(nodes, zone.key, phases, station.config.max_current)
+                fixed[key] = Allocation(station.config.max_current, Reason.STATION_MAX)
+                continue
+            seen = measured[key]
+            draw = max(seen) if seen is not None else None
+            cap = run.control.car_cap(
+                draw, station.config.max_current, station.config.min_current, now, self.control
+            )
+            running = run.control.limit is not None and run.control.limit > 0
+            if running and run.served_at is not None:
+                run.served += now - run.served_at
+            run.served_at = now if running else None
+            demands.append(
+                Demand(
+                    key=key,
+                    node=zone.key,
+                    phases=phases,
+                    min_current=station.config.min_current,
+                    max_current=station.config.max_current if cap is None else cap,
+                    car_limited=cap is not None,
+                    served=run.served,
+                    running=running,
+                )
+            )
+        result = allocate(nodes, demands, self.allocation_settings)
+        result.update(fixed)
+        self._idle_limits(managed, result, nodes, specs, budget)
+        self._publish(specs, by_zone, result, budget)
+        self._dispatch(managed, result, now)
+
+    def _measured(self, station: Station, now: float) -> Triple | None:
+        """Current the station draws per building phase (None when not known lately)."""
+        if not station.connected:
+            return None
+        times = [c.measured_at for c in station.connectors.values() if c.measured_at]
+        if not times:
+            return ZERO if not station.open_sessions() else None
+        values = station.grid_values("Current.Import")
+        return (
+            values.get(_PHASE_KEYS[0], 0.0),
+            values.get(_PHASE_KEYS[1], 0.0),
+            values.get(_PHASE_KEYS[2], 0.0),
+        )
+
+    def _estimates(
+        self,
+        specs: Mapping[str, ZoneSpec],
+        by_zone: Mapping[str, list[Station]],
+        meters: Mapping[str, MeterState],
+        measured: Mapping[str, Triple | None],
+        now: float,
+    ) -> dict[str, Triple]:
+        """Other load per DLM meter (see dlm.control.OtherLoadEstimator)."""
+        estimates: dict[str, Triple] = {}
+        for meter_key, behind in fronted_zones(specs).items():
+            meter = meters.get(meter_key)
+            if meter is None or meter.current is None:
+                continue
+            low = [0.0, 0.0, 0.0]
+            high = [0.0, 0.0, 0.0]
+            synchronous = True
+            changed = -math.inf
+            for zone in _subtrees(specs, behind):
+                consumption = specs[zone].consumption_meter
+                state = meters.get(consumption) if consumption else None
+                if (
+                    zone in behind
+                    and state is not None
+                    and state.current is not None
+                    and state.age(now) is not None
+                    and (state.age(now) or 0.0) <= specs[zone].stale_after
+                ):
+                    for p in range(3):
+                        low[p] += state.current[p]
+                        high[p] += state.current[p]
+                    continue
+                synchronous = False
+                changed = max(changed, self._zone_changed_at.get(zone, -math.inf))
+                for station in by_zone.get(zone, []):
+                    value = measured.get(station.config.subentry_id) or ZERO
+                    limit = self._runs.get(station.config.subentry_id, _StationRun()).control.limit
+                    phases = _phase_indices(station)
+                    for p in range(3):
+                        low[p] += value[p]
+                        cap = (limit or 0.0) if p in phases else 0.0
+                        high[p] += max(value[p], cap if station.open_sessions() else 0.0)
+            settled = synchronous or now - changed >= self.control.settle_time
+            estimates[meter_key] = self._estimator.estimate(
+                meter_key, meter.current, _t(low), _t(high), settled
+            )
+        return estimates
+
+    def _idle_limits(
+        self,
+        managed: list[Station],
+        result: dict[str, Allocation],
+        nodes: Mapping[str, Node],
+        specs: Mapping[str, ZoneSpec],
+        budget: Budget,
+    ) -> None:
+        """Stations without a session: ready at their minimum where there is room, else 0 A.
+
+        A car plugged in then starts within what is left, until the next cycle gives it
+        its share.
+        """
+        room: dict[tuple[str, int], float] = {}
+        for key, node in nodes.items():
+            for p in range(3):
+                room[(key, p)] = node.capacity[p]
+        for station in managed:
+            allocation = result.get(station.config.subentry_id)
+            if allocation is None or allocation.limit <= 0:
+                continue
+            if allocation.reason is Reason.FAILSAFE and not station.open_sessions():
+                continue
+            for above in ancestors(nodes, _zone(station)):
+                for p in _phase_indices(station):
+                    room[(above, p)] -= allocation.limit
+        for station in managed:
+            key = station.config.subentry_id
+            if key in result:
+                continue
+            need = station.config.min_current + self.allocation_settings.restart_margin
+            path = ancestors(nodes, _zone(station))
+            phases = _phase_indices(station)
+            if all(room[(n, p)] >= need for n in path for p in phases):
+                for n in path:
+                    for p in phases:
+                        room[(n, p)] -= station.config.min_current
+                result[key] = Allocation(station.config.min_current, Reason.FAIR_SHARE)
+            else:
+                result[key] = Allocation(0.0, Reason.PAUSED)
+
+    def _publish(
+        self,
+        specs: Mapping[str, ZoneSpec],
+        by_zone: Mapping[str, list[Station]],
+        result: Mapping[str, Allocation],
+        budget: Budget,
+    ) -> None:
+        for key in specs:
+            state = self.zone_states.setdefault(key, ZoneState())
+            allocated = [0.0, 0.0, 0.0]
+            active = paused = 0
+            for zone in _subtrees(specs, [key]):
+                for station in by_zone.get(zone, []):
+                    allocation = result.get(station.config.subentry_id)
+                    if allocation is None or not station.open_sessions():
+                        continue
+                    if allocation.limit > 0:
+                        active += 1
+                        for p in _phase_indices(station):
+                            allocated[p] += allocation.limit
+                    else:
+                        paused += 1
+            state.budget = budget.zone_budget.get(key, ZERO)
+            state.allocated = _t(allocated)
+            state.active = active
+            state.paused = paused
+            before = state.failsafe
+            state.failsafe = budget.failsafe.get(key)
+            if (before is None) != (state.failsafe is None):
+                self._on_failsafe(
+                    FailsafeChange(key, state.failsafe is not None, state.failsafe or before)
+                )
+                if state.failsafe is not None:
+                    _LOGGER.warning(
+                        "Zone %s in fail-safe: DLM meter %s not read for %s s",
+                        self.zones[key].name,
+                        state.failsafe.meter,
+                        "ever" if state.failsafe.age is None else f"{state.failsafe.age:.0f}",
+                    )
+        for station in [s for stations in by_zone.values() for s in stations]:
+            allocation = result.get(station.config.subentry_id)
+            if allocation != station.allocation:
+                station.allocation = allocation
+                station.notify()
+
+    # --- sending ------------------------------------------------------------------
+
+    def _dispatch(
+        self, managed: list[Station], result: Mapping[str, Allocation], now: float
+    ) -> None:
+        for station in managed:
+            allocation = result.get(station.config.subentry_id)
+            if allocation is None or not station.connected:
+                continue
+            run = self._runs.setdefault(station.config.subentry_id, _StationRun())
+            pending = run.sender.wanted
+            target = allocation.limit
+            if allocation.reason is Reason.FAILSAFE:
+                wanted: float | None = None if run.control.limit == target else target
+            else:
+                wanted = run.control.next_limit(target, now, self.control)
+            if wanted is None or wanted == pending:
+                continue
+            run.sender.wanted = wanted
+            if run.sender.task is None or run.sender.task.done():
+                run.sender.task = self._create_task(
+                    self._send(station, run), f"limit {station.station_id}"
+                )
+
+    async def _send(self, station: Station, run: _StationRun) -> None:
+        while run.sender.wanted is not None:
+            limit = run.sender.wanted
+            try:
+                status = await station.async_set_limit(limit)
+            except CommandError as err:
+                delay = SEND_RETRY[min(run.sender.failures, len(SEND_RETRY) - 1)]
+                run.sender.failures += 1
+                _LOGGER.debug(
+                    "Limit %.1f A to %s failed (%s); retry in %s s",
+                    limit,
+                    station.station_id,
+                    err,
+                    delay,
+                )
+                if not station.connected:
+                    run.sender.wanted = None
+                    return
+                await asyncio.sleep(delay)
+                continue
+            run.sender.failures = 0
+            if status == "Accepted":
+                run.control.sent(limit, self._clock())
+                if station.config.zone is not None:
+                    self._zone_changed_at[station.config.zone] = self._clock()
+            if run.sender.wanted == limit:
+                run.sender.wanted = None
+
+
+_PHASE_KEYS = PHASES
+
+
+def _zone(station: Station) -> str:
+    zone = station.config.zone
+    assert zone is not None  # only managed stations get here
+    return zone
+
+
+def _phase_indices(station: Station) -> tuple[int, ...]:
+    return tuple(sorted(_PHASE_KEYS.index(p) for p in station.config.wiring.grid_phases))
+
+
+def _subtrees(specs: Mapping[str, ZoneSpec], roots: Iterable[str]) -> list[str]:
+    """The zones and every zone nested in them."""
+    result: list[str] = []
+    stack = list(roots)
+    while stack:
+        key = stack.pop()
+        if key in result:
+            continue
+        result.append(key)
+        stack.extend(k for k, spec in specs.items() if spec.parent == key)
+    return result
+
+
+def _t(values: list[float]) -> Triple:
+    return (values[0], values[1], values[2])
