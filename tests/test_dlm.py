@@ -106,6 +106,18 @@ def subentries(request: pytest.FixtureRequest, sim_meter: SimulatedMeter) -> lis
             managed("CP-C"),
             *DEFAULT_BADGES,
         ]
+    if layout == "priority":
+        vip = managed("CP-C")
+        vip["data"]["priority"] = 5
+        return [
+            *bus,
+            meter(amperage=100),
+            zone(max_current=13),
+            managed("CP-A"),
+            managed("CP-B"),
+            vip,
+            *DEFAULT_BADGES,
+        ]
     if layout == "nested":
         return [
             *bus,
@@ -397,3 +409,23 @@ async def test_restart_dlm_service_button(
     )
     await wait_until(hass, lambda: site.load.running and site.load.pollers[METER].reads > 0)
     assert state_of(hass, "binary_sensor", f"{loaded_entry.entry_id}_dlm_service") == "on"
+
+
+@pytest.mark.parametrize("subentries", ["priority"], indirect=True)
+async def test_priority_charges_first_when_short(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    """13 A for three: the priority station always keeps its place."""
+    clients, stations = [], []
+    for station_id in ("CP-C", "CP-A", "CP-B"):
+        client, station = await charging(loaded_entry, station_id)
+        clients.append(client)
+        stations.append(station)
+    # A waiting session starts only with its minimum plus the 1 A restart margin free:
+    # 13 A is 6 A for the priority station, and 7 A for one more.
+    await wait_until(
+        hass, lambda: sorted(limit_of(s) or 0 for s in stations) == [0.0, 6.5, 6.5], within=5.0
+    )
+    assert limit_of(stations[0]) == 6.5
+    for client in clients:
+        await client.close()

@@ -179,3 +179,39 @@ async def test_availability_from_connectors_when_station_reports_none(
         await station.status(1, "Unavailable")
         await hass.async_block_till_done()
         assert state_of(hass, "switch", "sub_DUO_availability") == "off"
+
+
+async def test_profile_kind_and_unit_come_from_the_model(
+    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A watt-only model gets its limit as the power of that current on its phases."""
+    from custom_components.charge_zones.badges import BadgeBook
+    from custom_components.charge_zones.central.models import MODELS, ModelQuirks, Wiring
+    from custom_components.charge_zones.sessions import SessionStore
+    from custom_components.charge_zones.stations import HubSettings, Station, StationConfig
+
+    monkeypatch.setitem(
+        MODELS, "watts", ModelQuirks(label="Watt only", stack_level=1, rate_unit="W")
+    )
+    station = Station(
+        StationConfig("sub", "W-1", "watts", 1, Wiring.L1_L2_L3, 6, 16),
+        settings=lambda: HubSettings(300, 10),
+        badges=BadgeBook(),
+        sessions=SessionStore(hass, "test"),
+        timezone=lambda: None,  # type: ignore[arg-type,return-value]
+        create_task=lambda coro, name: coro.close(),  # type: ignore[arg-type,return-value]
+    )
+    profile = station.max_current_profile(10)
+    assert profile["stack_level"] == 1
+    assert profile["charging_schedule"]["charging_rate_unit"] == "W"
+    assert profile["charging_schedule"]["charging_schedule_period"][0]["limit"] == 6900.0
+    standard = Station(
+        StationConfig("sub2", "A-1", "standard", 1, Wiring.L2, 6, 16),
+        settings=lambda: HubSettings(300, 10),
+        badges=BadgeBook(),
+        sessions=SessionStore(hass, "test"),
+        timezone=lambda: None,  # type: ignore[arg-type,return-value]
+        create_task=lambda coro, name: coro.close(),  # type: ignore[arg-type,return-value]
+    )
+    period = standard.max_current_profile(10)["charging_schedule"]["charging_schedule_period"][0]
+    assert period == {"start_period": 0, "limit": 10, "number_phases": 1}

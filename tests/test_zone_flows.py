@@ -1139,6 +1139,11 @@ async def test_station_zone_field(hass: HomeAssistant, port: int) -> None:
     result = await submit(hass, result, station_input("CP-2", zone="z_park"))
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"]["zone"] == "z_park"
+    assert "priority" not in result["data"]  # default 0 is not stored
+
+    result = await start(hass, entry, "station")
+    result = await submit(hass, result, station_input("CP-5", zone="z_park", priority=3.0))
+    assert result["data"]["priority"] == 3
 
     # Not load-managed: no zone key at all.
     result = await submit(hass, await start(hass, entry, "station"), station_input("CP-3"))

@@ -58,6 +58,7 @@ from .const import (
     CONF_PHASES,
     CONF_POLL_INTERVAL,
     CONF_PORT,
+    CONF_PRIORITY,
     CONF_RAISE_HOLD,
     CONF_REGISTERS,
     CONF_SERIAL_PORT,
@@ -357,6 +358,8 @@ class StationSubentryFlow(ConfigSubentryFlow):
         }
         if user_input.get(CONF_ZONE):
             data[CONF_ZONE] = user_input[CONF_ZONE]
+            if priority := int(user_input.get(CONF_PRIORITY) or 0):
+                data[CONF_PRIORITY] = priority
         return data
 
     def _schema(self) -> vol.Schema:
@@ -364,7 +367,12 @@ class StationSubentryFlow(ConfigSubentryFlow):
         zones = _subentry_options(self._get_entry(), SUBENTRY_ZONE)
         if not zones:
             return STATION_SCHEMA
-        return STATION_SCHEMA.extend({vol.Optional(CONF_ZONE): _subentry_select(zones)})
+        return STATION_SCHEMA.extend(
+            {
+                vol.Optional(CONF_ZONE): _subentry_select(zones),
+                vol.Optional(CONF_PRIORITY, default=0): vol.All(_number(0, 9), vol.Coerce(int)),
+            }
+        )
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
         """Add a station; its name is its OCPP identifier."""

@@ -87,6 +87,8 @@ DEFAULT_STALE_AFTER: Final = 10.0
 
 # Station subentry: the zone it belongs to (zone subentry id, optional)
 CONF_ZONE: Final = "zone"
+# Station subentry: priority in its zone (higher charges first when the zone is short)
+CONF_PRIORITY: Final = "priority"
 
 EVENT_FAILSAFE: Final = "charge_zones_failsafe"
 

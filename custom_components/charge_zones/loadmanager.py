@@ -399,6 +399,7 @@ class LoadManager:
                     min_current=station.config.min_current,
                     max_current=station.config.max_current if cap is None else cap,
                     car_limited=cap is not None,
+                    priority=station.config.priority,
                     served=run.served,
                     running=running,
                 )

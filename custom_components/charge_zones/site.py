@@ -43,6 +43,7 @@ from .const import (
     CONF_PHASES,
     CONF_POLL_INTERVAL,
     CONF_PORT,
+    CONF_PRIORITY,
     CONF_RAISE_HOLD,
     CONF_STALE_AFTER,
     CONF_STATION_ID,
@@ -88,6 +89,7 @@ def station_config(subentry: ConfigSubentry) -> StationConfig:
         min_current=float(data[CONF_MIN_CURRENT]),
         max_current=float(data[CONF_MAX_CURRENT]),
         zone=data.get(CONF_ZONE) or None,
+        priority=int(data.get(CONF_PRIORITY, 0)),
     )
 
 

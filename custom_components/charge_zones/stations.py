@@ -16,7 +16,14 @@ from typing import Any
 
 from .badges import ACCEPTED, BadgeBook, Decision, expiry_timestamp
 from .central.connection import BootInfo, CommandError, IdTagInfo, StationConnection
-from .central.models import PHASES, Phase, Wiring, profile_stack_level
+from .central.models import (
+    NOMINAL_VOLTAGE,
+    PHASES,
+    Phase,
+    Wiring,
+    model_quirks,
+    profile_stack_level,
+)
 from .central.readings import (
     CURRENT_IMPORT,
     VOLTAGE,
@@ -79,6 +86,7 @@ class StationConfig:
     min_current: float
     max_current: float
     zone: str | None = None  # zone subentry id: the load manager owns the limit
+    priority: int = 0  # higher charges first when its zone is short
 
 
 @dataclass(slots=True)
@@ -612,18 +620,25 @@ class Station:
     def max_current_profile(
         self, limit: float, purpose: str = "TxDefaultProfile", stack_level: int | None = None
     ) -> dict[str, Any]:
-        """A profile on connector 0 capping every connector at limit (A per phase)."""
+        """A profile on connector 0 capping every connector at limit (A per phase).
+
+        The model decides the kind and the unit: a watt-only station gets the total power
+        of that current on its phases at the nominal voltage.
+        """
+        quirks = model_quirks(self.config.model)
+        phases = self.config.wiring.phase_count
+        value = limit if quirks.rate_unit == "A" else limit * NOMINAL_VOLTAGE * phases
         return {
             "charging_profile_id": PROFILE_IDS[purpose],
             "stack_level": self.stack_level if stack_level is None else stack_level,
             "charging_profile_purpose": purpose,
-            "charging_profile_kind": "Absolute",
+            "charging_profile_kind": quirks.profile_kind,
             "charging_schedule": {
-                "charging_rate_unit": "A",
+                "charging_rate_unit": quirks.rate_unit,
                 "charging_schedule_period": [
                     {
                         "start_period": 0,
-                        "limit": round(limit, 1),
+                        "limit": round(value, 1),
                         "number_phases": self.config.wiring.phase_count,
                     }
                 ],

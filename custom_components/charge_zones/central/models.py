@@ -57,6 +57,9 @@ class ModelQuirks:
     stack_level: int | None
     # Configuration keys that must never be changed automatically.
     protected_keys: frozenset[str] = frozenset()
+    # How limits are expressed in the profiles sent (Absolute/Relative; A per phase or W).
+    profile_kind: str = "Absolute"
+    rate_unit: str = "A"
 
 
 MODELS: dict[str, ModelQuirks] = {
@@ -72,9 +75,17 @@ MODELS: dict[str, ModelQuirks] = {
 }
 
 
+NOMINAL_VOLTAGE = 230.0
+
+
+def model_quirks(model: str) -> ModelQuirks:
+    """Quirks of a model (standard OCPP for an unknown one)."""
+    return MODELS.get(model, MODELS["standard"])
+
+
 def profile_stack_level(model: str, max_stack_level: int | None) -> int:
     """Stack level to use for a model, given what the station reports."""
-    quirks = MODELS.get(model, MODELS["standard"])
+    quirks = model_quirks(model)
     if quirks.stack_level is not None:
         return quirks.stack_level
     if max_stack_level is None or max_stack_level < 1:
