@@ -52,6 +52,8 @@ class SimState:
     local_list_version: int = 0
     local_list: dict[str, dict[str, Any]] = field(default_factory=dict)
     availability: str = "Operative"
+    # connector each installed profile applies to (by profile id)
+    profile_connector: dict[int, int] = field(default_factory=dict)
 
 
 class SimulatedStation(ChargePoint):  # type: ignore[misc]
@@ -78,10 +80,14 @@ class SimulatedStation(ChargePoint):  # type: ignore[misc]
         )
         self.received: list[tuple[str, dict[str, Any]]] = []
         self.events: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
+        # Told about every command received (e.g. a simulated charger reacting to them).
+        self.on_command: Callable[[str, dict[str, Any]], None] | None = None
 
     def _record(self, action: str, payload: dict[str, Any]) -> None:
         self.received.append((action, payload))
         self.events.put_nowait((action, payload))
+        if self.on_command is not None:
+            self.on_command(action, payload)
 
     async def wait_for(self, action: str, within: float = 5) -> dict[str, Any]:
         """Wait until the central system sends this action; return its payload."""
@@ -260,7 +266,9 @@ class SimulatedStation(ChargePoint):  # type: ignore[misc]
             self.behaviour.reject_stack_level_at_max and level >= self.behaviour.max_stack_level
         ):
             return call_result.SetChargingProfile(status="Rejected")
-        self.state.profiles[cs_charging_profiles["charging_profile_id"]] = cs_charging_profiles
+        profile_id = cs_charging_profiles["charging_profile_id"]
+        self.state.profiles[profile_id] = cs_charging_profiles
+        self.state.profile_connector[profile_id] = connector_id
         return call_result.SetChargingProfile(status="Accepted")
 
     @on(Action.clear_charging_profile)

@@ -184,6 +184,7 @@ async def test_commons_step_lowers_the_stations(
     assert allocated is not None
     assert allocated.state == "15.0"
     assert allocated.attributes["reason"] == "fair_share"
+    assert allocated.attributes["limited_by"] == "Zone1"
 
     sim_meter.set_currents(25, 25, 25)
     # One poll (0.2 s) and one cycle later both are down: no hold for a cut.
@@ -208,6 +209,10 @@ async def test_meter_silent_enters_and_leaves_failsafe(
     await wait_until(hass, lambda: limit_of(a) == 6.0, within=5.0)
     assert state_of(hass, "binary_sensor", f"{ZONE}_failsafe") == "on"
     assert state_of(hass, "binary_sensor", f"{METER}_reachable") == "off"
+    # The budget is unknown in fail-safe; what is allocated is still known.
+    assert state_of(hass, "sensor", f"{ZONE}_budget_l1") == "unavailable"
+    assert state_of(hass, "sensor", f"{ZONE}_headroom") == "unavailable"
+    assert state_of(hass, "sensor", f"{ZONE}_allocated_l1") == "6.0"
     assert events[-1].data["state"] == "entered"
     assert events[-1].data["zone"] == "Zone1"
     assert events[-1].data["meter"] == "Commons"

@@ -247,6 +247,15 @@ class LoadManager:
             raise BusConnectionError(f"no connection {connection}")
         return await read_meter(bus, unit, model)
 
+    def node_name(self, key: str | None) -> str | None:
+        """Readable name of a capacity node: a zone, or a DLM meter shared by zones."""
+        if key is None:
+            return None
+        if key in self.zones:
+            return self.zones[key].name
+        meter = self.meters.get(key.removeprefix("meter:"))
+        return meter.name if meter else key
+
     def _bus(self, connection: str) -> ModbusBus | None:
         bus = self.buses.get(connection)
         if bus is None and (config := self.connections.get(connection)) is not None:
@@ -509,9 +518,9 @@ class LoadManager:
                 for n in path:
                     for p in phases:
                         room[(n, p)] -= station.config.min_current
-                result[key] = Allocation(station.config.min_current, Reason.FAIR_SHARE)
+                result[key] = Allocation(station.config.min_current, Reason.IDLE)
             else:
-                result[key] = Allocation(0.0, Reason.PAUSED)
+                result[key] = Allocation(0.0, Reason.IDLE)
 
     def _publish(
         self,
@@ -527,7 +536,7 @@ class LoadManager:
             for zone in _subtrees(specs, [key]):
                 for station in by_zone.get(zone, []):
                     allocation = result.get(station.config.subentry_id)
-                    if allocation is None or not station.open_sessions():
+                    if allocation is None or not station.connected or not station.open_sessions():
                         continue
                     if allocation.limit > 0:
                         active += 1
@@ -549,13 +558,16 @@ class LoadManager:
                     _LOGGER.warning(
                         "Zone %s in fail-safe: DLM meter %s not read for %s s",
                         self.zones[key].name,
-                        state.failsafe.meter,
+                        self.node_name(state.failsafe.meter),
                         "ever" if state.failsafe.age is None else f"{state.failsafe.age:.0f}",
                     )
+                else:
+                    _LOGGER.info("Zone %s left fail-safe", self.zones[key].name)
         for station in [s for stations in by_zone.values() for s in stations]:
             allocation = result.get(station.config.subentry_id)
             if allocation != station.allocation:
                 station.allocation = allocation
+                station.allocation_by = self.node_name(allocation.node) if allocation else None
                 station.notify()
 
     # --- sending ------------------------------------------------------------------
@@ -565,7 +577,8 @@ class LoadManager:
     ) -> None:
         for station in managed:
             allocation = result.get(station.config.subentry_id)
-            if allocation is None or not station.connected:
+            if allocation is None or not station.ready:
+                # Not before its configuration is read: the stack level depends on it.
                 continue
             run = self._runs.setdefault(station.config.subentry_id, _StationRun())
             pending = run.sender.wanted

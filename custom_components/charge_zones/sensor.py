@@ -270,7 +270,7 @@ STATION_SENSORS: tuple[StationSensorDescription, ...] = (
         suggested_display_precision=1,
         value_fn=lambda s: s.allocation.limit if s.allocation is not None else None,
         attrs_fn=lambda s: (
-            {"reason": str(s.allocation.reason), "limited_by": s.allocation.node}
+            {"reason": str(s.allocation.reason), "limited_by": s.allocation_by}
             if s.allocation is not None
             else None
         ),
@@ -408,6 +408,7 @@ class ZoneSensorDescription(SensorEntityDescription):
     """A zone sensor and how to read it."""
 
     value_fn: Callable[[ZoneState], StateType]
+    needs_budget: bool = False  # unknown while the zone is in fail-safe
 
 
 def _phase_value(attribute: str, index: int) -> Callable[[ZoneState], StateType]:
@@ -428,6 +429,7 @@ ZONE_SENSORS: tuple[ZoneSensorDescription, ...] = (
             state_class=SensorStateClass.MEASUREMENT,
             suggested_display_precision=1,
             value_fn=_phase_value(kind, index),
+            needs_budget=kind == "budget",
         )
         for kind in ("budget", "allocated")
         for index in range(3)
@@ -440,6 +442,7 @@ ZONE_SENSORS: tuple[ZoneSensorDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=1,
         value_fn=lambda state: round(state.headroom, 1),
+        needs_budget=True,
     ),
     ZoneSensorDescription(
         key="active_sessions",
@@ -474,8 +477,11 @@ class ZoneSensor(LoadEntity, SensorEntity):
 
     @property
     def available(self) -> bool:
-        """Known once the DLM service has computed the zone."""
-        return self._state is not None and self.site.load.last_cycle is not None
+        """Known once the DLM service has computed the zone (the budget: not in fail-safe)."""
+        state = self._state
+        if state is None or self.site.load.last_cycle is None:
+            return False
+        return not (self.entity_description.needs_budget and state.failsafe is not None)
 
     @property
     def native_value(self) -> StateType:

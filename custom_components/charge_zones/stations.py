@@ -166,6 +166,7 @@ class Station:
         self.profile_error: str | None = None
         # Set by the load manager: the limit this station should have and why.
         self.allocation: Any = None
+        self.allocation_by: str | None = None  # readable name of what limited it
         self._ready_listeners: list[Callable[[Station], None]] = []
         # Told when sessions or connector states change (not on every meter value).
         self.session_listeners: list[Callable[[], None]] = []
@@ -175,6 +176,7 @@ class Station:
         self._boot_listeners: list[Callable[[Station], None]] = []
         self._configure_lock = asyncio.Lock()
         self._configured_for: StationConnection | None = None
+        self._ready_for: StationConnection | None = None
         self.last_closed: ChargingSession | None = next(
             (c for c in reversed(sessions.closed) if c.station_id == config.station_id), None
         )
@@ -256,6 +258,11 @@ class Station:
         if self.connection is connection:
             self.connection = None
             self.notify()
+
+    @property
+    def ready(self) -> bool:
+        """Connected and configured (its smart-charging keys read) on this connection."""
+        return self.connection is not None and self._ready_for is self.connection
 
     def require_connection(self) -> StationConnection:
         """The connection, or CommandError when the station is offline."""
@@ -528,6 +535,7 @@ class Station:
             except CommandError as err:
                 self.configuration_error = str(err)
                 _LOGGER.warning("Could not read the configuration of %s: %s", self.station_id, err)
+            self._ready_for = connection
             settings = self._settings()
             await self._align("HeartbeatInterval", str(settings.heartbeat_interval))
             await self._align("MeterValueSampleInterval", str(settings.meter_interval))

@@ -39,6 +39,7 @@ class Reason(StrEnum):
     STATION_MAX = "station_max"
     PAUSED = "paused"
     FAILSAFE = "failsafe"
+    IDLE = "idle"  # no session: ready at the minimum where there is room, else 0 A
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,263 @@
+"""A simulated building from a scenario file: Modbus meters with loads, stations with cars.
+
+Scenario (YAML)::
+
+    ocpp_url: ws://127.0.0.1:9000
+    modbus: {host: 127.0.0.1, port: 5020}
+    tick: 1.0                      # seconds per simulation step
+    meters:
+      - unit: 1
+        model: sdm630
+        load: [8, 6, 5]            # commons load per phase (A)
+        daily_amplitude: 4         # optional: +/- A over a day, peak at daily_peak_hour
+        daily_peak_hour: 19
+        steps:                     # optional: extra load from `at` for `duration` s
+          - {at: 120, add: [15, 15, 15], duration: 60}
+        stations: all              # whose draw this meter also sees ("all" or a list)
+    stations:
+      - id: DEMO-CP-1
+        wiring: L1-L2-L3           # L1, L2, L3 or a rotation
+        max_current: 16
+        quirks: {reject_stack_level_at_max: true}   # StationBehaviour fields
+    cars:
+      - {station: DEMO-CP-1, at: 5, badge: DEMO-BADGE-1, battery_kwh: 60, soc: 0.3,
+         max_current: 16, phases: 3, leave: 3600}
+    events:
+      - {at: 300, meter: 1, silent: 30}        # the meter stops answering for 30 s
+
+Run: python -m simulator.site scenario.yaml
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+from dataclasses import dataclass, field, fields
+import logging
+import math
+from pathlib import Path
+import signal
+import time
+from typing import Any
+
+import yaml
+
+from simulator.charger import Car, SimulatedCharger
+from simulator.meter import SimulatedMeter
+from simulator.station import StationBehaviour
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@dataclass
+class MeterSpec:
+    """A meter of the scenario."""
+
+    unit: int
+    model: str = "sdm630"
+    load: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    daily_amplitude: float = 0.0
+    daily_peak_hour: float = 19.0
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    stations: str | list[str] = "all"
+
+    def commons(self, t: float, hour: float) -> tuple[float, float, float]:
+        """Commons load per phase at scenario time t (s) and wall-clock hour."""
+        wave = self.daily_amplitude * math.cos((hour - self.daily_peak_hour) / 24 * 2 * math.pi)
+        values = [max(0.0, base + wave) for base in self.load]
+        for step in self.steps:
+            start = float(step.get("at", 0))
+            if start <= t < start + float(step.get("duration", math.inf)):
+                for p, extra in enumerate(step.get("add", (0, 0, 0))):
+                    values[p] += float(extra)
+        return (values[0], values[1], values[2])
+
+
+@dataclass
+class Scenario:
+    """A building to simulate."""
+
+    ocpp_url: str = "ws://127.0.0.1:9000"
+    modbus_host: str = "127.0.0.1"
+    modbus_port: int = 5020
+    tick: float = 1.0
+    meters: list[MeterSpec] = field(default_factory=list)
+    stations: list[dict[str, Any]] = field(default_factory=list)
+    cars: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Scenario:
+        """Build from parsed YAML (raises ValueError on a bad file)."""
+        modbus = data.get("modbus") or {}
+        meters = []
+        for raw in data.get("meters") or []:
+            unknown = set(raw) - {f.name for f in fields(MeterSpec)}
+            if unknown:
+                raise ValueError(f"meter: unknown keys {sorted(unknown)}")
+            spec = MeterSpec(**raw)
+            padded = [*spec.load, 0.0, 0.0, 0.0]
+            spec.load = (float(padded[0]), float(padded[1]), float(padded[2]))
+            meters.append(spec)
+        for station in data.get("stations") or []:
+            if "id" not in station:
+                raise ValueError("every station needs an id")
+        return cls(
+            ocpp_url=str(data.get("ocpp_url", cls.ocpp_url)),
+            modbus_host=str(modbus.get("host", "127.0.0.1")),
+            modbus_port=int(modbus.get("port", 5020)),
+            tick=float(data.get("tick", 1.0)),
+            meters=meters,
+            stations=list(data.get("stations") or []),
+            cars=list(data.get("cars") or []),
+            events=list(data.get("events") or []),
+        )
+
+    @classmethod
+    def load(cls, path: str | Path) -> Scenario:
+        """Read a scenario file."""
+        return cls.from_dict(yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {})
+
+
+class SimulatedSite:
+    """Runs a scenario: meter server, stations, cars and events."""
+
+    def __init__(self, scenario: Scenario, *, with_meters: bool = True) -> None:
+        self.scenario = scenario
+        self.with_meters = with_meters and bool(scenario.meters)
+        self.server: SimulatedMeter | None = None
+        self.chargers: dict[str, SimulatedCharger] = {}
+        self.t = 0.0
+        self._task: asyncio.Task[None] | None = None
+        self._pending: list[asyncio.Task[Any]] = []
+
+    async def start(self) -> None:
+        """Serve the meters, connect the stations, start the clock."""
+        s = self.scenario
+        if self.with_meters:
+            first, *rest = s.meters
+            self.server = SimulatedMeter(first.model, unit=first.unit)
+            for spec in rest:
+                self.server.add_unit(spec.model, spec.unit)
+            self._update_meters()
+            await self.server.start(s.modbus_host, s.modbus_port)
+        for raw in s.stations:
+            quirks = raw.get("quirks") or {}
+            charger = SimulatedCharger(
+                s.ocpp_url,
+                raw["id"],
+                wiring=raw.get("wiring", "L1-L2-L3"),
+                max_current=float(raw.get("max_current", 32)),
+                behaviour=StationBehaviour(**quirks),
+                tick=s.tick,
+                meter_interval=raw.get("meter_interval"),
+                energy_wh=float(raw.get("energy_wh", 0)),
+            )
+            self.chargers[raw["id"]] = charger
+        # Stations keep trying to connect: the central system may start after them.
+        await asyncio.gather(*(c.start(wait=False) for c in self.chargers.values()))
+        self._task = asyncio.create_task(self._clock(), name="simulated site")
+
+    async def stop(self) -> None:
+        """Stop everything."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for task in self._pending:
+            task.cancel()
+        await asyncio.gather(*(c.stop() for c in self.chargers.values()))
+        if self.server is not None:
+            await self.server.stop()
+
+    def _update_meters(self) -> None:
+        if self.server is None:
+            return
+        hour = time.localtime().tm_hour + time.localtime().tm_min / 60
+        for spec in self.scenario.meters:
+            values = list(spec.commons(self.t, hour))
+            behind = (
+                self.chargers.values()
+                if spec.stations == "all"
+                else [self.chargers[i] for i in spec.stations if i in self.chargers]
+            )
+            for charger in behind:
+                for p, amps in enumerate(charger.grid_currents()):
+                    values[p] += amps
+            unit = self.server.units[spec.unit]
+            if unit.model.phases == 1:
+                unit.set_currents(values[0])
+            else:
+                unit.set_currents(values[0], values[1], values[2])
+
+    async def _clock(self) -> None:
+        cars = sorted(self.scenario.cars, key=lambda c: float(c.get("at", 0)))
+        events = sorted(self.scenario.events, key=lambda e: float(e.get("at", 0)))
+        while True:
+            for car in [c for c in cars if float(c.get("at", 0)) <= self.t]:
+                cars.remove(car)
+                self._pending.append(asyncio.create_task(self._arrive(car)))
+            for event in [e for e in events if float(e.get("at", 0)) <= self.t]:
+                events.remove(event)
+                self._apply(event)
+            self._update_meters()
+            await asyncio.sleep(self.scenario.tick)
+            self.t += self.scenario.tick
+
+    async def _arrive(self, spec: dict[str, Any]) -> None:
+        charger = self.chargers.get(spec["station"])
+        if charger is None:
+            _LOGGER.warning("car for unknown station %s", spec["station"])
+            return
+        car = Car(
+            battery_kwh=float(spec.get("battery_kwh", 60)),
+            soc=float(spec.get("soc", 0.3)),
+            max_current=float(spec.get("max_current", 16)),
+            phases=int(spec.get("phases", len(charger.grid))),
+        )
+        await charger.connected.wait()
+        await charger.plug(car, spec.get("badge"))
+        if (leave := spec.get("leave")) is not None:
+            await asyncio.sleep(float(leave))
+            await charger.unplug()
+
+    def _apply(self, event: dict[str, Any]) -> None:
+        if "meter" in event and self.server is not None:
+            unit = self.server.units[int(event["meter"])]
+            unit.silent = True
+            loop = asyncio.get_running_loop()
+            loop.call_later(float(event.get("silent", 30)), setattr, unit, "silent", False)
+        if event.get("drop") and (charger := self.chargers.get(event["drop"])) is not None:
+            charger.drop()
+
+
+async def _main(path: str, with_meters: bool) -> None:
+    site = SimulatedSite(Scenario.load(path), with_meters=with_meters)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await site.start()
+    print(
+        f"simulated site: {len(site.chargers)} stations, {len(site.scenario.meters)} meters "
+        f"(Modbus {'on ' + site.scenario.modbus_host + ':' + str(site.scenario.modbus_port) if site.server else 'off'})",
+        flush=True,
+    )
+    await stop.wait()
+    await site.stop()
+
+
+def main() -> None:
+    """Command line."""
+    parser = argparse.ArgumentParser(description="Run a simulated building.")
+    parser.add_argument("scenario", help="scenario YAML file")
+    parser.add_argument("--no-meters", action="store_true", help="stations only")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
+    asyncio.run(_main(args.scenario, not args.no_meters))
+
+
+if __name__ == "__main__":
+    main()
