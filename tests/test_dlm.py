@@ -434,3 +434,16 @@ async def test_priority_charges_first_when_short(
     assert limit_of(stations[0]) == 6.5
     for client in clients:
         await client.close()
+
+
+async def test_station_leaving_the_zone_gets_its_maximum_back(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, sim_meter: SimulatedMeter
+) -> None:
+    sim_meter.set_currents(25, 25, 25)
+    a_client, a = await charging(loaded_entry, "CP-A")
+    await wait_until(hass, lambda: limit_of(a) == 15.0)
+    subentry = loaded_entry.subentries["sub_CP-A"]
+    data = {k: v for k, v in subentry.data.items() if k != "zone"}
+    hass.config_entries.async_update_subentry(loaded_entry, subentry, data=data)
+    await wait_until(hass, lambda: limit_of(a) == 16.0)
+    await a_client.close()

@@ -269,10 +269,14 @@ class Site:
                     self._rename_device(station, config.station_id)
                 old = station.config
                 station.reconfigure(config)
+                if config.zone is not None and old.zone != config.zone:
+                    station.allocation = None
+                    self.load.station_ready(station)
                 if (
                     station.connected
                     and config.zone is None
-                    and old.max_current != config.max_current
+                    # its maximum changed, or it left load management
+                    and (old.max_current != config.max_current or old.zone is not None)
                 ):
                     self.create_task(
                         _quietly(station.async_set_limit(config.max_current)),
