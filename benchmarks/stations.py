@@ -1,0 +1,471 @@
+"""Many stations on one site, through the real integration in a real Home Assistant.
+
+N simulated stations (OCPP 1.6J over real websockets on 127.0.0.1), each booted with an
+open session, send MeterValues with 8 sampled values (energy, power, current and voltage
+per phase). The stations run in a separate process (this module with ``--worker``) so
+the CPU time measured here is Home Assistant's alone. Printed, not asserted:
+
+1. HA CPU per MeterValues message, RTT p50/p99 of a MeterValues call, HA resident memory,
+   at one message per station every 10 s (and every 1 s for 100 stations).
+2. Reconnect storm: every station drops and reconnects at once; time until all are
+   connected again on the HA side.
+3. Adding the n-th station to a running site: from ``async_add_subentry`` until the new
+   station has connected and booted; no other station may disconnect.
+
+Run: .venv/bin/python -m benchmarks.stations [--stations 100 500] [--quick] [--profile]
+Targets: <= 1.0 ms HA CPU per message; 500 stations / 10 s: <= 5 % of one core and RTT
+p99 <= 50 ms; 100 stations / 1 s: every message served, RTT p99 <= 50 ms; storm of 500:
+<= 10 s; adding a station: <= 0.5 s, flat in n.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import cProfile
+import io
+import json
+import pstats
+import random
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from types import MappingProxyType
+from typing import Any
+
+TARGET_CPU_MS = 1.0
+TARGET_CORE_PCT = 5.0
+TARGET_RTT_P99_MS = 50.0
+TARGET_STORM_S = 10.0
+TARGET_ADD_S = 0.5
+CONNECT_CONCURRENCY = 50
+
+
+def _free_port() -> int:
+    import socket  # noqa: PLC0415
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(len(ordered) * q) - 1))]
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+# --- the station side (a separate process) -----------------------------------------
+
+
+class _Fleet:
+    """The simulated stations, driven by JSON commands on stdin."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.clients: dict[str, Any] = {}
+        self.transactions: dict[str, int] = {}
+        self.energy: dict[str, int] = {}
+
+    async def _up(self, station_id: str, session: bool) -> None:
+        from simulator.station import StationClient  # noqa: PLC0415
+
+        client = StationClient(self.url, station_id)
+        station = await client.connect()
+        await station.boot()
+        if session:
+            result = await station.start_transaction(1, "BENCH", 0)
+            self.transactions[station_id] = result.transaction_id
+            self.energy[station_id] = 0
+        self.clients[station_id] = client
+
+    async def connect(self, ids: list[str], session: bool = True) -> dict[str, Any]:
+        gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
+
+        async def one(station_id: str) -> None:
+            async with gate:
+                await self._up(station_id, session)
+
+        start = time.perf_counter()
+        await asyncio.gather(*(one(i) for i in ids))
+        return {"seconds": time.perf_counter() - start}
+
+    def _values(self, station_id: str) -> list[dict[str, Any]]:
+        self.energy[station_id] += 61
+        values: list[dict[str, Any]] = [
+            {
+                "value": str(self.energy[station_id]),
+                "measurand": "Energy.Active.Import.Register",
+                "unit": "Wh",
+                "context": "Sample.Periodic",
+            },
+            {
+                "value": "22080",
+                "measurand": "Power.Active.Import",
+                "unit": "W",
+                "context": "Sample.Periodic",
+            },
+        ]
+        values.extend(
+            {
+                "value": "32.0",
+                "measurand": "Current.Import",
+                "phase": phase,
+                "unit": "A",
+                "context": "Sample.Periodic",
+            }
+            for phase in ("L1", "L2", "L3")
+        )
+        values.extend(
+            {
+                "value": "230.0",
+                "measurand": "Voltage",
+                "phase": f"{phase}-N",
+                "unit": "V",
+                "context": "Sample.Periodic",
+            }
+            for phase in ("L1", "L2", "L3")
+        )
+        return values
+
+    async def run(self, interval: float, duration: float) -> dict[str, Any]:
+        rtts: list[float] = []
+        errors = 0
+        missed = 0
+        rng = random.Random(11)
+        start = time.perf_counter()
+
+        async def station_loop(station_id: str, offset: float) -> None:
+            nonlocal errors, missed
+            station = self.clients[station_id].station
+            due = start + offset
+            while due < start + duration:
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
+                sent = time.perf_counter()
+                try:
+                    await station.meter_values(
+                        1, self._values(station_id), self.transactions[station_id]
+                    )
+                except Exception:  # noqa: BLE001 - counted, not raised
+                    errors += 1
+                else:
+                    rtts.append((time.perf_counter() - sent) * 1000)
+                due += interval
+                if time.perf_counter() > due:  # could not keep the rate
+                    missed += 1
+
+        await asyncio.gather(*(station_loop(i, rng.random() * interval) for i in self.clients))
+        return {
+            "count": len(rtts),
+            "errors": errors,
+            "late": missed,
+            "p50": _pct(rtts, 0.5),
+            "p99": _pct(rtts, 0.99),
+            "max": max(rtts, default=float("nan")),
+            "seconds": time.perf_counter() - start,
+        }
+
+    async def drop(self) -> dict[str, Any]:
+        await asyncio.gather(*(c.close() for c in self.clients.values()))
+        return {"closed": len(self.clients)}
+
+    async def reconnect(self) -> dict[str, Any]:
+        ids = list(self.clients)
+        self.clients.clear()
+        start = time.perf_counter()
+        # All at once, no gate: a storm (e.g. after a network outage).
+        await asyncio.gather(*(self._up(i, session=False) for i in ids))
+        return {"seconds": time.perf_counter() - start}
+
+    async def close(self) -> dict[str, Any]:
+        await asyncio.gather(*(c.close() for c in self.clients.values()))
+        return {}
+
+
+async def _worker(url: str) -> None:
+    fleet = _Fleet(url)
+    loop = asyncio.get_running_loop()
+    while True:
+        line = await loop.run_in_executor(None, sys.stdin.readline)
+        if not line:
+            break
+        command = json.loads(line)
+        op = command.pop("op")
+        try:
+            reply = await getattr(fleet, op)(**command)
+        except Exception as err:  # noqa: BLE001 - reported to the HA side
+            reply = {"error": repr(err)}
+        sys.stdout.write(json.dumps(reply) + "\n")
+        sys.stdout.flush()
+        if op == "close":
+            break
+
+
+# --- the Home Assistant side ----------------------------------------------------------
+
+
+class _Remote:
+    """The station process, seen from the HA side."""
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+
+    async def ask(self, op: str, **args: Any) -> dict[str, Any]:
+        assert self.proc.stdin is not None
+        assert self.proc.stdout is not None
+        self.proc.stdin.write((json.dumps({"op": op, **args}) + "\n").encode())
+        await self.proc.stdin.drain()
+        reply: dict[str, Any] = json.loads(await self.proc.stdout.readline())
+        if "error" in reply:
+            raise RuntimeError(f"station process, {op}: {reply['error']}")
+        return reply
+
+
+def _station_subentry(station_id: str) -> dict[str, Any]:
+    return {
+        "data": {
+            "station_id": station_id,
+            "model": "standard",
+            "connectors": 1,
+            "phases": "L1-L2-L3",
+            "min_current": 6.0,
+            "max_current": 32.0,
+        },
+        "subentry_id": f"st-{station_id}",
+        "subentry_type": "station",
+        "title": station_id,
+        "unique_id": station_id,
+    }
+
+
+def _subentries(count: int) -> list[dict[str, Any]]:
+    subs: list[dict[str, Any]] = [
+        {
+            "data": {"tag": "BENCH", "holder": "Bench", "status": "active"},
+            "subentry_id": "badge",
+            "subentry_type": "badge",
+            "title": "Bench",
+            "unique_id": "badge BENCH",
+        }
+    ]
+    subs.extend(_station_subentry(f"BENCH-{i}") for i in range(count))
+    return subs
+
+
+async def _wait(predicate: Any, within: float, step: float = 0.002) -> float:
+    start = time.perf_counter()
+    while not predicate():
+        if time.perf_counter() - start > within:
+            raise TimeoutError
+        await asyncio.sleep(step)
+    return time.perf_counter() - start
+
+
+async def _load(
+    remote: _Remote,
+    n: int,
+    interval: float,
+    duration: float,
+    profile: bool,
+    idle: float,
+) -> None:
+    profiler = cProfile.Profile() if profile else None
+    cpu0, wall0 = _cpu(), time.perf_counter()
+    if profiler is not None:
+        profiler.enable()
+    result = await remote.ask("run", interval=interval, duration=duration)
+    if profiler is not None:
+        profiler.disable()
+    cpu, wall = _cpu() - cpu0, time.perf_counter() - wall0
+    count = result["count"]
+    expected = n * int(duration / interval)
+    per_msg = cpu / count * 1000 if count else float("nan")
+    net = (cpu - idle * wall) / count * 1000 if count else float("nan")
+    core = cpu / wall * 100
+    print(
+        f"  {n} stations every {interval:g} s, {wall:.0f} s window: "
+        f"{count} MeterValues served (~{expected} due), {result['errors']} errors, "
+        f"{result['late']} late"
+    )
+    print(f"    HA CPU per message   {per_msg:7.3f} ms     (target <= {TARGET_CPU_MS} ms)")
+    print(f"    ... net of idle      {net:7.3f} ms     (idle HA: {idle * 100:.2f} % of a core)")
+    print(
+        f"    HA CPU, one core     {core:7.2f} %      (target <= {TARGET_CORE_PCT} % at 500/10 s)"
+    )
+    print(
+        f"    RTT p50 / p99 / max  {result['p50']:.1f} / {result['p99']:.1f} / "
+        f"{result['max']:.1f} ms (target p99 <= {TARGET_RTT_P99_MS} ms)"
+    )
+    print(f"    HA RSS               {_rss_mb():7.0f} MB")
+    if profiler is not None:
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out)
+        stats.sort_stats("tottime").print_stats(15)
+        stats.sort_stats("cumulative").print_stats(
+            r"charge_zones|ocpp/|jsonschema/validators|websockets/asyncio|homeassistant/core\.py",
+            20,
+        )
+        print("    cProfile of the HA event loop thread (tottime, then cumulative):")
+        print("\n".join("      " + line for line in out.getvalue().splitlines() if line.strip()))
+
+
+async def _storm(remote: _Remote, hass: Any, entry: Any, n: int) -> None:
+    site = entry.runtime_data
+
+    def connected() -> int:
+        return sum(1 for s in site.stations.values() if s.connected)
+
+    await remote.ask("drop")
+    with contextlib.suppress(TimeoutError):
+        await _wait(lambda: connected() == 0, 10)
+    left = connected()
+    start = time.perf_counter()
+    task = asyncio.create_task(remote.ask("reconnect"))
+    await _wait(lambda: connected() == n, 120)
+    ha_side = time.perf_counter() - start
+    booted = (await task)["seconds"]
+    print(
+        f"  reconnect storm of {n}: all connected on HA side after {ha_side:.2f} s, "
+        f"all booted (station side) after {booted:.2f} s "
+        f"(target <= {TARGET_STORM_S} s for 500; {left} still connected after the drop)"
+    )
+    await hass.async_block_till_done()
+
+
+async def _additions(remote: _Remote, hass: Any, entry: Any, n: int, count: int) -> None:
+    from homeassistant.config_entries import ConfigSubentry  # noqa: PLC0415
+
+    site = entry.runtime_data
+    await asyncio.sleep(2.0)
+    times = []
+    for k in range(count):
+        before = {sid: s.connection for sid, s in site.stations.items() if s.connected}
+        station_id = f"BENCH-ADD-{k}"
+        spec = _station_subentry(station_id)
+        subentry = ConfigSubentry(
+            data=MappingProxyType(spec["data"]),
+            subentry_type="station",
+            title=station_id,
+            unique_id=station_id,
+        )
+        start = time.perf_counter()
+        hass.config_entries.async_add_subentry(entry, subentry)
+        await _wait(lambda sid=subentry.subentry_id: sid in site.stations, 10, 0.0005)
+        await remote.ask("connect", ids=[station_id], session=False)
+        times.append(time.perf_counter() - start)
+        dropped = sum(
+            1
+            for sid, conn in before.items()
+            if sid not in site.stations or site.stations[sid].connection is not conn
+        )
+        print(
+            f"    station #{n + k + 1}: {times[-1] * 1000:6.1f} ms from add_subentry to booted; "
+            f"{dropped} others disconnected"
+        )
+        await hass.async_block_till_done()
+        await asyncio.sleep(0.3)
+    print(
+        f"  adding a station: median {statistics.median(times) * 1000:.1f} ms, "
+        f"max {max(times) * 1000:.1f} ms (target <= {TARGET_ADD_S * 1000:.0f} ms, flat in n)"
+    )
+
+
+async def _site(n: int, quick: bool, profile: bool) -> None:
+    from pytest_homeassistant_custom_component.common import (  # noqa: PLC0415
+        MockConfigEntry,
+        async_test_home_assistant,
+    )
+
+    from homeassistant import loader  # noqa: PLC0415
+
+    port = _free_port()
+    url = f"ws://127.0.0.1:{port}"
+    print(f"--- {n} stations ---")
+    with tempfile.TemporaryDirectory() as config_dir:
+        async with async_test_home_assistant(config_dir=config_dir) as hass:
+            hass.data.pop(loader.DATA_CUSTOM_COMPONENTS)
+            entry = MockConfigEntry(
+                domain="charge_zones",
+                data={"host": "127.0.0.1", "port": port},
+                subentries_data=_subentries(n),
+            )
+            entry.add_to_hass(hass)
+            rss0 = _rss_mb()
+            assert await hass.config_entries.async_setup(entry.entry_id)
+            await hass.async_block_till_done()
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "benchmarks.stations",
+                "--worker",
+                url,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+            )
+            remote = _Remote(proc)
+            try:
+                ids = [f"BENCH-{i}" for i in range(n)]
+                up = await remote.ask("connect", ids=ids)
+                await hass.async_block_till_done()
+                await asyncio.sleep(3.0 if quick else 5.0)  # the after-boot exchanges
+                print(
+                    f"  {n} stations connected, booted, session open in {up['seconds']:.1f} s; "
+                    f"HA RSS {rss0:.0f} MB before setup, {_rss_mb():.0f} MB now"
+                )
+                cpu0, wall0 = _cpu(), time.perf_counter()
+                await asyncio.sleep(5.0)
+                idle = (_cpu() - cpu0) / (time.perf_counter() - wall0)
+                slow = 20.0 if quick else (30.0 if n <= 100 else 40.0)
+                await _load(remote, n, 10.0, slow, profile, idle)
+                if n <= 100:
+                    await _load(remote, n, 1.0, 10.0 if quick else 20.0, profile, idle)
+                await _storm(remote, hass, entry, n)
+                await _additions(remote, hass, entry, n, 3 if quick else 10)
+                await remote.ask("close")
+            finally:
+                if proc.returncode is None:
+                    with contextlib.suppress(ProcessLookupError):
+                        proc.kill()
+                await proc.wait()
+            assert await hass.config_entries.async_unload(entry.entry_id)
+            await hass.async_block_till_done()
+            await hass.async_stop(force=True)
+    print(
+        f"  HA max RSS over the run {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
+    )
+
+
+async def main(counts: list[int], quick: bool, profile: bool) -> None:
+    for n in counts:
+        await _site(n, quick, profile)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stations", type=int, nargs="+", default=None)
+    parser.add_argument("--quick", action="store_true", help="50 stations, short windows")
+    parser.add_argument("--profile", action="store_true", help="cProfile the load windows")
+    parser.add_argument("--worker", metavar="URL", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        asyncio.run(_worker(args.worker))
+    else:
+        counts = args.stations or ([50] if args.quick else [100, 500])
+        asyncio.run(main(counts, args.quick, args.profile))
