@@ -89,6 +89,70 @@ async def test_no_station_id_refused(hass: HomeAssistant, loaded_entry: MockConf
             "abc-8",
             "FormationViolation",
         ),
+        (
+            '[2, "mv-1", "MeterValues", {"connectorId": "1", "meterValue": [{"timestamp": '
+            '"2026-11-24T10:00:00Z", "sampledValue": [{"value": "1"}]}]}]',
+            "mv-1",
+            "TypeConstraintViolation",
+        ),
+        ('[2, "mv-2", "MeterValues", {"connectorId": 1}]', "mv-2", "ProtocolError"),
+        (
+            '[2, "mv-3", "MeterValues", {"connectorId": 1, "meterValue": [], "x": 1}]',
+            "mv-3",
+            "FormationViolation",
+        ),
+        (
+            '[2, "mv-4", "MeterValues", {"connectorId": 1, "meterValue": []}]',
+            "mv-4",
+            "TypeConstraintViolation",
+        ),
+        (
+            '[2, "mv-5", "MeterValues", {"connectorId": 1, "meterValue": [{"timestamp": '
+            '"2026-11-24T10:00:00Z", "sampledValue": [{"value": 12}]}]}]',
+            "mv-5",
+            "TypeConstraintViolation",
+        ),
+        (
+            '[2, "mv-6", "MeterValues", {"connectorId": true, "meterValue": [{"timestamp": '
+            '"2026-11-24T10:00:00Z", "sampledValue": [{"value": "1"}]}]}]',
+            "mv-6",
+            "TypeConstraintViolation",
+        ),
+        (
+            '[2, "mv-7", "MeterValues", {"connectorId": 1, "transactionId": "t", "meterValue": '
+            '[{"timestamp": "2026-11-24T10:00:00Z", "sampledValue": [{"value": "1"}]}]}]',
+            "mv-7",
+            "TypeConstraintViolation",
+        ),
+        (
+            '[2, "mv-8", "MeterValues", {"connectorId": 1, "meterValue": [{"timestamp": '
+            '"2026-11-24T10:00:00Z", "sampledValue": [{"value": "1", "colour": "red"}]}]}]',
+            "mv-8",
+            "FormationViolation",
+        ),
+        (
+            '[2, "mv-9", "MeterValues", {"connectorId": 1, "meterValue": [{"timestamp": 5, '
+            '"sampledValue": [{"value": "1"}]}]}]',
+            "mv-9",
+            "TypeConstraintViolation",
+        ),
+        (
+            '[2, "mv-10", "MeterValues", {"connectorId": 1, "meterValue": [{"timestamp": '
+            '"2026-11-24T10:00:00Z", "sampledValue": []}]}]',
+            "mv-10",
+            "TypeConstraintViolation",
+        ),
+        (
+            '[2, "mv-11", "MeterValues", {"connectorId": 1, "meterValue": ["x"]}]',
+            "mv-11",
+            "FormationViolation",
+        ),
+        (
+            '[2, "mv-12", "MeterValues", {"connectorId": 1, "meterValue": [{"timestamp": '
+            '"2026-11-24T10:00:00Z", "sampledValue": ["x"]}]}]',
+            "mv-12",
+            "FormationViolation",
+        ),
     ],
 )
 async def test_malformed_frames_get_callerror_and_connection_stays(
