@@ -172,6 +172,7 @@ class Station:
         self.session_listeners: list[Callable[[], None]] = []
         self.connectors: dict[int, ConnectorState] = {}
         self._listeners: list[Callable[[], None]] = []
+        self._grid_cache: dict[str, dict[Phase, float]] = {}
         self._auth_listeners: list[Callable[[AuthorizationEvent], None]] = []
         self._boot_listeners: list[Callable[[Station], None]] = []
         self._configure_lock = asyncio.Lock()
@@ -229,6 +230,7 @@ class Station:
 
     def notify(self) -> None:
         """Tell this station's listeners that its state changed."""
+        self._grid_cache.clear()
         for listener in list(self._listeners):
             listener()
 
@@ -454,7 +456,16 @@ class Station:
         return getter(self.connectors[0].measurements)
 
     def grid_values(self, measurand: str) -> dict[Phase, float]:
-        """Per building phase values of a measurand (after the station's wiring)."""
+        """Per building phase values of a measurand (after the station's wiring).
+
+        Cached until the next change: every phase sensor asks for it on each message.
+        """
+        cached = self._grid_cache.get(measurand)
+        if cached is None:
+            cached = self._grid_cache[measurand] = self._grid_values(measurand)
+        return cached
+
+    def _grid_values(self, measurand: str) -> dict[Phase, float]:
         result: dict[Phase, float] = {}
         wiring = self.config.wiring
         for cid, connector in self.connectors.items():
