@@ -468,13 +468,15 @@ class LoadManager:
                 synchronous = False
                 changed = max(changed, self._zone_changed_at.get(zone, -math.inf))
                 for station in by_zone.get(zone, []):
-                    value = measured.get(station.config.subentry_id) or ZERO
-                    limit = self._runs.get(station.config.subentry_id, _StationRun()).control.limit
+                    key = station.config.subentry_id
+                    value = measured.get(key) or ZERO
+                    run = self._runs.get(key)
+                    # The most it may draw: its limit in force while it has a session.
+                    cap = (run.control.limit or 0.0) if run and station.open_sessions() else 0.0
                     phases = _phase_indices(station)
                     for p in range(3):
                         low[p] += value[p]
-                        cap = (limit or 0.0) if p in phases else 0.0
-                        high[p] += max(value[p], cap if station.open_sessions() else 0.0)
+                        high[p] += max(value[p], cap if p in phases else 0.0)
             settled = synchronous or now - changed >= self.control.settle_time
             estimates[meter_key] = self._estimator.estimate(
                 meter_key, meter.current, _t(low), _t(high), settled
