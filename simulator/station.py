@@ -8,10 +8,12 @@ it received (``received``) so tests can check what the central system did.
 from __future__ import annotations
 
 import asyncio
+from base64 import b64encode
 from collections.abc import Callable
 import contextlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from ssl import SSLContext
 from typing import Any, cast
 
 from ocpp.routing import on as _on
@@ -41,6 +43,8 @@ class StationBehaviour:
     local_list_max_length: int = 100
     local_auth_list_enabled: bool = True
     answer_delay: float = 0.0
+    # Security profile 1: refuse a new AuthorizationKey (some stations only take it locally).
+    reject_authorization_key: bool = False
 
 
 @dataclass
@@ -54,6 +58,8 @@ class SimState:
     availability: str = "Operative"
     # connector each installed profile applies to (by profile id)
     profile_connector: dict[int, int] = field(default_factory=dict)
+    # Security profile 1: the password the central system gave (write-only, never read back)
+    authorization_key: str | None = None
 
 
 class SimulatedStation(ChargePoint):  # type: ignore[misc]
@@ -211,6 +217,12 @@ class SimulatedStation(ChargePoint):  # type: ignore[misc]
     @on(Action.change_configuration)
     async def _change_configuration(self, key: str, value: str) -> Any:
         self._record("ChangeConfiguration", {"key": key, "value": value})
+        if key == "AuthorizationKey":
+            if self.behaviour.reject_authorization_key:
+                return call_result.ChangeConfiguration(status="Rejected")
+            # Hex-encoded per the OCPP 1.6 security whitepaper; used as the Basic password.
+            self.state.authorization_key = bytes.fromhex(value).decode()
+            return call_result.ChangeConfiguration(status="Accepted")
         if key not in self.state.configuration:
             return call_result.ChangeConfiguration(status="NotSupported")
         self.state.configuration[key] = value
@@ -324,18 +336,35 @@ class StationClient:
     """Connects a simulated station and runs its message loop in the background."""
 
     def __init__(
-        self, url: str, station_id: str, behaviour: StationBehaviour | None = None
+        self,
+        url: str,
+        station_id: str,
+        behaviour: StationBehaviour | None = None,
+        *,
+        password: str | None = None,
+        ssl: SSLContext | None = None,
     ) -> None:
         self.url = url.rstrip("/") + "/" + station_id
         self.station_id = station_id
         self.behaviour = behaviour or StationBehaviour()
+        self.password = password  # security profile 1: HTTP Basic, user = station id
+        self.ssl = ssl  # security profile 2: wss:// trusting this context
         self.connection: ClientConnection | None = None
         self.station: SimulatedStation | None = None
         self._task: asyncio.Task[None] | None = None
 
     async def connect(self) -> SimulatedStation:
         """Open the websocket (subprotocol ocpp1.6) and start answering."""
-        self.connection = await connect(self.url, subprotocols=["ocpp1.6"])  # type: ignore[list-item]
+        headers = {}
+        if self.password is not None:
+            token = b64encode(f"{self.station_id}:{self.password}".encode()).decode()
+            headers["Authorization"] = f"Basic {token}"
+        self.connection = await connect(
+            self.url,
+            subprotocols=["ocpp1.6"],  # type: ignore[list-item]
+            additional_headers=headers,
+            ssl=self.ssl,
+        )
         self.station = SimulatedStation(self.station_id, self.connection, self.behaviour)
         self._task = asyncio.create_task(self._run(), name=f"sim {self.station_id}")
         return self.station

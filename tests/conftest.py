@@ -90,6 +90,8 @@ def station_subentry(
     min_current: float = 6.0,
     max_current: float = 16.0,
     zone: str | None = None,
+    password: str | None = None,
+    remote: bool = False,
 ) -> dict[str, Any]:
     """Subentry data of a station (``zone``: subentry id of its zone, if load-managed)."""
     data: dict[str, Any] = {
@@ -102,6 +104,10 @@ def station_subentry(
     }
     if zone is not None:
         data[CONF_ZONE] = zone
+    if password is not None:
+        data["password"] = password
+    if remote:
+        data["endpoint"] = "remote"
     return {
         "data": data,
         "subentry_id": subentry_id or f"sub_{station_id}",

@@ -105,12 +105,12 @@ def badge_input(tag: str, holder: str, **overrides: Any) -> dict[str, Any]:
     return {"tag": tag, "holder": holder, "status": "active"} | overrides
 
 
-async def refused_as_unknown(url: str, station_id: str) -> None:
-    """A station with this id tries to connect and is refused with HTTP 404."""
+async def refused_as_unknown(url: str, station_id: str, status: int = 404) -> None:
+    """A station with this id tries to connect and is refused (404: unknown)."""
     with pytest.raises(InvalidStatus) as err:
         async with connect(f"{url}/{station_id}", subprotocols=OCPP):
             pass
-    assert err.value.response.status_code == 404
+    assert err.value.response.status_code == status
 
 
 async def connection_refused(port: int) -> bool:
@@ -184,14 +184,22 @@ async def test_user_flow_creates_hub(hass: HomeAssistant, port: int) -> None:
     assert result["step_id"] == "user"
     assert result["errors"] == {}
     fields = {marker.schema for marker in result["data_schema"].schema}
-    assert fields == {"host", "port", "heartbeat_interval", "meter_value_sample_interval"}
+    assert fields == {
+        "host",
+        "port",
+        "tls",
+        "certfile",
+        "keyfile",
+        "heartbeat_interval",
+        "meter_value_sample_interval",
+    }
 
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], hub_input(port, host=" 127.0.0.1 ")
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == f"Charge Zones (port {port})"
-    assert result["data"] == {"host": "127.0.0.1", "port": port}
+    assert result["data"] == {"host": "127.0.0.1", "port": port, "tls": "none"}
     assert type(result["data"]["port"]) is int
     assert result["options"] == {"heartbeat_interval": 120, "meter_value_sample_interval": 15}
     assert all(type(value) is int for value in result["options"].values())
@@ -325,7 +333,7 @@ async def test_reconfigure_moves_server_without_reload(
     assert result["reason"] == "reconfigure_successful"
     await hass.async_block_till_done()
 
-    assert loaded_entry.data == {"host": "127.0.0.1", "port": new_port}
+    assert loaded_entry.data == {"host": "127.0.0.1", "port": new_port, "tls": "none"}
     assert loaded_entry.title == f"Charge Zones (port {new_port})"
     assert loaded_entry.state is ConfigEntryState.LOADED
     assert loaded_entry.runtime_data is site
@@ -355,7 +363,7 @@ async def test_reconfigure_same_address_skips_bind_check(
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
     await hass.async_block_till_done()
-    assert loaded_entry.data == {"host": "127.0.0.1", "port": port}
+    assert loaded_entry.data == {"host": "127.0.0.1", "port": port, "tls": "none"}
     assert loaded_entry.runtime_data is site
     assert site.server.running
     assert site.server.bound_port == port
@@ -379,7 +387,7 @@ async def test_reconfigure_other_host_same_port(
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
     await hass.async_block_till_done()
-    assert loaded_entry.data == {"host": "localhost", "port": port}
+    assert loaded_entry.data == {"host": "localhost", "port": port, "tls": "none"}
     assert loaded_entry.runtime_data.server.host == "localhost"
     assert loaded_entry.runtime_data.server.running
     async with StationClient(ws_url(loaded_entry), STATION_ID):
@@ -680,7 +688,7 @@ async def test_station_rename(
             lambda: (
                 runtime.connection is not None
                 and runtime.connection
-                is loaded_entry.runtime_data.server.connections.get("CP-RENAMED")
+                is loaded_entry.runtime_data.links.connections.get("CP-RENAMED")
             ),
         )
         assert state_of(hass, "binary_sensor", f"{SUB}_connected") == "on"
@@ -1020,7 +1028,8 @@ async def test_invalid_station_id_not_reported(
     hass: HomeAssistant, loaded_entry: MockConfigEntry
 ) -> None:
     """An identifier the station form would refuse raises no repair and is not suggested."""
-    await refused_as_unknown(ws_url(loaded_entry), "bad%20id")
+    # Refused as malformed (400), not as unknown.
+    await refused_as_unknown(ws_url(loaded_entry), "bad%20id", status=400)
     await hass.async_block_till_done()
     assert not [i for i in ir.async_get(hass).issues.values() if i.domain == DOMAIN]
     result = await start_station_flow(hass, loaded_entry)

@@ -14,8 +14,9 @@ from homeassistant.helpers.typing import ConfigType
 
 from .const import CONF_HOST, CONF_PORT, DOMAIN
 from .entity import hub_device_info
+from .remote import RemoteOcppView
 from .services import async_setup_services
-from .site import ChargeZonesConfigEntry, Site, unknown_station_issue_id
+from .site import ISSUE_KINDS, ChargeZonesConfigEntry, Site, issue_id
 
 PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
@@ -30,8 +31,9 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the actions."""
+    """Register the actions and the remote OCPP endpoint."""
     async_setup_services(hass)
+    hass.http.register_view(RemoteOcppView(hass))
     return True
 
 
@@ -81,8 +83,8 @@ async def async_unload_entry(hass: HomeAssistant, entry: ChargeZonesConfigEntry)
 
 async def async_remove_entry(hass: HomeAssistant, entry: ChargeZonesConfigEntry) -> None:
     """Forget the repair issues raised by a removed hub."""
-    prefix = unknown_station_issue_id(entry.entry_id, "")
+    prefixes = tuple(issue_id(kind, entry.entry_id) for kind in ISSUE_KINDS)
     registry = ir.async_get(hass)
-    for domain, issue_id in list(registry.issues):
-        if domain == DOMAIN and issue_id.startswith(prefix):
-            ir.async_delete_issue(hass, DOMAIN, issue_id)
+    for domain, key in list(registry.issues):
+        if domain == DOMAIN and key.startswith(prefixes):
+            ir.async_delete_issue(hass, DOMAIN, key)

@@ -26,7 +26,7 @@ from homeassistant.config_entries import (
     OptionsFlow,
     SubentryFlowResult,
 )
-from homeassistant.core import callback
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import selector
 
 from .central.models import MODELS, Wiring
@@ -37,15 +37,18 @@ from .const import (
     CONF_AMPERAGE,
     CONF_BAUDRATE,
     CONF_BYTESIZE,
+    CONF_CERTFILE,
     CONF_CONNECTION,
     CONF_CONNECTORS,
     CONF_CONSUMPTION_METER,
     CONF_DLM_METERS,
+    CONF_ENDPOINT,
     CONF_EXPIRY,
     CONF_FAILSAFE_CURRENT,
     CONF_HEARTBEAT_INTERVAL,
     CONF_HOLDER,
     CONF_HOST,
+    CONF_KEYFILE,
     CONF_KIND,
     CONF_MAX_CURRENT,
     CONF_METER_INTERVAL,
@@ -55,6 +58,7 @@ from .const import (
     CONF_NAME,
     CONF_PARENT_ZONE,
     CONF_PARITY,
+    CONF_PASSWORD,
     CONF_PHASES,
     CONF_POLL_INTERVAL,
     CONF_PORT,
@@ -68,6 +72,7 @@ from .const import (
     CONF_STOPBITS,
     CONF_TAG,
     CONF_TIMEOUT,
+    CONF_TLS,
     CONF_UNIT,
     CONF_ZONE,
     CONF_ZONE_PHASES,
@@ -83,14 +88,21 @@ from .const import (
     DEFAULT_RAISE_HOLD,
     DEFAULT_STALE_AFTER,
     DOMAIN,
+    ENDPOINT_LOCAL,
+    ENDPOINT_REMOTE,
     METER_MODEL_CUSTOM,
     MIN_SIGNAL_CURRENT,
     MODEL_STANDARD,
+    PASSWORD_MAX_LENGTH,
+    PASSWORD_MIN_LENGTH,
     SUBENTRY_BADGE,
     SUBENTRY_CONNECTION,
     SUBENTRY_METER,
     SUBENTRY_STATION,
     SUBENTRY_ZONE,
+    TLS_FILES,
+    TLS_HOME_ASSISTANT,
+    TLS_NONE,
 )
 from .meters import (
     MODELS as METER_MODELS,
@@ -102,6 +114,7 @@ from .meters import (
     WordOrder,
     read_meter,
 )
+from .site import server_ssl_context, tls_files
 from .subentries import (
     KIND_RTU,
     KIND_RTU_OVER_TCP,
@@ -131,8 +144,52 @@ ADDRESS_SCHEMA = vol.Schema(
     {
         vol.Required(CONF_HOST, default=DEFAULT_HOST): selector.TextSelector(),
         vol.Required(CONF_PORT, default=DEFAULT_PORT): vol.All(_number(1, 65535), vol.Coerce(int)),
+        vol.Required(CONF_TLS, default=TLS_NONE): selector.SelectSelector(
+            selector.SelectSelectorConfig(
+                options=[TLS_NONE, TLS_HOME_ASSISTANT, TLS_FILES],
+                translation_key="tls",
+                mode=selector.SelectSelectorMode.LIST,
+            )
+        ),
+        vol.Optional(CONF_CERTFILE): selector.TextSelector(),
+        vol.Optional(CONF_KEYFILE): selector.TextSelector(),
     }
 )
+
+
+def _address_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """Entry data for the server's address and TLS."""
+    data: dict[str, Any] = {
+        CONF_HOST: str(user_input[CONF_HOST]).strip(),
+        CONF_PORT: int(user_input[CONF_PORT]),
+        CONF_TLS: user_input.get(CONF_TLS, TLS_NONE),
+    }
+    if data[CONF_TLS] == TLS_FILES:
+        data[CONF_CERTFILE] = str(user_input.get(CONF_CERTFILE) or "").strip()
+        data[CONF_KEYFILE] = str(user_input.get(CONF_KEYFILE) or "").strip()
+    return data
+
+
+async def _tls_errors(
+    hass: HomeAssistant, data: Mapping[str, Any]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Check that the certificate and key the server should use load."""
+    if data[CONF_TLS] == TLS_NONE:
+        return {}, {}
+    if data[CONF_TLS] == TLS_FILES and not (data.get(CONF_CERTFILE) and data.get(CONF_KEYFILE)):
+        return {CONF_CERTFILE: "tls_files_missing"}, {}
+    try:
+        files = tls_files(hass, data)
+    except ValueError:
+        return {CONF_TLS: "no_ha_certificate"}, {}
+    assert files is not None
+    try:
+        await hass.async_add_executor_job(server_ssl_context, files)
+    except (OSError, ValueError) as err:
+        reason = (err.strerror if isinstance(err, OSError) else None) or str(err)
+        return {"base": "tls_invalid"}, {"error": reason}
+    return {}, {}
+
 
 OPTIONS_SCHEMA = vol.Schema(
     {
@@ -167,8 +224,21 @@ STATION_SCHEMA = vol.Schema(
         vol.Required(CONF_MAX_CURRENT, default=16): vol.All(
             _number(MIN_SIGNAL_CURRENT, MAX_STATION_CURRENT, 0.5, "A"), vol.Coerce(float)
         ),
+        vol.Required(CONF_ENDPOINT, default=ENDPOINT_LOCAL): selector.SelectSelector(
+            selector.SelectSelectorConfig(
+                options=[ENDPOINT_LOCAL, ENDPOINT_REMOTE],
+                translation_key="endpoint",
+                mode=selector.SelectSelectorMode.LIST,
+            )
+        ),
+        vol.Optional(CONF_PASSWORD): selector.TextSelector(
+            selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD)
+        ),
     }
 )
+
+# Security profile 1 passwords: 16 to 40 printable ASCII characters (no spaces).
+PASSWORD_RE = re.compile(rf"^[\x21-\x7e]{{{PASSWORD_MIN_LENGTH},{PASSWORD_MAX_LENGTH}}}$")
 
 BADGE_SCHEMA = vol.Schema(
     {
@@ -242,14 +312,14 @@ class ChargeZonesConfigFlow(ConfigFlow, domain=DOMAIN):
         placeholders: dict[str, str] = {}
         if user_input is not None:
             self._async_abort_entries_match({CONF_PORT: int(user_input[CONF_PORT])})
-            errors, placeholders = await _address_errors(user_input)
+            data = _address_data(user_input)
+            errors, placeholders = await _tls_errors(self.hass, data)
+            if not errors:
+                errors, placeholders = await _address_errors(user_input)
             if not errors:
                 return self.async_create_entry(
                     title=f"Charge Zones (port {int(user_input[CONF_PORT])})",
-                    data={
-                        CONF_HOST: user_input[CONF_HOST].strip(),
-                        CONF_PORT: int(user_input[CONF_PORT]),
-                    },
+                    data=data,
                     options={
                         CONF_HEARTBEAT_INTERVAL: int(user_input[CONF_HEARTBEAT_INTERVAL]),
                         CONF_METER_INTERVAL: int(user_input[CONF_METER_INTERVAL]),
@@ -276,12 +346,20 @@ class ChargeZonesConfigFlow(ConfigFlow, domain=DOMAIN):
             for other in self._async_current_entries(include_ignore=False):
                 if other.entry_id != entry.entry_id and int(other.data[CONF_PORT]) == port:
                     return self.async_abort(reason="already_configured")
-            errors, placeholders = await _address_errors(user_input, entry)
+            data = _address_data(user_input)
+            errors, placeholders = await _tls_errors(self.hass, data)
+            if not errors:
+                errors, placeholders = await _address_errors(user_input, entry)
             if not errors:
                 return self.async_update_and_abort(
                     entry,
                     title=f"Charge Zones (port {port})",
-                    data_updates={CONF_HOST: user_input[CONF_HOST].strip(), CONF_PORT: port},
+                    data={
+                        key: value
+                        for key, value in entry.data.items()
+                        if key not in (CONF_CERTFILE, CONF_KEYFILE)
+                    }
+                    | data,
                 )
         return self.async_show_form(
             step_id="reconfigure",
@@ -340,10 +418,18 @@ class StationSubentryFlow(ConfigSubentryFlow):
                 errors[CONF_STATION_ID] = "already_configured"
         if float(user_input[CONF_MIN_CURRENT]) > float(user_input[CONF_MAX_CURRENT]):
             errors[CONF_MIN_CURRENT] = "min_above_max"
+        remote = user_input.get(CONF_ENDPOINT) == ENDPOINT_REMOTE
         if (zone := user_input.get(CONF_ZONE)) and not _is_subentry(
             self._get_entry(), zone, SUBENTRY_ZONE
         ):
             errors[CONF_ZONE] = "unknown_zone"
+        elif zone and remote:
+            errors[CONF_ZONE] = "remote_not_managed"
+        password = user_input.get(CONF_PASSWORD) or ""
+        if password and not PASSWORD_RE.match(password):
+            errors[CONF_PASSWORD] = "invalid_password"
+        elif remote and not password:
+            errors[CONF_PASSWORD] = "remote_needs_password"
         return errors
 
     @staticmethod
@@ -356,10 +442,14 @@ class StationSubentryFlow(ConfigSubentryFlow):
             CONF_MIN_CURRENT: float(user_input[CONF_MIN_CURRENT]),
             CONF_MAX_CURRENT: float(user_input[CONF_MAX_CURRENT]),
         }
-        if user_input.get(CONF_ZONE):
+        if user_input.get(CONF_ENDPOINT) == ENDPOINT_REMOTE:
+            data[CONF_ENDPOINT] = ENDPOINT_REMOTE
+        elif user_input.get(CONF_ZONE):
             data[CONF_ZONE] = user_input[CONF_ZONE]
             if priority := int(user_input.get(CONF_PRIORITY) or 0):
                 data[CONF_PRIORITY] = priority
+        if user_input.get(CONF_PASSWORD):
+            data[CONF_PASSWORD] = user_input[CONF_PASSWORD]
         return data
 
     def _schema(self) -> vol.Schema:

@@ -95,3 +95,29 @@ EVENT_FAILSAFE: Final = "charge_zones_failsafe"
 # Hub option: how long an increase of a station's limit waits after its last change
 CONF_RAISE_HOLD: Final = "raise_hold"
 DEFAULT_RAISE_HOLD: Final = 15.0
+
+# Station subentry: where it connects ("local": the central system's server; "remote": Home
+# Assistant's web server, for cloud-connected stations, never load-managed) and its
+# password (OCPP security profile 1: HTTP Basic, pushed as AuthorizationKey).
+CONF_ENDPOINT: Final = "endpoint"
+ENDPOINT_LOCAL: Final = "local"
+ENDPOINT_REMOTE: Final = "remote"
+CONF_PASSWORD: Final = "password"
+PASSWORD_MIN_LENGTH: Final = 16
+PASSWORD_MAX_LENGTH: Final = 40
+
+# Hub: TLS on the central system's server (OCPP security profile 2)
+CONF_TLS: Final = "tls"  # "none" | "home_assistant" | "files"
+TLS_NONE: Final = "none"
+TLS_HOME_ASSISTANT: Final = "home_assistant"
+TLS_FILES: Final = "files"
+CONF_CERTFILE: Final = "certfile"
+CONF_KEYFILE: Final = "keyfile"
+
+# Path of the remote OCPP endpoint on Home Assistant's web server
+REMOTE_OCPP_PATH: Final = "/api/charge_zones/ocpp"
+
+# Repairs: a meter is reported unreachable after this many failed reads in a row, and
+# rejected credentials after this many refusals in a row.
+METER_UNREACHABLE_AFTER: Final = 5
+CREDENTIALS_REJECTED_AFTER: Final = 3

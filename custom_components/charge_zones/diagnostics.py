@@ -8,11 +8,21 @@ from typing import Any
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
-from .const import CONF_HOLDER, CONF_TAG
+from .const import CONF_HOLDER, CONF_KEYFILE, CONF_PASSWORD, CONF_TAG
 from .site import ChargeZonesConfigEntry, Site
 from .stations import Station
 
-TO_REDACT = {CONF_TAG, CONF_HOLDER, "id_tag", "holder", "iccid", "imsi", "AuthorizationKey"}
+TO_REDACT = {
+    CONF_TAG,
+    CONF_HOLDER,
+    CONF_PASSWORD,
+    CONF_KEYFILE,
+    "id_tag",
+    "holder",
+    "iccid",
+    "imsi",
+    "AuthorizationKey",
+}
 
 
 def _station(station: Station) -> dict[str, Any]:
@@ -25,6 +35,9 @@ def _station(station: Station) -> dict[str, Any]:
             "wiring": station.config.wiring.value,
             "min_current": station.config.min_current,
             "max_current": station.config.max_current,
+            "endpoint": station.config.endpoint,
+            "password_set": station.config.password is not None,
+            "load_managed": station.config.zone is not None,
         },
         "connected": station.connected,
         "boot": None
@@ -117,7 +130,16 @@ async def async_get_config_entry_diagnostics(
     return async_redact_data(
         {
             "entry": {"data": dict(entry.data), "options": dict(entry.options)},
-            "server": {"running": site.server.running, "port": site.server.bound_port},
+            "server": {
+                "running": site.server.running,
+                "port": site.server.bound_port,
+                "tls": site.server.tls,
+                "throttled_frames": {
+                    station_id: connection.throttle.throttled
+                    for station_id, connection in site.links.connections.items()
+                    if connection.throttle.throttled
+                },
+            },
             "stations": [_station(s) for s in site.stations.values()],
             "unknown_stations": [
                 {"station_id": u.station_id, "remote": u.remote}

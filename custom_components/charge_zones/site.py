@@ -10,7 +10,9 @@ import asyncio
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 import logging
+import ssl
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
@@ -21,25 +23,39 @@ from homeassistant.util import dt as dt_util
 from .badges import Badge, BadgeBook
 from .central.connection import StationConnection
 from .central.models import Wiring
-from .central.server import OcppServer, valid_station_id
+from .central.server import (
+    Endpoint,
+    Handshake,
+    OcppServer,
+    StationLinks,
+    Verdict,
+    authorization_key,
+    basic_credentials,
+    password_matches,
+    valid_station_id,
+)
 from .const import (
     BADGE_ACTIVE,
     CONF_AMPERAGE,
+    CONF_CERTFILE,
     CONF_CONNECTION,
     CONF_CONNECTORS,
     CONF_CONSUMPTION_METER,
     CONF_DLM_METERS,
+    CONF_ENDPOINT,
     CONF_EXPIRY,
     CONF_FAILSAFE_CURRENT,
     CONF_HEARTBEAT_INTERVAL,
     CONF_HOLDER,
     CONF_HOST,
+    CONF_KEYFILE,
     CONF_MAX_CURRENT,
     CONF_METER_INTERVAL,
     CONF_MIN_CURRENT,
     CONF_MODEL,
     CONF_NAME,
     CONF_PARENT_ZONE,
+    CONF_PASSWORD,
     CONF_PHASES,
     CONF_POLL_INTERVAL,
     CONF_PORT,
@@ -49,9 +65,11 @@ from .const import (
     CONF_STATION_ID,
     CONF_STATUS,
     CONF_TAG,
+    CONF_TLS,
     CONF_UNIT,
     CONF_ZONE,
     CONF_ZONE_PHASES,
+    CREDENTIALS_REJECTED_AFTER,
     DEFAULT_FAILSAFE_CURRENT,
     DEFAULT_HEARTBEAT_INTERVAL,
     DEFAULT_METER_INTERVAL,
@@ -59,12 +77,17 @@ from .const import (
     DEFAULT_RAISE_HOLD,
     DEFAULT_STALE_AFTER,
     DOMAIN,
+    ENDPOINT_LOCAL,
+    ENDPOINT_REMOTE,
     EVENT_FAILSAFE,
+    METER_UNREACHABLE_AFTER,
     SUBENTRY_BADGE,
     SUBENTRY_CONNECTION,
     SUBENTRY_METER,
     SUBENTRY_STATION,
     SUBENTRY_ZONE,
+    TLS_FILES,
+    TLS_HOME_ASSISTANT,
 )
 from .dlm.budget import ZoneSpec
 from .dlm.control import ControlSettings
@@ -80,6 +103,7 @@ _LOGGER = logging.getLogger(__package__)
 def station_config(subentry: ConfigSubentry) -> StationConfig:
     """A station's configuration from its subentry."""
     data = subentry.data
+    remote = data.get(CONF_ENDPOINT) == ENDPOINT_REMOTE
     return StationConfig(
         subentry_id=subentry.subentry_id,
         station_id=data[CONF_STATION_ID],
@@ -88,8 +112,11 @@ def station_config(subentry: ConfigSubentry) -> StationConfig:
         wiring=Wiring(data[CONF_PHASES]),
         min_current=float(data[CONF_MIN_CURRENT]),
         max_current=float(data[CONF_MAX_CURRENT]),
-        zone=data.get(CONF_ZONE) or None,
+        # A remote station is never load-managed, whatever its data says.
+        zone=None if remote else data.get(CONF_ZONE) or None,
         priority=int(data.get(CONF_PRIORITY, 0)),
+        endpoint=ENDPOINT_REMOTE if remote else ENDPOINT_LOCAL,
+        password=data.get(CONF_PASSWORD) or None,
     )
 
 
@@ -151,6 +178,46 @@ def unknown_station_issue_id(entry_id: str, station_id: str) -> str:
     return f"unknown_station_{entry_id}_{station_id}"
 
 
+def issue_id(kind: str, entry_id: str, key: str = "") -> str:
+    """Repair issue id of one hub: kind, entry, the station or meter concerned."""
+    return f"{kind}_{entry_id}_{key}" if key else f"{kind}_{entry_id}"
+
+
+# Repair issue kinds raised per hub (all removed with the hub).
+ISSUE_KINDS = (
+    "unknown_station",
+    "failsafe",
+    "credentials_rejected",
+    "key_not_delivered",
+    "profile_refused",
+    "meter_unreachable",
+    "port_unavailable",
+)
+
+
+def tls_files(hass: HomeAssistant, data: Any) -> tuple[str, str] | None:
+    """Certificate and key files the OCPP server uses (None: plain ws://)."""
+    mode = data.get(CONF_TLS)
+    if mode == TLS_FILES:
+        return str(data[CONF_CERTFILE]), str(data[CONF_KEYFILE])
+    if mode == TLS_HOME_ASSISTANT:
+        http = getattr(hass, "http", None)
+        cert = getattr(http, "ssl_certificate", None)
+        key = getattr(http, "ssl_key", None)
+        if not cert or not key:
+            raise ValueError("Home Assistant's web server has no certificate (http: ssl_*)")
+        return str(cert), str(key)
+    return None
+
+
+def server_ssl_context(files: tuple[str, str]) -> ssl.SSLContext:
+    """A TLS server context (blocking: run in the executor). Raises OSError/ssl.SSLError."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(*files)
+    return context
+
+
 @dataclass(frozen=True, slots=True)
 class UnknownStation:
     """A station that tried to connect but is not configured."""
@@ -172,12 +239,20 @@ class Site:
         self._by_ocpp_id: dict[str, Station] = {}
         self.unknown_stations: dict[str, UnknownStation] = {}
         self._invalid_ids: set[str] = set()
+        self._meters_reported: set[str] = set()
         self.hub_device_id: str | None = None
         self._station_added: list[Callable[[Station], None]] = []
         self._configured: list[Callable[[], None]] = []
         self._listeners: list[Callable[[], None]] = []
-        self._address = (entry.data[CONF_HOST], int(entry.data[CONF_PORT]))
-        self.server = self._new_server()
+        self._address = self._wanted_address()
+        self._rejections: dict[str, int] = {}  # station id: refused handshakes in a row
+        self._wrong_endpoint: set[str] = set()
+        self.links = StationLinks(
+            lookup=self._lookup,
+            on_connect=self._on_connect,
+            on_disconnect=self._on_disconnect,
+        )
+        self.server = self._new_server(None)
         self.load = LoadManager(
             stations=self.stations.values,
             create_task=self.create_task,
@@ -198,16 +273,45 @@ class Site:
             meter_interval=int(options.get(CONF_METER_INTERVAL, DEFAULT_METER_INTERVAL)),
         )
 
-    def _new_server(self) -> OcppServer:
-        host, port = self._address
+    def _wanted_address(self) -> tuple[str, int, tuple[str, str] | None]:
+        data = self.entry.data
+        try:
+            files = tls_files(self.hass, data)
+        except ValueError:
+            files = ("", "")  # fails at start with a clear error
+        return data[CONF_HOST], int(data[CONF_PORT]), files
+
+    def _new_server(self, ssl_context: ssl.SSLContext | None) -> OcppServer:
+        host, port, _files = self._address
         return OcppServer(
-            host,
-            port,
-            lookup=self._lookup,
-            on_unknown=self._on_unknown_station,
-            on_connect=self._on_connect,
-            on_disconnect=self._on_disconnect,
+            host, port, links=self.links, check=self.check_handshake, ssl_context=ssl_context
         )
+
+    async def _async_start_server(self) -> None:
+        """(Re)create the server for the wanted address and TLS, and start it.
+
+        Raises OSError (port or certificate) after raising the hub's repair issue.
+        """
+        host, port, files = self._address
+        try:
+            if files is None:
+                context = None
+            elif files == ("", ""):
+                raise OSError("Home Assistant's web server has no certificate")
+            else:
+                context = await self.hass.async_add_executor_job(server_ssl_context, files)
+            self.server = self._new_server(context)
+            await self.server.start()
+        except OSError as err:  # ssl.SSLError is an OSError
+            reason = err.strerror or str(err)
+            self._raise_issue(
+                "port_unavailable",
+                "",
+                ir.IssueSeverity.ERROR,
+                {"host": host, "port": str(port), "error": reason},
+            )
+            raise
+        ir.async_delete_issue(self.hass, DOMAIN, issue_id("port_unavailable", self.entry.entry_id))
 
     async def async_start(self) -> None:
         """Load the store, build stations and badges, start listening."""
@@ -217,29 +321,30 @@ class Site:
             if subentry.subentry_type == SUBENTRY_STATION:
                 self._add_station(subentry)
         await self._configure_load()
+        self.load.add_listener(self._check_meter_issues)
         await self.load.async_start()
-        await self.server.start()
+        await self._async_start_server()
 
     async def async_stop(self) -> None:
         """Stop the server and write the store."""
         await self.load.async_stop()
         await self.server.stop()
+        await self.links.close_all("central system stopping")
         await self.sessions.async_flush()
 
     async def async_apply_entry(self) -> None:
         """Apply an updated entry: address, options, stations and badges."""
-        address = (self.entry.data[CONF_HOST], int(self.entry.data[CONF_PORT]))
+        address = self._wanted_address()
         if address != self._address:
-            _LOGGER.info("Moving the OCPP server to %s:%s", *address)
+            _LOGGER.info("Moving the OCPP server to %s:%s", *address[:2])
             await self.server.stop()
             self._address = address
-            self.server = self._new_server()
             try:
-                await self.server.start()
+                await self._async_start_server()
             except OSError as err:
                 _LOGGER.error(
                     "The OCPP server cannot listen on %s:%s (%s); retrying setup",
-                    *address,
+                    *address[:2],
                     err.strerror or err,
                 )
                 self.hass.config_entries.async_schedule_reload(self.entry.entry_id)
@@ -269,6 +374,20 @@ class Site:
                     self._rename_device(station, config.station_id)
                 old = station.config
                 station.reconfigure(config)
+                if old.password != config.password or old.endpoint != config.endpoint:
+                    self._rejections.pop(config.station_id, None)
+                    self._wrong_endpoint.discard(config.station_id)
+                    self._delete_issue("credentials_rejected", subentry_id)
+                    if old.endpoint != config.endpoint and station.connection is not None:
+                        await station.connection._connection.close(1000, "endpoint changed")
+                    elif config.password and station.connected:
+                        self.create_task(
+                            self._async_deliver_key(station), f"key to {station.station_id}"
+                        )
+                    elif not config.password:
+                        self._delete_issue("key_not_delivered", subentry_id)
+                if old.zone is not None and config.zone is None:
+                    self._delete_issue("profile_refused", subentry_id)
                 if config.zone is not None and old.zone != config.zone:
                     station.allocation = None
                     self.load.station_ready(station)
@@ -356,12 +475,12 @@ class Site:
                 "state": "entered" if change.entered else "left",
             },
         )
-        issue_id = failsafe_issue_id(self.entry.entry_id, change.zone)
+        key = failsafe_issue_id(self.entry.entry_id, change.zone)
         if change.entered and info is not None:
             ir.async_create_issue(
                 self.hass,
                 DOMAIN,
-                issue_id,
+                key,
                 is_fixable=False,
                 severity=ir.IssueSeverity.ERROR,
                 translation_key="dlm_meters_unread",
@@ -373,7 +492,7 @@ class Site:
                 },
             )
         else:
-            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+            ir.async_delete_issue(self.hass, DOMAIN, key)
 
     # --- listeners --------------------------------------------------------------
 
@@ -414,6 +533,7 @@ class Site:
             create_task=self.create_task,
         )
         station.add_boot_listener(self._on_boot)
+        station.add_listener(partial(self._check_station_issues, station))
         station.add_ready_listener(self.load.station_ready)
         station.session_listeners.append(self.load.request_cycle)
         self.stations[subentry.subentry_id] = station
@@ -430,6 +550,8 @@ class Site:
     def _remove_station(self, subentry_id: str) -> None:
         station = self.stations.pop(subentry_id)
         self._by_ocpp_id.pop(station.station_id, None)
+        for kind in ("credentials_rejected", "key_not_delivered", "profile_refused"):
+            self._delete_issue(kind, subentry_id)
         if station.connection is not None:
             self.create_task(
                 station.connection._connection.close(1000, "station removed"),
@@ -447,6 +569,163 @@ class Site:
         )
         if device is not None:
             registry.async_update_device(device.id, name=name)
+
+    # --- handshakes and credentials ------------------------------------------------------
+
+    @callback
+    def check_handshake(self, handshake: Handshake) -> Verdict:
+        """Decide on a station's handshake, on either endpoint (and report refusals)."""
+        station_id = handshake.station_id
+        station = self._by_ocpp_id.get(station_id)
+        if station is None:
+            self._on_unknown_station(station_id, handshake.remote)
+            return Verdict.INVALID_ID if not valid_station_id(station_id) else Verdict.UNKNOWN
+        config = station.config
+        if config.endpoint != handshake.endpoint:
+            if station_id not in self._wrong_endpoint:
+                self._wrong_endpoint.add(station_id)
+                _LOGGER.warning(
+                    "Charging station %s (%s) connected to the %s endpoint but is configured "
+                    "as %s; change its OCPP server URL or its connection in Charge Zones",
+                    station_id,
+                    handshake.remote,
+                    handshake.endpoint,
+                    config.endpoint,
+                )
+            return Verdict.WRONG_ENDPOINT
+        password = config.password
+        if password is None and handshake.endpoint is Endpoint.REMOTE:
+            return self._rejected(station, handshake, "no password is configured for it")
+        if password is not None:
+            credentials = basic_credentials(handshake.authorization)
+            if credentials is None:
+                return self._rejected(station, handshake, "no credentials")
+            user, given = credentials
+            if user != station_id or not password_matches(given, password):
+                return self._rejected(station, handshake, "wrong credentials")
+        self._wrong_endpoint.discard(station_id)
+        if self._rejections.pop(station_id, 0):
+            self._delete_issue("credentials_rejected", config.subentry_id)
+        return Verdict.ACCEPT
+
+    def _rejected(self, station: Station, handshake: Handshake, why: str) -> Verdict:
+        """Count a refused handshake: logged once per streak, a repair after a few."""
+        count = self._rejections.get(station.station_id, 0) + 1
+        self._rejections[station.station_id] = count
+        if count == 1:
+            _LOGGER.warning(
+                "Charging station %s (%s) refused: %s (security profile 1: user = its OCPP "
+                "id, password = its password in Charge Zones)",
+                station.station_id,
+                handshake.remote,
+                why,
+            )
+        if count == CREDENTIALS_REJECTED_AFTER:
+            self._raise_issue(
+                "credentials_rejected",
+                station.config.subentry_id,
+                ir.IssueSeverity.ERROR,
+                {
+                    "station_id": station.station_id,
+                    "remote": handshake.remote,
+                    "count": str(count),
+                    "reason": why,
+                },
+            )
+        return Verdict.UNAUTHORIZED
+
+    async def _async_deliver_key(self, station: Station) -> None:
+        """Push a changed password to the connected station as its AuthorizationKey."""
+        password = station.config.password
+        connection = station.connection
+        if password is None or connection is None:
+            return
+        try:
+            status = await connection.change_configuration(
+                "AuthorizationKey", authorization_key(password)
+            )
+        except Exception as err:  # noqa: BLE001  # CommandError and disconnects alike
+            status = str(err)
+        if status in ("Accepted", "RebootRequired"):
+            _LOGGER.info("Station %s accepted its new password", station.station_id)
+            self._delete_issue("key_not_delivered", station.config.subentry_id)
+            return
+        _LOGGER.warning(
+            "Station %s did not take its new password (%s): set it on the station itself",
+            station.station_id,
+            status,
+        )
+        self._raise_issue(
+            "key_not_delivered",
+            station.config.subentry_id,
+            ir.IssueSeverity.WARNING,
+            {"station_id": station.station_id, "status": status},
+        )
+
+    def _raise_issue(
+        self, kind: str, key: str, severity: ir.IssueSeverity, placeholders: dict[str, str]
+    ) -> None:
+        """Raise (or update) a repair issue of this hub; its translation key is its kind."""
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            issue_id(kind, self.entry.entry_id, key),
+            is_fixable=False,
+            severity=severity,
+            translation_key=kind,
+            translation_placeholders=placeholders,
+        )
+
+    def _delete_issue(self, kind: str, key: str = "") -> None:
+        ir.async_delete_issue(self.hass, DOMAIN, issue_id(kind, self.entry.entry_id, key))
+
+    # --- repairs for stations and meters ------------------------------------------------
+
+    @callback
+    def _check_station_issues(self, station: Station) -> None:
+        """A managed station refusing every charging profile gets a repair issue."""
+        refusing = station.profile_error is not None and station.config.zone is not None
+        if refusing == station.refusal_reported:
+            return
+        station.refusal_reported = refusing
+        if not refusing:
+            self._delete_issue("profile_refused", station.config.subentry_id)
+            return
+        self._raise_issue(
+            "profile_refused",
+            station.config.subentry_id,
+            ir.IssueSeverity.ERROR,
+            {"station_id": station.station_id, "error": station.profile_error or ""},
+        )
+
+    @callback
+    def _check_meter_issues(self) -> None:
+        """A meter that fails several reads in a row gets a repair issue until it answers."""
+        reported = self._meters_reported
+        for key, poller in self.load.pollers.items():
+            unreachable = poller.consecutive_failures >= METER_UNREACHABLE_AFTER
+            if unreachable == (key in reported):
+                continue
+            if not unreachable:
+                reported.discard(key)
+                self._delete_issue("meter_unreachable", key)
+                continue
+            reported.add(key)
+            meter = self.load.meters.get(key)
+            self._raise_issue(
+                "meter_unreachable",
+                key,
+                ir.IssueSeverity.ERROR,
+                {
+                    "meter": meter.name if meter else key,
+                    "unit": str(poller.unit),
+                    "failures": str(poller.consecutive_failures),
+                    "error": poller.last_error or "",
+                },
+            )
+        for key in reported - set(self.load.pollers):
+            reported.discard(key)
+            self._delete_issue("meter_unreachable", key)
 
     @callback
     def _on_unknown_station(self, station_id: str, remote: str) -> None:

@@ -87,6 +87,13 @@ class StationConfig:
     max_current: float
     zone: str | None = None  # zone subentry id: the load manager owns the limit
     priority: int = 0  # higher charges first when its zone is short
+    endpoint: str = "local"  # "remote": via Home Assistant's web server, never managed
+    password: str | None = field(default=None, repr=False)  # security profile 1
+
+    @property
+    def remote(self) -> bool:
+        """Whether the station connects through Home Assistant's web server."""
+        return self.endpoint == "remote"
 
 
 @dataclass(slots=True)
@@ -164,6 +171,7 @@ class Station:
         self.profile_status: str | None = None
         self.profile_strategy = 0
         self.profile_error: str | None = None
+        self.refusal_reported = False  # the hub's repair issue for refused profiles
         # Set by the load manager: the limit this station should have and why.
         self.allocation: Any = None
         self.allocation_by: str | None = None  # readable name of what limited it
@@ -554,7 +562,7 @@ class Station:
                 await self.async_update_local_list(only_if_outdated=True)
             except CommandError as err:
                 _LOGGER.warning("Could not update the badges of %s: %s", self.station_id, err)
-            if self.config.zone is None:
+            if self.config.zone is None and not self.config.remote:
                 try:
                     await self.async_set_limit(self.config.max_current)
                 except CommandError as err:
