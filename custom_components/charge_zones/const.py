@@ -95,3 +95,10 @@ EVENT_FAILSAFE: Final = "charge_zones_failsafe"
 # Hub option: how long an increase of a station's limit waits after its last change
 CONF_RAISE_HOLD: Final = "raise_hold"
 DEFAULT_RAISE_HOLD: Final = 15.0
+
+# Hub options: billing tariff ("none" | "fixed" | "entity", see billing.TARIFF_KINDS)
+CONF_TARIFF: Final = "tariff"
+CONF_PRICE: Final = "price"  # per kWh, fixed tariff
+CONF_CURRENCY: Final = "currency"  # default: Home Assistant's currency
+CONF_PRICE_ENTITY: Final = "price_entity"  # sensor or input_number holding the price
+EXPORT_DIR: Final = "charge_zones/exports"  # under Home Assistant's config directory
