@@ -11,6 +11,9 @@ from typing import Any
 from ocpp.v16 import call
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
 
 from custom_components.charge_zones import sessions as sessions_module
 from custom_components.charge_zones.billing import (
@@ -21,7 +24,7 @@ from custom_components.charge_zones.billing import (
     price_from_state,
 )
 from custom_components.charge_zones.const import DOMAIN
-from homeassistant.config_entries import ConfigEntryState
+from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ServiceValidationError
@@ -288,10 +291,16 @@ async def test_three_badges_two_stations_reload_and_export(
 
     with pytest.raises(ServiceValidationError) as err:
         await export(hass, stations=["NOPE"])
-    assert err.value.translation_key == "unknown_filter"
+    assert err.value.translation_key == "unknown_station_filter"
     with pytest.raises(ServiceValidationError) as err:
         await export(hass, zones=["Attic"])
-    assert err.value.translation_key == "unknown_filter"
+    assert err.value.translation_key == "unknown_zone_filter"
+    with pytest.raises(ServiceValidationError) as err:
+        await export(hass, badges=[device_id(hass, loaded_entry, "sub_ST-A")])
+    assert err.value.translation_key == "unknown_badge_filter"
+    with pytest.raises(ServiceValidationError) as err:
+        await export(hass, config_entry_id="nope")
+    assert err.value.translation_key == "hub_not_loaded"
     with pytest.raises(ServiceValidationError) as err:
         await export(hass, start="2026-10-31", end="2026-10-01")
     assert err.value.translation_key == "bad_period"
@@ -500,3 +509,48 @@ def test_price_units_and_file_names() -> None:
     assert export_filename(None, start, end) == "sessions_2026-10-01_2026-11-01.csv"
     assert export_filename("2026-10.csv", start, end) == "2026-10.csv"
     assert export_filename("../..", start, end) == "sessions.csv"
+
+
+async def test_badges_added_and_edited_later(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, hass_client: Any
+) -> None:
+    """A new badge gets its sensors; an edited one its device's name; diagnostics hide tags."""
+    result = await hass.config_entries.subentries.async_init(
+        (loaded_entry.entry_id, "badge"), context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"tag": "BADGE-9", "holder": "Dan", "status": "active"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    new = next(s for s in loaded_entry.subentries.values() if s.unique_id == "badge BADGE-9")
+    client = await connect(hass, loaded_entry, "ST-A")
+    await charge(sim(client), "BADGE-9", 0, [300], 600)
+    await hass.async_block_till_done()
+    assert float(state_of(hass, "sensor", f"{new.subentry_id}_billed_energy")) == 0.6
+
+    result = await hass.config_entries.subentries.async_init(
+        (loaded_entry.entry_id, "badge"),
+        context={"source": SOURCE_RECONFIGURE, "subentry_id": "badge_BADGE-2"},
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"tag": "BADGE-2", "holder": "Robert", "status": "active"}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    await hass.async_block_till_done()
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, "badge_BADGE-2"), loaded_entry.entry_id
+    )
+    assert device is not None
+    assert device.name == "Robert (BADGE-2)"
+    # Without a tariff the cost sensor is unavailable rather than a cost of 0.
+    assert state_of(hass, "sensor", "badge_BADGE-2_billed_cost") == "unavailable"
+
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, loaded_entry)
+    billing = diagnostics["billing"]
+    assert billing["tariff"] == "none"
+    assert billing["price_now"] is None
+    assert billing["badge_totals"][0]["energy_wh"] == 600
+    assert "BADGE-9" not in str(billing)
+    assert billing["station_serials"] == {"ST-A": "SN-ST-A"}
+    await client.close()

@@ -24,6 +24,7 @@ from homeassistant.const import (
     UnitOfTime,
 )
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
@@ -346,13 +347,23 @@ async def async_setup_entry(
 
     @callback
     def add_badges() -> None:
+        """Sensors for new badges; an edited badge's device follows its new title."""
+        registry = dr.async_get(hass)
         for subentry_id, subentry in entry.subentries.items():
-            if subentry.subentry_type == SUBENTRY_BADGE and subentry_id not in badges_done:
+            if subentry.subentry_type != SUBENTRY_BADGE:
+                continue
+            if subentry_id not in badges_done:
                 badges_done.add(subentry_id)
                 async_add_entities(
                     [BadgeSensor(site, subentry_id, d) for d in BADGE_SENSORS],
                     config_subentry_id=subentry_id,
                 )
+            elif (
+                device := registry.async_get_device_by_identifier(
+                    (DOMAIN, subentry_id), entry.entry_id
+                )
+            ) is not None and device.name != subentry.title:
+                registry.async_update_device(device.id, name=subentry.title)
         badges_done.intersection_update(entry.subentries)
 
     add_badges()

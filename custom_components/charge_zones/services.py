@@ -185,8 +185,8 @@ def _instant(value: date | datetime, *, end: bool) -> datetime:
 def _unknown(kind: str, value: str) -> ServiceValidationError:
     return ServiceValidationError(
         translation_domain=DOMAIN,
-        translation_key="unknown_filter",
-        translation_placeholders={"kind": kind, "value": value},
+        translation_key=f"unknown_{kind}_filter",
+        translation_placeholders={"value": value},
     )
 
 
