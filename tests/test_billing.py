@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from datetime import timedelta
+from datetime import date, timedelta
 import io
 from pathlib import Path
 from typing import Any
@@ -24,11 +24,14 @@ from custom_components.charge_zones.billing import (
     price_from_state,
 )
 from custom_components.charge_zones.const import DOMAIN
+from homeassistant.components.media_source import async_resolve_media
 from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.template import Template
+from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from simulator.station import SimulatedStation, StationClient
 
@@ -554,3 +557,27 @@ async def test_badges_added_and_edited_later(
     assert "BADGE-9" not in str(billing)
     assert billing["station_serials"] == {"ST-A": "SN-ST-A"}
     await client.close()
+
+
+async def test_readme_monthly_mail_recipe(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    """The README's recipe: its dates, and the export reachable as the SMTP attachment."""
+    hass.config.media_dirs = {"charge_zones": hass.config.path("charge_zones/exports")}
+    assert await async_setup_component(hass, "media_source", {})
+    first = Template(
+        "{{ (now().replace(day=1) - timedelta(days=1)).replace(day=1).date() | string }}", hass
+    ).async_render()
+    last = Template(
+        "{{ (now().replace(day=1) - timedelta(days=1)).date() | string }}", hass
+    ).async_render()
+    today = dt_util.now().date()
+    assert date.fromisoformat(last) == today.replace(day=1) - timedelta(days=1)
+    assert date.fromisoformat(first) == date.fromisoformat(last).replace(day=1)
+
+    bill = await export(hass, start=first, end=last, filename=f"charging-{first[:7]}")
+    media = await async_resolve_media(
+        hass, f"media-source://media_source/charge_zones/{bill['filename']}", None
+    )
+    assert media.path == Path(bill["path"])
+    assert media.mime_type == "text/csv"
