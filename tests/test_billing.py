@@ -302,6 +302,9 @@ async def test_three_badges_two_stations_reload_and_export(
         await export(hass, badges=[device_id(hass, loaded_entry, "sub_ST-A")])
     assert err.value.translation_key == "unknown_badge_filter"
     with pytest.raises(ServiceValidationError) as err:
+        await export(hass, badges=["BADGE-TYPO"])
+    assert err.value.translation_key == "unknown_badge_filter"
+    with pytest.raises(ServiceValidationError) as err:
         await export(hass, config_entry_id="nope")
     assert err.value.translation_key == "hub_not_loaded"
     with pytest.raises(ServiceValidationError) as err:
@@ -437,6 +440,8 @@ async def test_register_backwards_and_replaced_station_flagged(
     await b.stop_transaction(replaced, meter_stop=900, id_tag="BADGE-3")
     # The new unit's own sessions are fine again.
     await charge(b, "BADGE-3", 900, [1_000], 1_100)
+    # A station that charges a refused badge anyway.
+    stranger = await charge(b, "STRANGER", 1_100, [], 1_400)
     await hass.async_block_till_done()
 
     sessions = loaded_entry.runtime_data.sessions
@@ -450,17 +455,24 @@ async def test_register_backwards_and_replaced_station_flagged(
 
     result = await export(hass)
     flagged = {s["transaction_id"]: s for s in result["sessions"] if not s["billable"]}
-    assert set(flagged) == {backwards, replaced}
+    assert set(flagged) == {backwards, replaced, stranger}
     assert flagged[replaced]["flags"] == ["station_replaced"]
     assert result["totals"]["Alice"]["energy_wh"] == 1_000
     assert result["totals"]["Alice"]["flagged_sessions"] == 1
     assert result["totals"]["Carol"]["energy_wh"] == 200
     assert result["totals"]["Carol"]["flagged_energy_wh"] == 900
+    assert result["totals"]["STRANGER"]["sessions"] == 0
+    assert result["totals"]["STRANGER"]["flagged_energy_wh"] == 300
+    assert result["flagged"]["transaction_ids"] == [backwards, replaced, stranger]
     rows, _totals = read_csv(result["path"])
     assert {r["transaction_id"]: r["billable"] for r in rows if r["billable"] == "no"} == {
         str(backwards): "no",
         str(replaced): "no",
+        str(stranger): "no",
     }
+    # A badge that is not configured is still found by its sessions.
+    refused = await export(hass, badges=["stranger"])
+    assert [s["flags"] for s in refused["sessions"]] == [["not_authorized"]]
     await client_a.close()
     await client_b.close()
 

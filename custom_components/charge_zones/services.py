@@ -201,7 +201,12 @@ def _identifiers(hass: HomeAssistant, value: str) -> set[str]:
 def _export_filter(
     hass: HomeAssistant, sites: list[Site], data: dict[str, Any], start: datetime, end: datetime
 ) -> ExportFilter:
-    """Resolve the filters: device ids, or OCPP ids / tags / zone names as typed."""
+    """Resolve the filters: device ids, or OCPP ids / tags / zone names as typed.
+
+    A station or badge no longer configured is still found by the sessions it had.
+    """
+    seen_stations = {s.station_id for site in sites for s in site.sessions.closed}
+    seen_tags = {s.id_tag.upper() for site in sites for s in site.sessions.closed}
     stations: set[str] | None = None
     if ATTR_STATIONS in data:
         stations = set()
@@ -213,6 +218,8 @@ def _export_filter(
                 for key, st in site.stations.items()
                 if key in ids or st.station_id == value
             }
+            if not found and not ids and value in seen_stations:
+                found = {value}
             if not found:
                 raise _unknown("station", value)
             stations |= found
@@ -225,10 +232,11 @@ def _export_filter(
                 str(sub.data[CONF_TAG]).upper()
                 for site in sites
                 for key, sub in site.entry.subentries.items()
-                if sub.subentry_type == SUBENTRY_BADGE and key in ids
+                if sub.subentry_type == SUBENTRY_BADGE
+                and (key in ids or str(sub.data[CONF_TAG]).upper() == value.upper())
             }
-            if not found and not ids:
-                found = {value.upper()}  # a tag: also one no longer configured
+            if not found and not ids and value.upper() in seen_tags:
+                found = {value.upper()}
             if not found:
                 raise _unknown("badge", value)
             tags |= found
