@@ -29,6 +29,7 @@ from homeassistant.config_entries import (
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import selector
 
+from .billing import TARIFF_FIXED, TARIFF_KINDS, TARIFF_NONE
 from .central.models import MODELS, Wiring
 from .central.server import listen_error, valid_station_id
 from .const import (
@@ -41,6 +42,7 @@ from .const import (
     CONF_CONNECTION,
     CONF_CONNECTORS,
     CONF_CONSUMPTION_METER,
+    CONF_CURRENCY,
     CONF_DLM_METERS,
     CONF_ENDPOINT,
     CONF_EXPIRY,
@@ -62,6 +64,8 @@ from .const import (
     CONF_PHASES,
     CONF_POLL_INTERVAL,
     CONF_PORT,
+    CONF_PRICE,
+    CONF_PRICE_ENTITY,
     CONF_PRIORITY,
     CONF_RAISE_HOLD,
     CONF_REGISTERS,
@@ -71,6 +75,7 @@ from .const import (
     CONF_STATUS,
     CONF_STOPBITS,
     CONF_TAG,
+    CONF_TARIFF,
     CONF_TIMEOUT,
     CONF_TLS,
     CONF_UNIT,
@@ -376,28 +381,76 @@ HUB_OPTIONS_SCHEMA = OPTIONS_SCHEMA.extend(
         vol.Required(CONF_RAISE_HOLD, default=DEFAULT_RAISE_HOLD): vol.All(
             _number(1, 600, unit="s"), vol.Coerce(float)
         ),
+        vol.Required(CONF_TARIFF, default=TARIFF_NONE): selector.SelectSelector(
+            selector.SelectSelectorConfig(
+                options=TARIFF_KINDS,
+                translation_key="tariff",
+                mode=selector.SelectSelectorMode.LIST,
+            )
+        ),
+        vol.Optional(CONF_PRICE): vol.All(
+            selector.NumberSelector(
+                selector.NumberSelectorConfig(
+                    min=0, max=1000, step="any", mode=selector.NumberSelectorMode.BOX
+                )
+            ),
+            vol.Coerce(float),
+        ),
+        vol.Optional(CONF_CURRENCY): selector.TextSelector(),
+        vol.Optional(CONF_PRICE_ENTITY): selector.EntitySelector(
+            selector.EntitySelectorConfig(domain=["sensor", "input_number", "number"])
+        ),
     }
 )
 
 
+def _tariff_options(user_input: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The tariff options to store (none stores nothing) and the form's errors."""
+    kind = user_input.get(CONF_TARIFF, TARIFF_NONE)
+    if kind == TARIFF_NONE:
+        return {}, {}
+    options: dict[str, Any] = {CONF_TARIFF: kind}
+    if currency := str(user_input.get(CONF_CURRENCY) or "").strip().upper():
+        options[CONF_CURRENCY] = currency
+    if kind == TARIFF_FIXED:
+        if user_input.get(CONF_PRICE) is None:
+            return {}, {CONF_PRICE: "price_required"}
+        options[CONF_PRICE] = float(user_input[CONF_PRICE])
+    else:
+        if not user_input.get(CONF_PRICE_ENTITY):
+            return {}, {CONF_PRICE_ENTITY: "price_entity_required"}
+        options[CONF_PRICE_ENTITY] = user_input[CONF_PRICE_ENTITY]
+    return options, {}
+
+
 class ChargeZonesOptionsFlow(OptionsFlow):
-    """Intervals pushed to connected stations, and the load management's raise hold."""
+    """Intervals pushed to connected stations, the load management's raise hold, the tariff."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """The only step."""
+        errors: dict[str, str] = {}
         if user_input is not None:
-            return self.async_create_entry(
-                data={
-                    CONF_HEARTBEAT_INTERVAL: int(user_input[CONF_HEARTBEAT_INTERVAL]),
-                    CONF_METER_INTERVAL: int(user_input[CONF_METER_INTERVAL]),
-                    CONF_RAISE_HOLD: float(user_input[CONF_RAISE_HOLD]),
-                }
-            )
+            tariff, errors = _tariff_options(user_input)
+            if not errors:
+                return self.async_create_entry(
+                    data={
+                        CONF_HEARTBEAT_INTERVAL: int(user_input[CONF_HEARTBEAT_INTERVAL]),
+                        CONF_METER_INTERVAL: int(user_input[CONF_METER_INTERVAL]),
+                        CONF_RAISE_HOLD: float(user_input[CONF_RAISE_HOLD]),
+                        **tariff,
+                    }
+                )
         return self.async_show_form(
             step_id="init",
             data_schema=self.add_suggested_values_to_schema(
-                HUB_OPTIONS_SCHEMA, dict(self.config_entry.options)
+                HUB_OPTIONS_SCHEMA,
+                user_input
+                or {
+                    CONF_CURRENCY: self.hass.config.currency,
+                    **self.config_entry.options,
+                },
             ),
+            errors=errors,
         )
 
 

@@ -121,3 +121,10 @@ REMOTE_OCPP_PATH: Final = "/api/charge_zones/ocpp"
 # rejected credentials after this many refusals in a row.
 METER_UNREACHABLE_AFTER: Final = 5
 CREDENTIALS_REJECTED_AFTER: Final = 3
+
+# Hub options: billing tariff ("none" | "fixed" | "entity", see billing.TARIFF_KINDS)
+CONF_TARIFF: Final = "tariff"
+CONF_PRICE: Final = "price"  # per kWh, fixed tariff
+CONF_CURRENCY: Final = "currency"  # default: Home Assistant's currency
+CONF_PRICE_ENTITY: Final = "price_entity"  # sensor or input_number holding the price
+EXPORT_DIR: Final = "charge_zones/exports"  # under Home Assistant's config directory

@@ -1,4 +1,4 @@
-"""Diagnostics: hub, stations as they are now, badges and sessions (redacted)."""
+"""Diagnostics: hub, stations as they are now, badges, sessions and billing (redacted)."""
 
 from __future__ import annotations
 
@@ -91,6 +91,18 @@ def _station(station: Station) -> dict[str, Any]:
     }
 
 
+def _billing(site: Site) -> dict[str, Any]:
+    """Tariff and price now, and every badge's totals (without its tag)."""
+    price = site.tariff()
+    return {
+        "tariff": site.tariff.kind,
+        "currency": site.tariff.currency,
+        "price_now": None if price is None else asdict(price),
+        "badge_totals": [t.as_dict() for t in site.sessions.badge_totals.values()],
+        "station_serials": site.sessions.station_serials,
+    }
+
+
 def _load(site: Site) -> dict[str, Any]:
     load = site.load
     return {
@@ -156,6 +168,7 @@ async def async_get_config_entry_diagnostics(
                 if b.subentry_type == "badge"
             ],
             "load_management": _load(site),
+            "billing": _billing(site),
             "sessions": {
                 "last_transaction_id": site.sessions.last_transaction_id,
                 "open": [s.as_dict() for s in site.sessions.open.values()],

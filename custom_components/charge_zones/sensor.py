@@ -1,4 +1,4 @@
-"""Sensors: station measurements and state, hub counters."""
+"""Sensors: station measurements and state, hub counters, badge billing figures."""
 
 from __future__ import annotations
 
@@ -24,11 +24,16 @@ from homeassistant.const import (
     UnitOfTime,
 )
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
+from .billing import TARIFF_NONE, BadgeTotal
 from .central.models import Phase
+from .const import CONF_TAG, DOMAIN, SUBENTRY_BADGE
 from .entity import (
+    ChargeZonesEntity,
     HubEntity,
     LoadEntity,
     StationEntity,
@@ -338,6 +343,32 @@ async def async_setup_entry(
         add_station(station)
     entry.async_on_unload(site.on_station_added(add_station))
 
+    badges_done: set[str] = set()
+
+    @callback
+    def add_badges() -> None:
+        """Sensors for new badges; an edited badge's device follows its new title."""
+        registry = dr.async_get(hass)
+        for subentry_id, subentry in entry.subentries.items():
+            if subentry.subentry_type != SUBENTRY_BADGE:
+                continue
+            if subentry_id not in badges_done:
+                badges_done.add(subentry_id)
+                async_add_entities(
+                    [BadgeSensor(site, subentry_id, d) for d in BADGE_SENSORS],
+                    config_subentry_id=subentry_id,
+                )
+            elif (
+                device := registry.async_get_device_by_identifier(
+                    (DOMAIN, subentry_id), entry.entry_id
+                )
+            ) is not None and device.name != subentry.title:
+                registry.async_update_device(device.id, name=subentry.title)
+        badges_done.intersection_update(entry.subentries)
+
+    add_badges()
+    entry.async_on_unload(site.on_configured(add_badges))
+
 
 class StationSensor(StationEntity, SensorEntity):
     """A sensor of one station."""
@@ -623,3 +654,142 @@ class MeterSensor(LoadEntity, SensorEntity):
 
     def _snapshot(self) -> Any:
         return (self.available, self.native_value)
+
+
+# --- badges (billing) ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class BadgeSensorDescription(SensorEntityDescription):
+    """A billing figure of one badge."""
+
+    value_fn: Callable[[BadgeTotal], StateType | datetime]
+    attrs_fn: Callable[[BadgeTotal], dict[str, Any] | None] = lambda _total: None
+
+
+def _last_stop(total: BadgeTotal) -> datetime | None:
+    if total.last is None:
+        return None
+    return datetime.fromisoformat(total.last["stopped_at"])
+
+
+def _last_attrs(total: BadgeTotal) -> dict[str, Any] | None:
+    if total.last is None:
+        return None
+    return {k: v for k, v in total.last.items() if k != "stopped_at"}
+
+
+BADGE_SENSORS: tuple[BadgeSensorDescription, ...] = (
+    BadgeSensorDescription(
+        key="billed_energy",
+        translation_key="billed_energy",
+        device_class=SensorDeviceClass.ENERGY,
+        native_unit_of_measurement=UnitOfEnergy.WATT_HOUR,
+        suggested_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=2,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        value_fn=lambda total: round(total.energy_wh, 1),
+    ),
+    BadgeSensorDescription(
+        key="billed_sessions",
+        translation_key="billed_sessions",
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        value_fn=lambda total: total.sessions,
+        attrs_fn=lambda total: {"flagged_sessions": total.flagged_sessions},
+    ),
+    BadgeSensorDescription(
+        key="billed_cost",
+        translation_key="billed_cost",
+        device_class=SensorDeviceClass.MONETARY,
+        state_class=SensorStateClass.TOTAL,
+        suggested_display_precision=2,
+        value_fn=lambda total: round(total.cost, 2),
+    ),
+    BadgeSensorDescription(
+        key="last_session",
+        translation_key="last_session",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=_last_stop,
+        attrs_fn=_last_attrs,
+    ),
+)
+
+
+class BadgeSensor(ChargeZonesEntity, SensorEntity):
+    """A billing figure of one badge, on the badge's device (named after its holder).
+
+    Updated when one of its sessions ends, never on meter values.
+    """
+
+    entity_description: BadgeSensorDescription
+
+    def __init__(self, site: Site, subentry_id: str, description: BadgeSensorDescription) -> None:
+        """Bind to a badge subentry."""
+        self.entity_description = description
+        self.site = site
+        self.subentry_id = subentry_id
+        self._attr_unique_id = f"{subentry_id}_{description.key}"
+        subentry = site.entry.subentries[subentry_id]
+        info = DeviceInfo(
+            identifiers={(DOMAIN, subentry_id)},
+            name=subentry.title,
+            manufacturer="Charge Zones",
+            model="RFID badge",
+        )
+        if site.hub_device_id is not None:
+            info["via_device_id"] = site.hub_device_id
+        self._attr_device_info = info
+
+    @property
+    def tag(self) -> str | None:
+        """The badge's tag now (upper case; it may be edited)."""
+        subentry = self.site.entry.subentries.get(self.subentry_id)
+        return None if subentry is None else str(subentry.data[CONF_TAG]).upper()
+
+    @property
+    def _total(self) -> BadgeTotal:
+        tag = self.tag
+        total = self.site.sessions.badge_totals.get(tag) if tag else None
+        return total if total is not None else BadgeTotal()
+
+    @property
+    def available(self) -> bool:
+        """The cost only with a tariff (or a cost already counted)."""
+        if self.entity_description.key == "billed_cost":
+            return self.site.tariff.kind != TARIFF_NONE or bool(self._total.cost)
+        return True
+
+    @property
+    def native_value(self) -> StateType | datetime:
+        """The figure."""
+        return self.entity_description.value_fn(self._total)
+
+    @property
+    def native_unit_of_measurement(self) -> str | None:
+        """The cost's currency (of the last priced session, else the tariff's)."""
+        if self.entity_description.key == "billed_cost":
+            return self._total.currency or self.site.tariff.currency
+        return super().native_unit_of_measurement
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Details."""
+        return self.entity_description.attrs_fn(self._total)
+
+    def _snapshot(self) -> Any:
+        total = self._total
+        return (self.tag, total.as_dict(), self.native_unit_of_measurement, self.available)
+
+    @callback
+    def _on_billed(self, tag: str) -> None:
+        if tag == self.tag:
+            self._handle_update()
+
+    async def async_added_to_hass(self) -> None:
+        """Listen to the sessions that end (and to hub changes: a tag edited)."""
+        await super().async_added_to_hass()
+        self._last = self._snapshot()
+        listeners = self.site.sessions.billing_listeners
+        listeners.append(self._on_billed)
+        self.async_on_remove(lambda: listeners.remove(self._on_billed))
+        self.async_on_remove(self.site.add_listener(self._handle_update))

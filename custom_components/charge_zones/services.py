@@ -1,8 +1,13 @@
-"""Actions: every OCPP command the central system sends, targeted at a station device."""
+"""Actions: every OCPP command the central system sends, targeted at a station device.
+
+And the billing export: the sessions of a period as response data and a CSV file.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Coroutine
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any, cast
 
 import probatio as vol
@@ -18,10 +23,20 @@ from homeassistant.core import (
 )
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.util import dt as dt_util
 from homeassistant.util.json import JsonValueType
 
+from .billing import ExportFilter, SessionRow, csv_text, export_filename, select, totals
 from .central.connection import CommandError
-from .const import DOMAIN, SUBENTRY_CONNECTION
+from .const import (
+    CONF_NAME,
+    CONF_TAG,
+    DOMAIN,
+    EXPORT_DIR,
+    SUBENTRY_BADGE,
+    SUBENTRY_CONNECTION,
+    SUBENTRY_ZONE,
+)
 from .meters import MODELS, BusError
 from .site import Site
 from .stations import PROFILE_IDS, Station
@@ -45,6 +60,12 @@ ATTR_DURATION = "duration"
 ATTR_CONNECTION = "connection"
 ATTR_UNIT = "unit"
 ATTR_MODEL = "model"
+ATTR_START = "start"
+ATTR_END = "end"
+ATTR_STATIONS = "stations"
+ATTR_BADGES = "badges"
+ATTR_ZONES = "zones"
+ATTR_FILENAME = "filename"
 
 TRIGGER_MESSAGES = [
     "BootNotification",
@@ -59,6 +80,23 @@ PURPOSES = ["ChargePointMaxProfile", "TxDefaultProfile", "TxProfile"]
 STATION = vol.Schema({vol.Required(ATTR_DEVICE_ID): cv.string}, extra=vol.PREVENT_EXTRA)
 CONNECTOR = vol.All(vol.Coerce(int), vol.Range(min=0, max=99))
 OUTLET = vol.All(vol.Coerce(int), vol.Range(min=1, max=99))  # a real connector, not 0
+
+
+def _moment(value: Any) -> date | datetime:
+    """A date (a whole day) or a datetime."""
+    if isinstance(value, date):
+        return value
+    text = str(value).strip()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        pass
+    if (parsed := dt_util.parse_datetime(text)) is None:
+        raise vol.Invalid(f"not a date or a date and time: {value}")
+    return parsed
+
+
+NAMES = vol.All(cv.ensure_list, [cv.string])
 
 SCHEMAS: dict[str, vol.Schema] = {
     "get_configuration": STATION.extend(
@@ -122,7 +160,119 @@ SCHEMAS: dict[str, vol.Schema] = {
             vol.Required(ATTR_MODEL): vol.In(list(MODELS)),
         }
     ),
+    "export_sessions": vol.Schema(
+        {
+            vol.Required(ATTR_START): _moment,
+            vol.Optional(ATTR_END): _moment,
+            vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
+            vol.Optional(ATTR_STATIONS): NAMES,
+            vol.Optional(ATTR_BADGES): NAMES,
+            vol.Optional(ATTR_ZONES): NAMES,
+            vol.Optional(ATTR_FILENAME): cv.string,
+        }
+    ),
 }
+
+
+def _instant(value: date | datetime, *, end: bool) -> datetime:
+    """A period bound: a date means its local midnight (the day after, for an end)."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt_util.get_default_time_zone())
+    day = value + timedelta(days=1) if end else value
+    return datetime.combine(day, time(), tzinfo=dt_util.get_default_time_zone())
+
+
+def _unknown(kind: str, value: str) -> ServiceValidationError:
+    return ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key=f"unknown_{kind}_filter",
+        translation_placeholders={"value": value},
+    )
+
+
+def _identifiers(hass: HomeAssistant, value: str) -> set[str]:
+    """Our identifiers of a device (empty when value is not a device id)."""
+    device = dr.async_get(hass).async_get(value)
+    if device is None:
+        return set()
+    return {identifier for domain, identifier in device.identifiers if domain == DOMAIN}
+
+
+def _export_filter(
+    hass: HomeAssistant, sites: list[Site], data: dict[str, Any], start: datetime, end: datetime
+) -> ExportFilter:
+    """Resolve the filters: device ids, or OCPP ids / tags / zone names as typed.
+
+    A station or badge no longer configured is still found by the sessions it had.
+    """
+    seen_stations = {s.station_id for site in sites for s in site.sessions.closed}
+    seen_tags = {s.id_tag.upper() for site in sites for s in site.sessions.closed}
+    stations: set[str] | None = None
+    if ATTR_STATIONS in data:
+        stations = set()
+        for value in data[ATTR_STATIONS]:
+            ids = _identifiers(hass, value)
+            found = {
+                st.station_id
+                for site in sites
+                for key, st in site.stations.items()
+                if key in ids or st.station_id == value
+            }
+            if not found and not ids and value in seen_stations:
+                found = {value}
+            if not found:
+                raise _unknown("station", value)
+            stations |= found
+    tags: set[str] | None = None
+    if ATTR_BADGES in data:
+        tags = set()
+        for value in data[ATTR_BADGES]:
+            ids = _identifiers(hass, value)
+            found = {
+                str(sub.data[CONF_TAG]).upper()
+                for site in sites
+                for key, sub in site.entry.subentries.items()
+                if sub.subentry_type == SUBENTRY_BADGE
+                and (key in ids or str(sub.data[CONF_TAG]).upper() == value.upper())
+            }
+            if not found and not ids and value.upper() in seen_tags:
+                found = {value.upper()}
+            if not found:
+                raise _unknown("badge", value)
+            tags |= found
+    zones: set[str] | None = None
+    if ATTR_ZONES in data:
+        zones = set()
+        for value in data[ATTR_ZONES]:
+            ids = _identifiers(hass, value) or {value}
+            found = {
+                key
+                for site in sites
+                for key, sub in site.entry.subentries.items()
+                if sub.subentry_type == SUBENTRY_ZONE
+                and (
+                    key in ids
+                    or str(sub.data.get(CONF_NAME, sub.title)).casefold() == value.casefold()
+                )
+            }
+            if not found:
+                raise _unknown("zone", value)
+            zones |= found
+    return ExportFilter(
+        start=start,
+        end=end,
+        stations=None if stations is None else frozenset(stations),
+        tags=None if tags is None else frozenset(tags),
+        zones=None if zones is None else frozenset(zones),
+    )
+
+
+def _write(path: Path, text: str) -> None:
+    """Write an export (in the executor). With a BOM: spreadsheets then read UTF-8."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".csv.tmp")
+    temporary.write_text(text, encoding="utf-8-sig", newline="")
+    temporary.replace(path)
 
 
 def _sites(hass: HomeAssistant) -> list[Site]:
@@ -377,6 +527,61 @@ def async_setup_services(hass: HomeAssistant) -> None:
             "frequency": reading.frequency,
         }
 
+    async def export_sessions(call: ServiceCall) -> ServiceResponse:
+        """Sessions of a period (by stop time) with totals per holder, and the CSV file."""
+        if ATTR_CONFIG_ENTRY_ID in call.data:
+            entry = hass.config_entries.async_get_entry(call.data[ATTR_CONFIG_ENTRY_ID])
+            if (
+                entry is None
+                or entry.domain != DOMAIN
+                or entry.state is not ConfigEntryState.LOADED
+            ):
+                raise ServiceValidationError(
+                    translation_domain=DOMAIN, translation_key="hub_not_loaded"
+                )
+            sites = [cast(Site, entry.runtime_data)]
+        else:
+            sites = _sites(hass)
+        start = _instant(call.data[ATTR_START], end=False)
+        end = _instant(call.data.get(ATTR_END, dt_util.now()), end=True)
+        if end <= start:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="bad_period",
+                translation_placeholders={"start": start.isoformat(), "end": end.isoformat()},
+            )
+        export = _export_filter(hass, sites, dict(call.data), start, end)
+        rows: list[SessionRow] = []
+        for site in sites:
+            rows.extend(site.sessions.closed_rows(site.holder_of))
+        chosen = select(rows, export)
+        by_holder = totals(chosen)
+        filename = export_filename(call.data.get(ATTR_FILENAME), start, end)
+        path = Path(hass.config.path(EXPORT_DIR, filename))
+        await hass.async_add_executor_job(_write, path, csv_text(chosen, by_holder))
+        billable = [row for row in chosen if row.billable]
+        costs = [row.cost for row in billable if row.cost is not None]
+        return cast(
+            ServiceResponse,
+            {
+                "path": str(path),
+                "filename": filename,
+                "start": start.isoformat(),
+                "end": end.isoformat(),
+                "sessions": [row.as_dict() for row in chosen],
+                "totals": {holder: total.as_dict() for holder, total in by_holder.items()},
+                "billable": {
+                    "sessions": len(billable),
+                    "energy_kwh": round(sum(r.energy_wh or 0.0 for r in billable) / 1000, 3),
+                    "cost": round(sum(costs), 2) if costs else None,
+                },
+                "flagged": {
+                    "sessions": len(chosen) - len(billable),
+                    "transaction_ids": [r.transaction_id for r in chosen if not r.billable],
+                },
+            },
+        )
+
     handlers: dict[
         str, tuple[Callable[[ServiceCall], Coroutine[Any, Any, ServiceResponse]], SupportsResponse]
     ] = {
@@ -393,6 +598,8 @@ def async_setup_services(hass: HomeAssistant) -> None:
         "update_configuration": (update_configuration, SupportsResponse.OPTIONAL),
         "get_local_list_version": (get_local_list_version, SupportsResponse.ONLY),
         "read_meter": (read_meter, SupportsResponse.ONLY),
+        # Writes the file too, so it may be called without using the response.
+        "export_sessions": (export_sessions, SupportsResponse.OPTIONAL),
     }
     for name, (handler, supports) in handlers.items():
         hass.services.async_register(

@@ -9,6 +9,7 @@ energy is never counted twice.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -16,16 +17,36 @@ from typing import Any
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.storage import Store
 
+from .billing import (
+    FLAG_NO_METER_START,
+    FLAG_REGISTER_BACKWARDS,
+    FLAG_REJECTED,
+    FLAG_STATION_REPLACED,
+    FLAG_SUPERSEDED,
+    FLAG_UNKNOWN_TRANSACTION,
+    REGISTER_TOLERANCE_WH,
+    BadgeTotal,
+    Price,
+    SessionRow,
+    cost_of,
+)
 from .const import DOMAIN
 
 STORAGE_VERSION = 1
 SAVE_DELAY = 10
 MAX_CLOSED_SESSIONS = 20_000
 
-FLAG_UNKNOWN_TRANSACTION = "unknown_transaction"
-FLAG_REGISTER_BACKWARDS = "register_backwards"
-FLAG_SUPERSEDED = "superseded"
-FLAG_REJECTED = "not_authorized"
+__all__ = [
+    "FLAG_NO_METER_START",
+    "FLAG_REGISTER_BACKWARDS",
+    "FLAG_REJECTED",
+    "FLAG_STATION_REPLACED",
+    "FLAG_SUPERSEDED",
+    "FLAG_UNKNOWN_TRANSACTION",
+    "ChargingSession",
+    "SessionContext",
+    "SessionStore",
+]
 
 
 @dataclass(slots=True)
@@ -46,6 +67,16 @@ class ChargingSession:
     last_meter: float | None = None
     last_meter_at: str | None = None
     flags: list[str] = field(default_factory=list)
+    # Billing: where it charged, and its cost so far (None without a tariff).
+    zone_id: str | None = None
+    zone_name: str | None = None
+    station_serial: str | None = None
+    cost: float | None = None
+    currency: str | None = None
+    priced_wh: float = 0.0  # energy priced at the price in force when it was drawn
+    priced_to: float | None = None  # register up to which energy was looked at
+    estimated_wh: float = 0.0  # energy priced at the stop's price (not seen drawn)
+    billed: bool = False  # counted in its badge's totals
 
     @property
     def active(self) -> bool:
@@ -80,6 +111,46 @@ class ChargingSession:
         fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         return cls(**fields)
 
+    def row(self, holder: str | None = None) -> SessionRow:
+        """The closed session as billed (holder: the badge's current holder, if known)."""
+        stopped = self.stopped_at or self.last_meter_at or self.started_at
+        return SessionRow(
+            transaction_id=self.transaction_id,
+            station_id=self.station_id,
+            connector_id=self.connector_id,
+            zone_id=self.zone_id,
+            zone=self.zone_name,
+            id_tag=self.id_tag,
+            holder=self.holder or holder or self.id_tag or "unknown",
+            started_at=datetime.fromisoformat(self.started_at),
+            stopped_at=datetime.fromisoformat(stopped),
+            meter_start=self.meter_start,
+            meter_stop=self.meter_stop,
+            energy_wh=self.energy_wh,
+            cost=self.cost,
+            currency=self.currency,
+            estimated_wh=self.estimated_wh,
+            flags=tuple(self.flags),
+        )
+
+    def flag(self, name: str) -> None:
+        """Add a flag once."""
+        if name not in self.flags:
+            self.flags.append(name)
+
+
+def _no_zone(_station_id: str) -> tuple[str | None, str | None]:
+    return None, None
+
+
+@dataclass(slots=True)
+class SessionContext:
+    """What the store asks the hub about (set by the site; neutral defaults for tests)."""
+
+    zone_of: Callable[[str], tuple[str | None, str | None]] = _no_zone  # id, name
+    price: Callable[[], Price | None] = lambda: None
+    holder_of: Callable[[str], str | None] = lambda _tag: None
+
 
 class SessionStore:
     """Sessions and counters of one hub, in Home Assistant's storage."""
@@ -96,6 +167,12 @@ class SessionStore:
         self.local_list_version = 0
         self.local_list_digest: str | None = None
         self.station_list_versions: dict[str, int] = {}
+        self.context = SessionContext()
+        self.badge_totals: dict[str, BadgeTotal] = {}  # by upper-case tag
+        self.station_serials: dict[str, str] = {}  # last serial seen booting, by OCPP id
+        # Told the (upper-case) tag whose totals changed: at a session's end, never per
+        # meter value.
+        self.billing_listeners: list[Callable[[str], None]] = []
 
     async def async_load(self) -> None:
         """Load from storage."""
@@ -109,6 +186,7 @@ class SessionStore:
         self.local_list_version = int(data.get("local_list_version", 0))
         self.local_list_digest = data.get("local_list_digest")
         self.station_list_versions = dict(data.get("station_list_versions", {}))
+        self._load_billing(data)
 
     def _data(self) -> dict[str, Any]:
         return {
@@ -118,6 +196,7 @@ class SessionStore:
             "local_list_version": self.local_list_version,
             "local_list_digest": self.local_list_digest,
             "station_list_versions": self.station_list_versions,
+            **self._billing_data(),
         }
 
     async def async_save(self) -> None:
@@ -196,6 +275,7 @@ class SessionStore:
             current.stop_reason = "Superseded"
             current.flags.append(FLAG_SUPERSEDED)
             self._close(current)
+            self._bill(current)
             superseded.append(current)
         self.last_transaction_id += 1
         session = ChargingSession(
@@ -210,6 +290,7 @@ class SessionStore:
             last_meter=float(meter_start),
             last_meter_at=started_at,
         )
+        self._describe(session)
         if auth_status != "Accepted":
             session.flags.append(FLAG_REJECTED)
         self._opened(session)
@@ -226,8 +307,13 @@ class SessionStore:
         reason: str | None,
         id_tag: str | None,
         meter_start_hint: int | None = None,
+        started_at_hint: str | None = None,
     ) -> ChargingSession:
-        """Close a session; idempotent for a retried StopTransaction."""
+        """Close a session; idempotent for a retried StopTransaction.
+
+        A stop of a transaction never seen started (the station charged while Home
+        Assistant was down) is billed when its meter start is known (transactionData).
+        """
         session = self.open.get(transaction_id)
         if session is None:
             known = self.find(transaction_id)
@@ -244,23 +330,32 @@ class SessionStore:
                 station_id=station_id,
                 connector_id=0,
                 id_tag=id_tag or "",
-                holder=None,
+                holder=self.context.holder_of(id_tag) if id_tag else None,
                 auth_status="Unknown",
-                started_at=stopped_at,
+                started_at=started_at_hint or stopped_at,
                 meter_start=meter_start_hint,
                 flags=[FLAG_UNKNOWN_TRANSACTION],
             )
+            if meter_start_hint is None:
+                session.flags.append(FLAG_NO_METER_START)
+            self._describe(session)
             self.last_transaction_id = max(self.last_transaction_id, transaction_id)
         else:
             self._removed(session)
+        if session.last_meter is not None and meter_stop < (
+            session.last_meter - REGISTER_TOLERANCE_WH
+        ):
+            # Below the register its MeterValues showed: the register jumped back.
+            session.flag(FLAG_REGISTER_BACKWARDS)
         session.meter_stop = meter_stop
         session.last_meter = float(meter_stop)
         session.last_meter_at = stopped_at
         session.stopped_at = stopped_at
         session.stop_reason = reason or "Local"
         if session.meter_start is not None and meter_stop < session.meter_start:
-            session.flags.append(FLAG_REGISTER_BACKWARDS)
+            session.flag(FLAG_REGISTER_BACKWARDS)
         self.closed.append(session)
+        self._bill(session)
         await self.async_save()
         return session
 
@@ -278,11 +373,91 @@ class SessionStore:
         if session.last_meter is None or energy_wh >= session.last_meter:
             session.last_meter = energy_wh
             session.last_meter_at = at
+            self._accrue(session, energy_wh)
             self.schedule_save()
         elif FLAG_REGISTER_BACKWARDS not in session.flags:
             session.flags.append(FLAG_REGISTER_BACKWARDS)
             self.schedule_save()
         return session
+
+    # --- billing ----------------------------------------------------------------
+
+    def _load_billing(self, data: dict[str, Any]) -> None:
+        self.badge_totals = {
+            tag: BadgeTotal.from_dict(total)
+            for tag, total in dict(data.get("badge_totals", {})).items()
+        }
+        self.station_serials = dict(data.get("station_serials", {}))
+
+    def _billing_data(self) -> dict[str, Any]:
+        return {
+            "badge_totals": {tag: t.as_dict() for tag, t in self.badge_totals.items()},
+            "station_serials": self.station_serials,
+        }
+
+    def _describe(self, session: ChargingSession) -> None:
+        """Note where a new session charges: zone, station serial, tariff currency."""
+        session.zone_id, session.zone_name = self.context.zone_of(session.station_id)
+        session.station_serial = self.station_serials.get(session.station_id)
+        session.priced_to = None if session.meter_start is None else float(session.meter_start)
+        if (price := self.context.price()) is not None:
+            session.cost = 0.0
+            session.currency = price.currency
+
+    def _accrue(self, session: ChargingSession, register: float) -> None:
+        """Price the energy drawn since the last meter value at the price in force now."""
+        if session.priced_to is None or register <= session.priced_to:
+            return
+        delta = register - session.priced_to
+        session.priced_to = register
+        price = self.context.price()
+        if price is None:
+            return  # priced at the stop's price (and said so)
+        session.cost = (session.cost or 0.0) + cost_of(delta, price)
+        session.currency = session.currency or price.currency
+        session.priced_wh += delta
+
+    def _bill(self, session: ChargingSession) -> None:
+        """Finish a closed session's cost and count it in its badge's totals, once."""
+        if session.billed:
+            return
+        session.billed = True
+        energy = session.energy_wh
+        price = self.context.price()
+        if energy is not None and price is not None:
+            tail = energy - session.priced_wh
+            if tail > 0:
+                session.cost = (session.cost or 0.0) + cost_of(tail, price)
+                session.currency = session.currency or price.currency
+                session.priced_wh = energy
+                if price.dynamic:
+                    session.estimated_wh = tail
+        if session.cost is not None:
+            session.cost = round(session.cost, 2)
+        tag = session.id_tag.upper()
+        self.badge_totals.setdefault(tag, BadgeTotal()).add(session.row())
+        for listener in list(self.billing_listeners):
+            listener(tag)
+
+    def note_boot(self, station_id: str, serial: str | None) -> list[ChargingSession]:
+        """A station booted: its open sessions are flagged if it is another unit now."""
+        if not serial:
+            return []
+        flagged: list[ChargingSession] = []
+        for session in self.open_of(station_id):
+            if session.station_serial is None:
+                session.station_serial = serial
+            elif session.station_serial != serial and FLAG_STATION_REPLACED not in session.flags:
+                session.flags.append(FLAG_STATION_REPLACED)
+                flagged.append(session)
+        if self.station_serials.get(station_id) != serial or flagged:
+            self.station_serials[station_id] = serial
+            self.schedule_save()
+        return flagged
+
+    def closed_rows(self, holder_of: Callable[[str], str | None]) -> list[SessionRow]:
+        """Every closed session kept, as billed."""
+        return [s.row(holder_of(s.id_tag) if s.id_tag else None) for s in self.closed]
 
     def bump_local_list(self, digest: str) -> int:
         """New list version when the badge list changed."""

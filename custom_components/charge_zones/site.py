@@ -93,9 +93,10 @@ from .dlm.budget import ZoneSpec
 from .dlm.control import ControlSettings
 from .loadmanager import FailsafeChange, LoadManager, MeterConfig, ZoneConfig
 from .meters import ConnectionConfig
-from .sessions import SessionStore
+from .sessions import SessionContext, SessionStore
 from .stations import HubSettings, Station, StationConfig
 from .subentries import connection_config, meter_model
+from .tariff import HubTariff
 
 _LOGGER = logging.getLogger(__package__)
 
@@ -253,6 +254,10 @@ class Site:
             on_disconnect=self._on_disconnect,
         )
         self.server = self._new_server(None)
+        self.tariff = HubTariff(hass, lambda: self.entry.options)
+        self.sessions.context = SessionContext(
+            zone_of=self._zone_of, price=self.tariff, holder_of=self.holder_of
+        )
         self.load = LoadManager(
             stations=self.stations.values,
             create_task=self.create_task,
@@ -779,6 +784,15 @@ class Site:
     def _on_boot(self, station: Station) -> None:
         boot = station.boot
         assert boot is not None
+        for session in self.sessions.note_boot(station.station_id, boot.serial):
+            _LOGGER.warning(
+                "Station %s booted with serial %s during transaction %s (started on %s): "
+                "the session is flagged, not billed",
+                station.station_id,
+                boot.serial,
+                session.transaction_id,
+                session.station_serial,
+            )
         registry = dr.async_get(self.hass)
         device = registry.async_get_device_by_identifier(
             (DOMAIN, station.config.subentry_id), self.entry.entry_id
@@ -791,6 +805,20 @@ class Site:
                 serial_number=boot.serial,
                 sw_version=boot.firmware_version,
             )
+
+    def _zone_of(self, station_id: str) -> tuple[str | None, str | None]:
+        """A station's zone now (subentry id and name), for the sessions it starts."""
+        station = self._by_ocpp_id.get(station_id)
+        zone_id = station.config.zone if station is not None else None
+        if zone_id is None:
+            return None, None
+        zone = self.entry.subentries.get(zone_id)
+        return zone_id, (zone.data.get(CONF_NAME, zone.title) if zone else None)
+
+    def holder_of(self, tag: str) -> str | None:
+        """The holder of a badge now, if it is configured."""
+        badge = self.badges.get(tag)
+        return badge.holder if badge is not None else None
 
     @property
     def connected_count(self) -> int:

@@ -384,7 +384,7 @@ class Station:
     ) -> IdTagInfo | None:
         """Record a StopTransaction (persisted before the answer goes out)."""
         begin = [
-            s.value
+            s
             for s in samples
             if s.context == "Transaction.Begin"
             and s.measurand == "Energy.Active.Import.Register"
@@ -397,7 +397,8 @@ class Station:
             stopped_at=parse_timestamp(timestamp).isoformat(),
             reason=reason,
             id_tag=id_tag,
-            meter_start_hint=int(begin[0]) if begin else None,
+            meter_start_hint=round(begin[0].value) if begin else None,
+            started_at_hint=begin[0].timestamp.isoformat() if begin else None,
         )
         if session.connector_id in self.connectors:
             connector = self.connectors[session.connector_id]

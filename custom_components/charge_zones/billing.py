@@ -1,0 +1,350 @@
+"""Billing: tariffs, session costs, period exports with totals per badge holder.
+
+Pure (standard library only): the session store feeds it rows and prices, Home Assistant
+only reads the price entity and writes the CSV file (in the executor).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+import csv
+from dataclasses import dataclass, field
+from datetime import datetime
+import io
+import math
+import re
+from typing import Any
+
+# Session flags. The ones in EXCLUDING_FLAGS keep a session out of the billable totals
+# (listed, for the building manager to decide); the others are information.
+FLAG_UNKNOWN_TRANSACTION = "unknown_transaction"  # started while Home Assistant was down
+FLAG_REGISTER_BACKWARDS = "register_backwards"
+FLAG_SUPERSEDED = "superseded"
+FLAG_REJECTED = "not_authorized"
+FLAG_STATION_REPLACED = "station_replaced"
+FLAG_NO_METER_START = "meter_start_unknown"
+EXCLUDING_FLAGS = frozenset(
+    {
+        FLAG_REGISTER_BACKWARDS,
+        FLAG_SUPERSEDED,
+        FLAG_REJECTED,
+        FLAG_STATION_REPLACED,
+        FLAG_NO_METER_START,
+    }
+)
+
+TARIFF_NONE = "none"
+TARIFF_FIXED = "fixed"
+TARIFF_ENTITY = "entity"
+TARIFF_KINDS = [TARIFF_NONE, TARIFF_FIXED, TARIFF_ENTITY]
+
+# MeterValues may carry a register rounded to 0.01 kWh: a stop this far below the last
+# one seen is rounding, not a register going backwards.
+REGISTER_TOLERANCE_WH = 10.0
+
+CSV_COLUMNS = [
+    "transaction_id",
+    "station",
+    "connector",
+    "zone",
+    "badge",
+    "holder",
+    "start",
+    "stop",
+    "meter_start_wh",
+    "meter_stop_wh",
+    "energy_wh",
+    "energy_kwh",
+    "cost",
+    "currency",
+    "cost_estimated_wh",
+    "billable",
+    "flags",
+]
+TOTAL_COLUMNS = [
+    "holder",
+    "sessions",
+    "energy_wh",
+    "energy_kwh",
+    "cost",
+    "currency",
+    "flagged_sessions",
+    "flagged_energy_wh",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Price:
+    """A price per kWh in force now."""
+
+    per_kwh: float
+    currency: str | None
+    dynamic: bool = False  # from a price entity: may change during a session
+
+
+def price_from_state(state: str | None, unit: str | None, currency: str | None) -> Price | None:
+    """The price per kWh a price entity holds (None when unknown).
+
+    The currency comes from the unit ("EUR/kWh") when it has one; a price per MWh or per
+    Wh is converted.
+    """
+    try:
+        value = float(state) if state is not None else None
+    except ValueError:
+        return None
+    if value is None or not math.isfinite(value):
+        return None
+    if unit and "/" in unit:
+        money, _, energy = unit.partition("/")
+        energy = energy.strip()
+        factor = {"kWh": 1.0, "MWh": 0.001, "Wh": 1000.0}.get(energy)
+        if factor is None:
+            return None
+        value *= factor
+        currency = money.strip() or currency
+    return Price(value, currency, dynamic=True)
+
+
+def cost_of(energy_wh: float, price: Price) -> float:
+    """Cost of an amount of energy at a price per kWh."""
+    return energy_wh / 1000.0 * price.per_kwh
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRow:
+    """A closed session as billed."""
+
+    transaction_id: int
+    station_id: str
+    connector_id: int
+    zone_id: str | None
+    zone: str | None
+    id_tag: str
+    holder: str
+    started_at: datetime
+    stopped_at: datetime
+    meter_start: int | None
+    meter_stop: int | None
+    energy_wh: float | None
+    cost: float | None
+    currency: str | None
+    estimated_wh: float
+    flags: tuple[str, ...]
+
+    @property
+    def billable(self) -> bool:
+        """Counted in the totals: a known energy and no excluding flag."""
+        return self.energy_wh is not None and not EXCLUDING_FLAGS.intersection(self.flags)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Response data of the export action."""
+        return {
+            "transaction_id": self.transaction_id,
+            "station": self.station_id,
+            "connector": self.connector_id,
+            "zone": self.zone,
+            "zone_id": self.zone_id,
+            "badge": self.id_tag,
+            "holder": self.holder,
+            "start": self.started_at.isoformat(),
+            "stop": self.stopped_at.isoformat(),
+            "meter_start_wh": self.meter_start,
+            "meter_stop_wh": self.meter_stop,
+            "energy_wh": _wh(self.energy_wh),
+            "energy_kwh": _kwh(self.energy_wh),
+            "cost": _money(self.cost),
+            "currency": self.currency,
+            "cost_estimated_wh": _wh(self.estimated_wh),
+            "billable": self.billable,
+            "flags": list(self.flags),
+        }
+
+
+@dataclass(slots=True)
+class BadgeTotal:
+    """Cumulative figures of one badge, kept forever (never lowered by pruning)."""
+
+    energy_wh: float = 0.0
+    sessions: int = 0
+    cost: float = 0.0
+    currency: str | None = None
+    flagged_sessions: int = 0
+    last: dict[str, Any] | None = None
+
+    def add(self, row: SessionRow) -> None:
+        """Count a closed session once: billable ones in the totals, flagged ones apart."""
+        if row.billable:
+            self.sessions += 1
+            self.energy_wh += row.energy_wh or 0.0
+            if row.cost is not None:
+                self.cost = round(self.cost + row.cost, 2)
+                self.currency = row.currency or self.currency
+        else:
+            self.flagged_sessions += 1
+        self.last = {
+            "transaction_id": row.transaction_id,
+            "station": row.station_id,
+            "connector": row.connector_id,
+            "zone": row.zone,
+            "started_at": row.started_at.isoformat(),
+            "stopped_at": row.stopped_at.isoformat(),
+            "energy_kwh": _kwh(row.energy_wh),
+            "cost": _money(row.cost),
+            "currency": row.currency,
+            "cost_estimated_wh": _wh(row.estimated_wh),
+            "billable": row.billable,
+            "flags": list(row.flags),
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        """Stored form."""
+        return {
+            "energy_wh": self.energy_wh,
+            "sessions": self.sessions,
+            "cost": self.cost,
+            "currency": self.currency,
+            "flagged_sessions": self.flagged_sessions,
+            "last": self.last,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BadgeTotal:
+        """Rebuild from storage."""
+        return cls(
+            energy_wh=float(data.get("energy_wh", 0.0)),
+            sessions=int(data.get("sessions", 0)),
+            cost=float(data.get("cost", 0.0)),
+            currency=data.get("currency"),
+            flagged_sessions=int(data.get("flagged_sessions", 0)),
+            last=data.get("last"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ExportFilter:
+    """Which sessions an export takes: stopped in [start, end), optionally narrowed."""
+
+    start: datetime
+    end: datetime
+    stations: frozenset[str] | None = None  # OCPP ids
+    tags: frozenset[str] | None = None  # upper case
+    zones: frozenset[str] | None = None  # zone subentry ids
+
+    def accepts(self, row: SessionRow) -> bool:
+        """Whether a session belongs to the export."""
+        if not self.start <= row.stopped_at < self.end:
+            return False
+        if self.stations is not None and row.station_id not in self.stations:
+            return False
+        if self.tags is not None and row.id_tag.upper() not in self.tags:
+            return False
+        return self.zones is None or row.zone_id in self.zones
+
+
+@dataclass(slots=True)
+class HolderTotal:
+    """What one badge holder charged in a period."""
+
+    sessions: int = 0
+    energy_wh: float = 0.0
+    cost: float | None = None
+    currencies: set[str] = field(default_factory=set)
+    flagged_sessions: int = 0
+    flagged_energy_wh: float = 0.0
+
+    def add(self, row: SessionRow) -> None:
+        """Count a session (billable, or flagged apart)."""
+        if not row.billable:
+            self.flagged_sessions += 1
+            self.flagged_energy_wh += row.energy_wh or 0.0
+            return
+        self.sessions += 1
+        self.energy_wh += row.energy_wh or 0.0
+        if row.cost is not None:
+            self.cost = (self.cost or 0.0) + row.cost
+            if row.currency:
+                self.currencies.add(row.currency)
+
+    @property
+    def currency(self) -> str | None:
+        """The currency of the cost (several joined if the tariff changed currency)."""
+        return ", ".join(sorted(self.currencies)) or None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Response data."""
+        return {
+            "sessions": self.sessions,
+            "energy_wh": _wh(self.energy_wh),
+            "energy_kwh": _kwh(self.energy_wh),
+            "cost": _money(self.cost),
+            "currency": self.currency,
+            "flagged_sessions": self.flagged_sessions,
+            "flagged_energy_wh": _wh(self.flagged_energy_wh),
+        }
+
+
+def select(rows: Iterable[SessionRow], export: ExportFilter) -> list[SessionRow]:
+    """The sessions of an export, by stop time."""
+    return sorted(
+        (row for row in rows if export.accepts(row)),
+        key=lambda row: (row.stopped_at, row.transaction_id),
+    )
+
+
+def totals(rows: Iterable[SessionRow]) -> dict[str, HolderTotal]:
+    """Totals per badge holder (holders sorted by name)."""
+    result: dict[str, HolderTotal] = {}
+    for row in rows:
+        result.setdefault(row.holder, HolderTotal()).add(row)
+    return dict(sorted(result.items(), key=lambda item: item[0].casefold()))
+
+
+def csv_text(rows: list[SessionRow], by_holder: dict[str, HolderTotal]) -> str:
+    """The CSV file: one line per session, a blank line, then the totals per holder."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in rows:
+        data = row.as_dict()
+        writer.writerow(
+            [
+                *(_cell(data[column]) for column in CSV_COLUMNS[:-2]),
+                "yes" if row.billable else "no",
+                " ".join(row.flags),
+            ]
+        )
+    writer.writerow([])
+    writer.writerow(TOTAL_COLUMNS)
+    for holder, total in by_holder.items():
+        data = total.as_dict()
+        writer.writerow([holder, *(_cell(data[column]) for column in TOTAL_COLUMNS[1:])])
+    return out.getvalue()
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def export_filename(name: str | None, start: datetime, end: datetime) -> str:
+    """A safe file name for an export (never a path)."""
+    if name:
+        stem = _UNSAFE.sub("_", name.strip()).strip("._") or "sessions"
+        stem = stem.removesuffix(".csv").removesuffix("_csv")
+    else:
+        stem = f"sessions_{start:%Y-%m-%d}_{end:%Y-%m-%d}"
+    return f"{stem}.csv"
+
+
+def _cell(value: Any) -> Any:
+    return "" if value is None else value
+
+
+def _wh(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def _kwh(value: float | None) -> float | None:
+    return None if value is None else round(value / 1000.0, 3)
+
+
+def _money(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
