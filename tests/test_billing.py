@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 import io
 from pathlib import Path
 from typing import Any
@@ -20,8 +20,11 @@ from custom_components.charge_zones.billing import (
     CSV_COLUMNS,
     TOTAL_COLUMNS,
     Price,
+    SessionRow,
+    csv_text,
     export_filename,
     price_from_state,
+    totals,
 )
 from custom_components.charge_zones.const import DOMAIN
 from homeassistant.components.media_source import async_resolve_media
@@ -524,6 +527,34 @@ def test_price_units_and_file_names() -> None:
     assert export_filename(None, start, end) == "sessions_2026-10-01_2026-11-01.csv"
     assert export_filename("2026-10.csv", start, end) == "2026-10.csv"
     assert export_filename("../..", start, end) == "sessions.csv"
+
+
+def test_csv_never_holds_a_formula() -> None:
+    """A holder named like a spreadsheet formula is written as text (CSV injection)."""
+    start = datetime(2026, 10, 1, tzinfo=UTC)
+    row = SessionRow(
+        transaction_id=1,
+        station_id="CP-1",
+        connector_id=1,
+        zone_id=None,
+        zone=None,
+        id_tag="@TAG",
+        holder='=HYPERLINK("http://evil.example","x")',
+        started_at=start,
+        stopped_at=start + timedelta(hours=1),
+        meter_start=0,
+        meter_stop=1_000,
+        energy_wh=1_000.0,
+        cost=None,
+        currency=None,
+        estimated_wh=0.0,
+        flags=(),
+    )
+    text = csv_text([row], totals([row]))
+    cells = [cell for line in csv.reader(io.StringIO(text)) for cell in line]
+    assert not [cell for cell in cells if cell[:1] in ("=", "+", "@")]
+    assert '\'=HYPERLINK("http://evil.example","x")' in cells
+    assert "'@TAG" in cells
 
 
 async def test_badges_added_and_edited_later(

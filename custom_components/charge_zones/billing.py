@@ -317,7 +317,7 @@ def csv_text(rows: list[SessionRow], by_holder: dict[str, HolderTotal]) -> str:
     writer.writerow(TOTAL_COLUMNS)
     for holder, total in by_holder.items():
         data = total.as_dict()
-        writer.writerow([holder, *(_cell(data[column]) for column in TOTAL_COLUMNS[1:])])
+        writer.writerow([_cell(holder), *(_cell(data[column]) for column in TOTAL_COLUMNS[1:])])
     return out.getvalue()
 
 
@@ -335,7 +335,16 @@ def export_filename(name: str | None, start: datetime, end: datetime) -> str:
 
 
 def _cell(value: Any) -> Any:
-    return "" if value is None else value
+    """A CSV cell; text a spreadsheet would run as a formula is quoted with a leading '."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value[:1] in _FORMULA_STARTS:
+        return "'" + value
+    return value
+
+
+# Text starting with these is a formula in Excel/LibreOffice (CSV injection).
+_FORMULA_STARTS = frozenset("=+-@\t\r")
 
 
 def _wh(value: float | None) -> float | None:
