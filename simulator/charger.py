@@ -170,6 +170,7 @@ class SimulatedCharger:
         self._reconnect = asyncio.Event()
         self._loop = asyncio.get_event_loop()
         self._time = 0.0
+        self._meter_task: asyncio.Task[None] | None = None
         # What the station holds, across reconnects (configuration, profiles, badges).
         self.memory = SimState()
         # Seconds the station's clock is ahead of real time (see `advance`).
@@ -200,6 +201,8 @@ class SimulatedCharger:
     async def stop(self) -> None:
         """Disconnect and stop."""
         self._stopping = True
+        if self._meter_task is not None:
+            self._tasks.append(self._meter_task)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -344,7 +347,10 @@ class SimulatedCharger:
             interval = self.meter_interval or self._configured_interval()
             if since_values >= interval:
                 since_values = 0.0
-                await self.send_meter_values()
+                # In the background: an answer that does not come (the link is stuck)
+                # must not stop the car; one MeterValues at a time.
+                if self._meter_task is None or self._meter_task.done():
+                    self._meter_task = asyncio.ensure_future(self.send_meter_values())
 
     def _configured_interval(self) -> float:
         station = self.station

@@ -122,6 +122,7 @@ class _StationRun:
     served: float = 0.0  # seconds charged at or above the minimum (rotation)
     served_at: float | None = None
     failsafe_sent: float | None = None  # the fail-safe current handed to the station
+    failsafe_on: object | None = None  # on this connection (sent again on a new one)
     live_at: float | None = None  # when the expiring live limit in force was sent
 
 
@@ -308,7 +309,6 @@ class LoadManager:
         run = self._runs.get(station.config.subentry_id)
         if run is not None:
             run.control.limit = None
-            run.failsafe_sent = None
             run.live_at = None
         self.request_cycle()
 
@@ -589,7 +589,9 @@ class LoadManager:
                 continue
             run = self._runs.setdefault(station.config.subentry_id, _StationRun())
             failsafe = min(specs[_zone(station)].failsafe_current, station.config.max_current)
-            if failsafe in (run.failsafe_sent, run.sender.failsafe):
+            if failsafe == run.sender.failsafe or (
+                failsafe == run.failsafe_sent and run.failsafe_on is station.connection
+            ):
                 continue
             run.sender.failsafe = failsafe
             self._start_sender(station, run)
@@ -633,8 +635,9 @@ class LoadManager:
             try:
                 if failsafe is not None:
                     # First the fail-safe, so the live limit always has it underneath.
+                    on = station.connection
                     await station.async_set_failsafe(failsafe, self.control.validity)
-                    run.failsafe_sent = failsafe
+                    run.failsafe_sent, run.failsafe_on = failsafe, on
                     if run.sender.failsafe == failsafe:
                         run.sender.failsafe = None
                     if (

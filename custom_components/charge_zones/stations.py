@@ -805,7 +805,11 @@ class Station:
             tried.add((purpose, stack_level, expiring))
             if not expiring and self.failsafe_limit is not None:
                 await self._clear_failsafe(connection)
-            valid_to = _utcnow() + timedelta(seconds=validity) if expiring and validity else None
+            valid_to = (
+                (_utcnow() + timedelta(seconds=validity)).replace(microsecond=0)
+                if expiring and validity
+                else None
+            )
             profile = self.max_current_profile(limit, purpose, stack_level, valid_to=valid_to)
             status = await connection.set_charging_profile(0, profile)
             self.profile_status = status
