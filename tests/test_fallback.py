@@ -16,7 +16,12 @@ from typing import Any
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.charge_zones.central.models import MODELS, FallbackKeys, ModelQuirks
+from custom_components.charge_zones.central.models import (
+    MODELS,
+    FallbackKeys,
+    ModelQuirks,
+    live_stack_level,
+)
 from custom_components.charge_zones.const import DOMAIN
 from custom_components.charge_zones.stations import Station
 from homeassistant.config_entries import ConfigEntryState
@@ -276,6 +281,31 @@ async def test_station_rejecting_stack_level_one_keeps_a_limit_that_never_expire
     entry = er.async_get(hass).async_get(entity_id(hass, "sensor", f"sub_{STATION}_fallback"))
     assert entry is not None
     assert entry.disabled_by is er.RegistryEntryDisabler.INTEGRATION
+
+
+@pytest.mark.parametrize("behaviour", [StationBehaviour(max_stack_level=0)])
+async def test_station_without_stack_levels_gets_single_profiles(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, charger: SimulatedCharger
+) -> None:
+    """A station reporting ChargeProfileMaxStackLevel 0 never gets the fail-safe profile."""
+    await live_in_force(hass, charger, 10.0)
+    station = runtime(loaded_entry)
+    await wait_until(hass, lambda: station.fallback == "none")
+    assert sent(charger, 4) == []
+    live = held(charger, 1)
+    assert live is not None
+    assert live["stack_level"] == 0
+    assert "valid_to" not in live
+
+
+def test_live_stack_level_by_model() -> None:
+    """The model's level, at least 1; none when the station has no level above 0."""
+    assert live_stack_level("standard", 3) == 2
+    assert live_stack_level("standard", 1) == 1
+    assert live_stack_level("standard", None) == 1
+    assert live_stack_level("standard", 0) is None
+    assert live_stack_level("abb_terra", 3) == 1
+    assert live_stack_level("abb_terra", 0) is None
 
 
 @pytest.mark.parametrize("model", ["vendor_fallback"])

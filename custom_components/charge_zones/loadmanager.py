@@ -663,8 +663,11 @@ class LoadManager:
                 await asyncio.sleep(delay)
                 continue
             run.sender.failures = 0
+            # Renewed later only if it went out with an expiry (not again and again when
+            # the station refused it).
+            expiring = status == "Accepted" and station.live_valid_to is not None
+            run.live_at = self._clock() if expiring else None
             if status == "Accepted":
-                run.live_at = self._clock() if station.live_valid_to is not None else None
                 if limit != run.control.limit:
                     run.control.sent(limit, self._clock())
                     if station.config.zone is not None:
