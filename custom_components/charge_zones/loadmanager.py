@@ -667,11 +667,11 @@ class LoadManager:
             # the station refused it).
             expiring = status == "Accepted" and station.live_valid_to is not None
             run.live_at = self._clock() if expiring else None
-            if status == "Accepted":
-                if limit != run.control.limit:
-                    run.control.sent(limit, self._clock())
-                    if station.config.zone is not None:
-                        self._zone_changed_at[station.config.zone] = self._clock()
+            if status == "Accepted" and limit != run.control.limit:
+                # A renewal of the same limit is no change (raise hold, settling).
+                run.control.sent(limit, self._clock())
+                if station.config.zone is not None:
+                    self._zone_changed_at[station.config.zone] = self._clock()
             if run.sender.wanted == limit:
                 run.sender.wanted = None
 
