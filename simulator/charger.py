@@ -5,20 +5,31 @@ tapering near full) and the limit of the profiles the station holds, so the effe
 load management shows up in the MeterValues, as on real hardware. The station
 reconnects after a dropped connection, boots again after a reset, starts a session when
 a car arrives and badges (or on RemoteStartTransaction) and stops it when the car
-leaves or on RemoteStopTransaction.
+leaves or on RemoteStopTransaction. It keeps its profiles across reconnects and honours
+their validity on its own clock, which a test can advance (`advance`) to show what
+happens when a limit expires while the central system is away.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 import contextlib
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 import logging
 from typing import Any
 
 from websockets.exceptions import InvalidHandshake
 
-from simulator.station import SimulatedStation, StationBehaviour, StationClient, now_iso
+from simulator.station import (
+    CommandHook,
+    SimState,
+    SimulatedStation,
+    StationBehaviour,
+    StationClient,
+    now_iso,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -60,16 +71,37 @@ class Car:
         return energy_wh
 
 
-def profile_limit(station: SimulatedStation, connector: int, phases: int) -> float | None:
-    """The limit (A per phase) the station's profiles put on a connector now (None: none).
+def _parse_time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
-    ChargePointMaxProfile (connector 0) caps the station; among Tx/TxDefault profiles, a
-    connector-specific one beats a connector-0 one, and the highest stack level wins.
+
+def _in_force(profile: dict[str, Any], now: datetime | None) -> bool:
+    """Whether a profile applies at `now` (its validFrom and validTo; None: always)."""
+    if now is None:
+        return True
+    valid_from = profile.get("valid_from")
+    valid_to = profile.get("valid_to")
+    if valid_from is not None and now < _parse_time(valid_from):
+        return False
+    return valid_to is None or now < _parse_time(valid_to)
+
+
+def held_limit(
+    state: SimState, connector: int, phases: int, now: datetime | None = None
+) -> float | None:
+    """The limit (A per phase) the profiles held put on a connector at `now` (None: none).
+
+    Profiles outside their validFrom/validTo are ignored, so an expired one falls
+    through to the one below. ChargePointMaxProfile (connector 0) caps the station;
+    among Tx/TxDefault profiles, a connector-specific one beats a connector-0 one, and
+    the highest stack level wins.
     """
     cap: float | None = None
     best: tuple[int, int, float] | None = None  # (specific, stack level, limit)
-    for profile_id, profile in station.state.profiles.items():
-        on = station.state.profile_connector.get(profile_id, 0)
+    for profile_id, profile in state.profiles.items():
+        if not _in_force(profile, now):
+            continue
+        on = state.profile_connector.get(profile_id, 0)
         schedule = profile["charging_schedule"]
         period = schedule["charging_schedule_period"][0]
         limit = float(period["limit"])
@@ -84,6 +116,13 @@ def profile_limit(station: SimulatedStation, connector: int, phases: int) -> flo
                 best = rank
     limits = [v for v in (cap, best[2] if best else None) if v is not None]
     return min(limits) if limits else None
+
+
+def profile_limit(
+    station: SimulatedStation, connector: int, phases: int, now: datetime | None = None
+) -> float | None:
+    """The limit the profiles a station holds put on a connector (see `held_limit`)."""
+    return held_limit(station.state, connector, phases, now)
 
 
 @dataclass
@@ -131,6 +170,22 @@ class SimulatedCharger:
         self._reconnect = asyncio.Event()
         self._loop = asyncio.get_event_loop()
         self._time = 0.0
+        self._meter_task: asyncio.Task[None] | None = None
+        # What the station holds, across reconnects (configuration, profiles, badges).
+        self.memory = SimState()
+        # Seconds the station's clock is ahead of real time (see `advance`).
+        self.clock_offset = 0.0
+        # Told about every command (after the charger's own reaction); an awaitable it
+        # returns for SetChargingProfile delays the station's answer.
+        self.command_hook: CommandHook | None = None
+
+    def now(self) -> datetime:
+        """The station's clock."""
+        return datetime.now(UTC) + timedelta(seconds=self.clock_offset)
+
+    def advance(self, seconds: float) -> None:
+        """Move the station's clock forward (profiles expire as if that time had passed)."""
+        self.clock_offset += seconds
 
     # --- lifecycle ----------------------------------------------------------------
 
@@ -146,6 +201,8 @@ class SimulatedCharger:
     async def stop(self) -> None:
         """Disconnect and stop."""
         self._stopping = True
+        if self._meter_task is not None:
+            self._tasks.append(self._meter_task)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -161,7 +218,7 @@ class SimulatedCharger:
     async def _connection_loop(self) -> None:
         delay = 0.2
         while not self._stopping:
-            client = StationClient(self.url, self.station_id, self.behaviour)
+            client = StationClient(self.url, self.station_id, self.behaviour, state=self.memory)
             try:
                 station = await client.connect()
             except OSError, InvalidHandshake:  # down, or refused at the handshake
@@ -192,7 +249,13 @@ class SimulatedCharger:
 
     # --- commands from the central system ---------------------------------------------
 
-    def _on_command(self, action: str, payload: dict[str, Any]) -> None:
+    def _on_command(self, action: str, payload: dict[str, Any]) -> Awaitable[None] | None:
+        self._react(action, payload)
+        if self.command_hook is not None:
+            return self.command_hook(action, payload)
+        return None
+
+    def _react(self, action: str, payload: dict[str, Any]) -> None:
         if action == "RemoteStartTransaction" and self.state.car is not None:
             self._spawn(self.start_session(payload["id_tag"]))
         elif action == "RemoteStopTransaction" or (
@@ -261,8 +324,7 @@ class SimulatedCharger:
 
     def limit(self) -> float:
         """The current the station lets the car draw now (A per phase)."""
-        station = self.station
-        held = profile_limit(station, 1, len(self.grid)) if station is not None else None
+        held = held_limit(self.memory, 1, len(self.grid), self.now())
         limit = self.max_current if held is None else min(self.max_current, held)
         return limit if limit >= MIN_CURRENT else 0.0
 
@@ -285,7 +347,10 @@ class SimulatedCharger:
             interval = self.meter_interval or self._configured_interval()
             if since_values >= interval:
                 since_values = 0.0
-                await self.send_meter_values()
+                # In the background: an answer that does not come (the link is stuck)
+                # must not stop the car; one MeterValues at a time.
+                if self._meter_task is None or self._meter_task.done():
+                    self._meter_task = asyncio.ensure_future(self.send_meter_values())
 
     def _configured_interval(self) -> float:
         station = self.station

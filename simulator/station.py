@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from base64 import b64encode
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 import contextlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -45,6 +45,8 @@ class StationBehaviour:
     answer_delay: float = 0.0
     # Security profile 1: refuse a new AuthorizationKey (some stations only take it locally).
     reject_authorization_key: bool = False
+    # Keys the station has besides the usual ones (e.g. a vendor's own fallback).
+    extra_configuration: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -62,38 +64,58 @@ class SimState:
     authorization_key: str | None = None
 
 
+def default_configuration(behaviour: StationBehaviour) -> dict[str, str]:
+    """The configuration keys a simulated station starts with."""
+    return {
+        "ChargeProfileMaxStackLevel": str(behaviour.max_stack_level),
+        "ChargingScheduleAllowedChargingRateUnit": "Current",
+        "MaxChargingProfilesInstalled": "10",
+        "HeartbeatInterval": "60",
+        "MeterValueSampleInterval": "60",
+        "MeterValuesSampledData": "Energy.Active.Import.Register,Current.Import",
+        "LocalAuthListEnabled": "true" if behaviour.local_auth_list_enabled else "false",
+        "SendLocalListMaxLength": str(behaviour.local_list_max_length),
+        "LocalAuthListMaxLength": str(behaviour.local_list_max_length),
+        "NumberOfConnectors": "1",
+        **behaviour.extra_configuration,
+    }
+
+
+# Told about every command received; an awaitable it returns for SetChargingProfile
+# delays the answer (and the profile) until it is done.
+CommandHook = Callable[[str, dict[str, Any]], Awaitable[None] | None]
+
+
 class SimulatedStation(ChargePoint):  # type: ignore[misc]
-    """The station side of an OCPP 1.6J connection."""
+    """The station side of an OCPP 1.6J connection.
+
+    state: what the station holds; give every connection of one station the same, so
+    its configuration and profiles survive reconnects as on real hardware.
+    """
 
     def __init__(
-        self, station_id: str, connection: ClientConnection, behaviour: StationBehaviour
+        self,
+        station_id: str,
+        connection: ClientConnection,
+        behaviour: StationBehaviour,
+        state: SimState | None = None,
     ) -> None:
         super().__init__(station_id, connection, response_timeout=10)
         self.behaviour = behaviour
-        self.state = SimState(
-            configuration={
-                "ChargeProfileMaxStackLevel": str(behaviour.max_stack_level),
-                "ChargingScheduleAllowedChargingRateUnit": "Current",
-                "MaxChargingProfilesInstalled": "10",
-                "HeartbeatInterval": "60",
-                "MeterValueSampleInterval": "60",
-                "MeterValuesSampledData": "Energy.Active.Import.Register,Current.Import",
-                "LocalAuthListEnabled": "true" if behaviour.local_auth_list_enabled else "false",
-                "SendLocalListMaxLength": str(behaviour.local_list_max_length),
-                "LocalAuthListMaxLength": str(behaviour.local_list_max_length),
-                "NumberOfConnectors": "1",
-            }
-        )
+        self.state = state if state is not None else SimState()
+        if not self.state.configuration:
+            self.state.configuration = default_configuration(behaviour)
         self.received: list[tuple[str, dict[str, Any]]] = []
         self.events: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
         # Told about every command received (e.g. a simulated charger reacting to them).
-        self.on_command: Callable[[str, dict[str, Any]], None] | None = None
+        self.on_command: CommandHook | None = None
 
-    def _record(self, action: str, payload: dict[str, Any]) -> None:
+    def _record(self, action: str, payload: dict[str, Any]) -> Awaitable[None] | None:
         self.received.append((action, payload))
         self.events.put_nowait((action, payload))
         if self.on_command is not None:
-            self.on_command(action, payload)
+            return self.on_command(action, payload)
+        return None
 
     async def wait_for(self, action: str, within: float = 5) -> dict[str, Any]:
         """Wait until the central system sends this action; return its payload."""
@@ -268,10 +290,12 @@ class SimulatedStation(ChargePoint):  # type: ignore[misc]
     async def _set_charging_profile(
         self, connector_id: int, cs_charging_profiles: dict[str, Any]
     ) -> Any:
-        self._record(
+        hold = self._record(
             "SetChargingProfile",
             {"connector_id": connector_id, "cs_charging_profiles": cs_charging_profiles},
         )
+        if hold is not None:
+            await hold
         await self._delay()
         level = cs_charging_profiles["stack_level"]
         if self.behaviour.reject_profiles or (
@@ -279,6 +303,15 @@ class SimulatedStation(ChargePoint):  # type: ignore[misc]
         ):
             return call_result.SetChargingProfile(status="Rejected")
         profile_id = cs_charging_profiles["charging_profile_id"]
+        purpose = cs_charging_profiles["charging_profile_purpose"]
+        # OCPP 1.6: the same id, or the same purpose and stack level, is replaced.
+        for other, held in list(self.state.profiles.items()):
+            if (
+                held["charging_profile_purpose"] == purpose
+                and held["stack_level"] == level
+                and self.state.profile_connector.get(other) == connector_id
+            ):
+                del self.state.profiles[other]
         self.state.profiles[profile_id] = cs_charging_profiles
         self.state.profile_connector[profile_id] = connector_id
         return call_result.SetChargingProfile(status="Accepted")
@@ -343,12 +376,14 @@ class StationClient:
         *,
         password: str | None = None,
         ssl: SSLContext | None = None,
+        state: SimState | None = None,
     ) -> None:
         self.url = url.rstrip("/") + "/" + station_id
         self.station_id = station_id
         self.behaviour = behaviour or StationBehaviour()
         self.password = password  # security profile 1: HTTP Basic, user = station id
         self.ssl = ssl  # security profile 2: wss:// trusting this context
+        self.state = state
         self.connection: ClientConnection | None = None
         self.station: SimulatedStation | None = None
         self._task: asyncio.Task[None] | None = None
@@ -365,7 +400,9 @@ class StationClient:
             additional_headers=headers,
             ssl=self.ssl,
         )
-        self.station = SimulatedStation(self.station_id, self.connection, self.behaviour)
+        self.station = SimulatedStation(
+            self.station_id, self.connection, self.behaviour, self.state
+        )
         self._task = asyncio.create_task(self._run(), name=f"sim {self.station_id}")
         return self.station
 

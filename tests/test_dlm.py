@@ -290,16 +290,21 @@ async def test_rejected_profile_is_handled(
     sent = [p for action, p in station.received if action == "SetChargingProfile"]
     purposes = [
         (
+            p["cs_charging_profiles"]["charging_profile_id"],
             p["cs_charging_profiles"]["charging_profile_purpose"],
             p["cs_charging_profiles"]["stack_level"],
         )
-        for p in sent[:3]
+        for p in sent[:4]
     ]
+    # First the fail-safe profile (rejected: nothing will expire), then the limit.
     assert purposes == [
-        ("TxDefaultProfile", 2),
-        ("TxDefaultProfile", 0),
-        ("ChargePointMaxProfile", 0),
+        (4, "TxDefaultProfile", 0),
+        (1, "TxDefaultProfile", 2),
+        (1, "TxDefaultProfile", 0),
+        (2, "ChargePointMaxProfile", 0),
     ]
+    assert all("valid_to" not in p["cs_charging_profiles"] for p in sent)
+    assert runtime.fallback == "none"
     # It ignores limits: counted at its maximum, the others share what is left.
     b_client, b = await charging(loaded_entry, "CP-B")
     await wait_until(hass, lambda: limit_of(b) == 14.0)

@@ -60,6 +60,10 @@ def _station(station: Station) -> dict[str, Any]:
         "profile_status": station.profile_status,
         "profile_strategy": station.profile_strategy,
         "profile_error": station.profile_error,
+        "fallback": station.fallback,
+        "failsafe_limit": station.failsafe_limit,
+        "fallback_setting": station.fallback_setting,
+        "live_valid_to": station.live_valid_to.isoformat() if station.live_valid_to else None,
         "zone": station.config.zone,
         "allocation": None
         if station.allocation is None

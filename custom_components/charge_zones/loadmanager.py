@@ -107,9 +107,10 @@ class ZoneState:
 
 @dataclass(slots=True)
 class _Sender:
-    """The latest limit wanted for one station, and the task sending it."""
+    """The latest limit and fail-safe wanted for one station, and the task sending them."""
 
     wanted: float | None = None
+    failsafe: float | None = None
     task: asyncio.Task[None] | None = None
     failures: int = 0
 
@@ -120,6 +121,9 @@ class _StationRun:
     sender: _Sender = field(default_factory=_Sender)
     served: float = 0.0  # seconds charged at or above the minimum (rotation)
     served_at: float | None = None
+    failsafe_sent: float | None = None  # the fail-safe current handed to the station
+    failsafe_on: object | None = None  # on this connection (sent again on a new one)
+    live_at: float | None = None  # when the expiring live limit in force was sent
 
 
 class LoadManager:
@@ -305,6 +309,7 @@ class LoadManager:
         run = self._runs.get(station.config.subentry_id)
         if run is not None:
             run.control.limit = None
+            run.live_at = None
         self.request_cycle()
 
     async def _loop(self) -> None:
@@ -354,6 +359,9 @@ class LoadManager:
         estimates = self._estimates(specs, by_zone, meters, measured, now)
         budget = compute(specs, meters, estimates, now)
         self.last_budget = budget
+        # The fail-safe profile does not depend on readings: every managed station gets
+        # its zone's, even before the meters are read.
+        self._dispatch_failsafe(managed, specs)
         # Right after a start the meters have not been read yet: keep the limits in
         # force for those zones until their timeout, rather than calling it a fault.
         starting = {
@@ -574,6 +582,20 @@ class LoadManager:
 
     # --- sending ------------------------------------------------------------------
 
+    def _dispatch_failsafe(self, managed: list[Station], specs: Mapping[str, ZoneSpec]) -> None:
+        """Hand each ready station its zone's fail-safe current when it changed."""
+        for station in managed:
+            if not station.ready:
+                continue
+            run = self._runs.setdefault(station.config.subentry_id, _StationRun())
+            failsafe = min(specs[_zone(station)].failsafe_current, station.config.max_current)
+            if failsafe == run.sender.failsafe or (
+                failsafe == run.failsafe_sent and run.failsafe_on is station.connection
+            ):
+                continue
+            run.sender.failsafe = failsafe
+            self._start_sender(station, run)
+
     def _dispatch(
         self, managed: list[Station], result: Mapping[str, Allocation], now: float
     ) -> None:
@@ -589,36 +611,64 @@ class LoadManager:
                 wanted: float | None = None if run.control.limit == target else target
             else:
                 wanted = run.control.next_limit(target, now, self.control)
+            if (
+                wanted is None
+                and run.live_at is not None
+                and now - run.live_at >= self.control.refresh_after
+            ):
+                # The same limit again, before it expires on the station.
+                wanted = run.control.limit
             if wanted is None or wanted == pending:
                 continue
             run.sender.wanted = wanted
-            if run.sender.task is None or run.sender.task.done():
-                run.sender.task = self._create_task(
-                    self._send(station, run), f"limit {station.station_id}"
-                )
+            self._start_sender(station, run)
+
+    def _start_sender(self, station: Station, run: _StationRun) -> None:
+        if run.sender.task is None or run.sender.task.done():
+            run.sender.task = self._create_task(
+                self._send(station, run), f"limit {station.station_id}"
+            )
 
     async def _send(self, station: Station, run: _StationRun) -> None:
-        while run.sender.wanted is not None:
-            limit = run.sender.wanted
+        while run.sender.failsafe is not None or run.sender.wanted is not None:
+            failsafe = run.sender.failsafe
             try:
-                status = await station.async_set_limit(limit)
+                if failsafe is not None:
+                    # First the fail-safe, so the live limit always has it underneath.
+                    on = station.connection
+                    await station.async_set_failsafe(failsafe, self.control.validity)
+                    run.failsafe_sent, run.failsafe_on = failsafe, on
+                    if run.sender.failsafe == failsafe:
+                        run.sender.failsafe = None
+                    if (
+                        station.live_valid_to is not None
+                        and station.failsafe_limit is None
+                        and run.sender.wanted is None
+                    ):
+                        # Nothing under the live limit any more: it must not expire.
+                        run.sender.wanted = run.control.limit
+                    continue
+                limit = run.sender.wanted
+                assert limit is not None
+                status = await station.async_set_limit(limit, validity=self.control.validity)
             except CommandError as err:
                 delay = SEND_RETRY[min(run.sender.failures, len(SEND_RETRY) - 1)]
                 run.sender.failures += 1
                 _LOGGER.debug(
-                    "Limit %.1f A to %s failed (%s); retry in %s s",
-                    limit,
-                    station.station_id,
-                    err,
-                    delay,
+                    "Limit to %s failed (%s); retry in %s s", station.station_id, err, delay
                 )
                 if not station.connected:
-                    run.sender.wanted = None
+                    run.sender.wanted = run.sender.failsafe = None
                     return
                 await asyncio.sleep(delay)
                 continue
             run.sender.failures = 0
-            if status == "Accepted":
+            # Renewed later only if it went out with an expiry (not again and again when
+            # the station refused it).
+            expiring = status == "Accepted" and station.live_valid_to is not None
+            run.live_at = self._clock() if expiring else None
+            if status == "Accepted" and limit != run.control.limit:
+                # A renewal of the same limit is no change (raise hold, settling).
                 run.control.sent(limit, self._clock())
                 if station.config.zone is not None:
                     self._zone_changed_at[station.config.zone] = self._clock()

@@ -44,7 +44,7 @@ from .entity import (
 from .loadmanager import ZoneState
 from .meters import MeterPoller
 from .site import ChargeZonesConfigEntry, Site
-from .stations import Station
+from .stations import FALLBACKS, Station
 
 PARALLEL_UPDATES = 0
 
@@ -279,6 +279,16 @@ STATION_SENSORS: tuple[StationSensorDescription, ...] = (
             if s.allocation is not None
             else None
         ),
+        always_available=True,
+    ),
+    StationSensorDescription(
+        key="fallback",
+        translation_key="fallback",
+        device_class=SensorDeviceClass.ENUM,
+        options=list(FALLBACKS),
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        value_fn=lambda s: s.fallback,
         always_available=True,
     ),
     StationSensorDescription(

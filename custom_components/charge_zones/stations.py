@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 import logging
 from typing import Any
 
@@ -19,8 +19,10 @@ from .central.connection import BootInfo, CommandError, IdTagInfo, StationConnec
 from .central.models import (
     NOMINAL_VOLTAGE,
     PHASES,
+    FallbackKeys,
     Phase,
     Wiring,
+    live_stack_level,
     model_quirks,
     profile_stack_level,
 )
@@ -55,6 +57,8 @@ BOOT_KEYS: tuple[str, ...] = (
 )
 
 PROFILE_ID_MAX_CURRENT = 1
+# The fail-safe profile under the live limit of a load-managed station.
+PROFILE_ID_FAILSAFE = 4
 # Default charging profile id per purpose: a profile with the same id replaces the
 # installed one, so purposes never evict each other.
 PROFILE_IDS: dict[str, int] = {
@@ -63,12 +67,20 @@ PROFILE_IDS: dict[str, int] = {
     "TxProfile": 3,
 }
 # How a limit is sent, in order of preference: (purpose, stack level; None = the
-# model's). A station that rejects one is tried with the next.
-PROFILE_STRATEGIES: tuple[tuple[str, int | None], ...] = (
-    ("TxDefaultProfile", None),
-    ("TxDefaultProfile", 0),
-    ("ChargePointMaxProfile", 0),
+# model's, layered). A station that rejects one is tried with the next. The layered
+# form puts the live limit (stack level >= 1, expiring) above the fail-safe profile
+# (stack level 0, no expiry); the others are a single profile that never expires.
+PROFILE_STRATEGIES: tuple[tuple[str, int | None, bool], ...] = (
+    ("TxDefaultProfile", None, True),
+    ("TxDefaultProfile", None, False),
+    ("TxDefaultProfile", 0, False),
+    ("ChargePointMaxProfile", 0, False),
 )
+# What a load-managed station does when Home Assistant is gone (`Station.fallback`).
+FALLBACK_PROFILE = "profile"  # its live limit expires onto the fail-safe profile
+FALLBACK_SETTING = "station_setting"  # its own fallback setting (model's keys)
+FALLBACK_NONE = "none"  # it keeps the last limit it was given
+FALLBACKS: tuple[str, ...] = (FALLBACK_PROFILE, FALLBACK_SETTING, FALLBACK_NONE)
 # Seconds a newly connected station has to send BootNotification before it is
 # configured anyway (stations that stay up across a restart of Home Assistant).
 BOOT_GRACE = 5.0
@@ -172,6 +184,15 @@ class Station:
         self.profile_strategy = 0
         self.profile_error: str | None = None
         self.refusal_reported = False  # the hub's repair issue for refused profiles
+        # The fail-safe current installed under the live limit on this connection.
+        self.failsafe_limit: float | None = None
+        # The fail-safe current set in the station's own fallback setting.
+        self.fallback_setting: float | None = None
+        # When the live limit in force expires (None: it does not).
+        self.live_valid_to: datetime | None = None
+        # What the station falls back to without Home Assistant (FALLBACKS; None:
+        # not load-managed or nothing sent yet).
+        self.fallback: str | None = None
         # Set by the load manager: the limit this station should have and why.
         self.allocation: Any = None
         self.allocation_by: str | None = None  # readable name of what limited it
@@ -253,6 +274,8 @@ class Station:
         """A websocket for this station opened."""
         self.connection = connection
         self.last_seen = _utcnow()
+        # Sent again once it is configured (it may have rebooted and lost its profiles).
+        self.failsafe_limit = None
         self.notify()
         # A station that was already booted before a restart of Home Assistant does
         # not boot again: configure it anyway if no BootNotification comes soon.
@@ -547,10 +570,11 @@ class Station:
             if connection is None:
                 return
             self._configured_for = connection
+            keys = BOOT_KEYS
+            if (fallback_keys := model_quirks(self.config.model).fallback_keys) is not None:
+                keys += tuple(k for k in (fallback_keys.current, fallback_keys.timeout) if k)
             try:
-                self.configuration, self.unknown_keys = await connection.get_configuration(
-                    BOOT_KEYS
-                )
+                self.configuration, self.unknown_keys = await connection.get_configuration(keys)
                 self.configuration_error = None
             except CommandError as err:
                 self.configuration_error = str(err)
@@ -645,8 +669,20 @@ class Station:
             self.limit_sent = float(schedule["charging_schedule_period"][0]["limit"])
         self.notify()
 
+    @property
+    def live_stack_level(self) -> int | None:
+        """Stack level of an expiring live limit above the fail-safe profile (None: none)."""
+        max_stack = _int_key(self.configuration, "ChargeProfileMaxStackLevel")
+        return live_stack_level(self.config.model, max_stack)
+
     def max_current_profile(
-        self, limit: float, purpose: str = "TxDefaultProfile", stack_level: int | None = None
+        self,
+        limit: float,
+        purpose: str = "TxDefaultProfile",
+        stack_level: int | None = None,
+        *,
+        profile_id: int | None = None,
+        valid_to: datetime | None = None,
     ) -> dict[str, Any]:
         """A profile on connector 0 capping every connector at limit (A per phase).
 
@@ -656,8 +692,8 @@ class Station:
         quirks = model_quirks(self.config.model)
         phases = self.config.wiring.phase_count
         value = limit if quirks.rate_unit == "A" else limit * NOMINAL_VOLTAGE * phases
-        return {
-            "charging_profile_id": PROFILE_IDS[purpose],
+        profile: dict[str, Any] = {
+            "charging_profile_id": PROFILE_IDS[purpose] if profile_id is None else profile_id,
             "stack_level": self.stack_level if stack_level is None else stack_level,
             "charging_profile_purpose": purpose,
             "charging_profile_kind": quirks.profile_kind,
@@ -672,28 +708,124 @@ class Station:
                 ],
             },
         }
+        if valid_to is not None:
+            profile["valid_to"] = _iso(valid_to)
+        return profile
 
-    async def async_set_limit(self, limit: float) -> str:
+    @property
+    def layered(self) -> bool:
+        """Whether limits go out in the layered form (live limit above a fail-safe)."""
+        return PROFILE_STRATEGIES[self.profile_strategy][2] and self.live_stack_level is not None
+
+    def _leave_layered(self) -> None:
+        if PROFILE_STRATEGIES[self.profile_strategy][2]:
+            self.profile_strategy += 1
+
+    async def async_set_failsafe(self, limit: float, validity: float) -> str:
+        """Install the fail-safe current (A per phase) a managed station falls back to.
+
+        In the layered form it is a TxDefaultProfile at stack level 0 without expiry,
+        under the live limit; a station that rejects it gets its limits as a single
+        profile from then on. Where the model has a fallback setting of its own, that
+        is set too (the validity as its timeout).
+        """
+        connection = self.require_connection()
+        status = "NotLayered"
+        if self.layered:
+            profile = self.max_current_profile(
+                limit, "TxDefaultProfile", 0, profile_id=PROFILE_ID_FAILSAFE
+            )
+            status = await connection.set_charging_profile(0, profile)
+            if status == "Accepted":
+                self.failsafe_limit = round(limit, 1)
+            else:
+                _LOGGER.info(
+                    "Station %s rejected the fail-safe profile (%s): its limits will not expire",
+                    self.station_id,
+                    status,
+                )
+                self.failsafe_limit = None
+                self._leave_layered()
+        else:
+            self._leave_layered()
+        if (keys := model_quirks(self.config.model).fallback_keys) is not None:
+            await self._set_fallback_setting(keys, limit, validity)
+        self.notify()
+        return status
+
+    async def _set_fallback_setting(
+        self, keys: FallbackKeys, limit: float, validity: float
+    ) -> None:
+        """Set the station's own fallback current (and its timeout) where it has them."""
+        if await self._change_key(keys.current, f"{limit:g}"):
+            self.fallback_setting = round(limit, 1)
+        else:
+            self.fallback_setting = None
+        if keys.timeout is not None and self.fallback_setting is not None:
+            await self._change_key(keys.timeout, str(round(validity)))
+
+    async def _change_key(self, key: str, value: str) -> bool:
+        """Set a configuration key the station reported as writable; True when it took it."""
+        current = self.configuration.get(key)
+        if current is None or current.get("readonly"):
+            return False
+        if current.get("value") == value:
+            return True
+        status = await self.require_connection().change_configuration(key, value)
+        if status in ("Accepted", "RebootRequired"):
+            current["value"] = value
+            return True
+        _LOGGER.warning("Station %s did not take %s=%s: %s", self.station_id, key, value, status)
+        return False
+
+    async def _clear_failsafe(self, connection: StationConnection) -> None:
+        """Remove the fail-safe profile: the limit going out does not expire."""
+        await connection.clear_charging_profile(profile_id=PROFILE_ID_FAILSAFE)
+        self.failsafe_limit = None
+
+    async def async_set_limit(self, limit: float, *, validity: float | None = None) -> str:
         """Send a current limit (A per phase) as a charging profile.
 
-        A station that rejects the profile is tried with the fallbacks in order (stack
-        level 0, then a ChargePointMaxProfile); the one that works is kept. When all are
-        rejected the station is marked as refusing profiles.
+        validity (seconds): a load-managed limit. In the layered form, with the fail-safe
+        profile installed, it expires after that long (refreshed by the load manager
+        while it runs), so a station left alone falls back to the fail-safe current.
+        A limit that does not expire (a station outside the zones, or a fallback) has
+        nothing under it.
+
+        A station that rejects the profile is tried with the fallbacks in order (a single
+        profile at the model's stack level, at level 0, then a ChargePointMaxProfile);
+        the one that works is kept. When all are rejected the station is marked as
+        refusing profiles.
         """
         connection = self.require_connection()
         status = "Rejected"
-        tried: set[tuple[str, int]] = set()
+        tried: set[tuple[str, int, bool]] = set()
+        rejected = False
         for index in range(self.profile_strategy, len(PROFILE_STRATEGIES)):
-            purpose, level = PROFILE_STRATEGIES[index]
-            stack_level = self.stack_level if level is None else level
-            if (purpose, stack_level) in tried:
+            purpose, level, layered = PROFILE_STRATEGIES[index]
+            stack_level = self.live_stack_level if layered else level
+            if layered and (stack_level is None or validity is None):
+                continue  # a limit that never expires goes out at the model's level
+            if stack_level is None:
+                stack_level = self.stack_level
+            expiring = layered and validity is not None and self.failsafe_limit is not None
+            if (purpose, stack_level, expiring) in tried:
                 continue
-            tried.add((purpose, stack_level))
-            profile = self.max_current_profile(limit, purpose, stack_level)
+            tried.add((purpose, stack_level, expiring))
+            if not expiring and self.failsafe_limit is not None:
+                await self._clear_failsafe(connection)
+            valid_to = (
+                (_utcnow() + timedelta(seconds=validity)).replace(microsecond=0)
+                if expiring and validity
+                else None
+            )
+            profile = self.max_current_profile(limit, purpose, stack_level, valid_to=valid_to)
             status = await connection.set_charging_profile(0, profile)
             self.profile_status = status
-            if status == "Accepted":
-                if index != self.profile_strategy:
+            if status != "Accepted":
+                rejected = True
+            else:
+                if rejected and index != self.profile_strategy:
                     _LOGGER.info(
                         "Station %s accepts limits as %s at stack level %s",
                         self.station_id,
@@ -703,14 +835,27 @@ class Station:
                     self.profile_strategy = index
                 self.profile_error = None
                 self.limit_sent = round(limit, 1)
+                self.live_valid_to = valid_to
+                self._note_fallback(validity)
                 self.notify()
                 return status
         self.profile_error = (
             f"rejected every charging profile limiting it to {limit:.1f} A ({status})"
         )
         _LOGGER.warning("Station %s %s", self.station_id, self.profile_error)
+        self._note_fallback(validity)
         self.notify()
         return status
+
+    def _note_fallback(self, validity: float | None) -> None:
+        if validity is None:
+            self.fallback = None
+        elif self.live_valid_to is not None and self.failsafe_limit is not None:
+            self.fallback = FALLBACK_PROFILE
+        elif self.fallback_setting is not None:
+            self.fallback = FALLBACK_SETTING
+        else:
+            self.fallback = FALLBACK_NONE
 
     async def async_change_availability(self, connector_id: int, operative: bool) -> str:
         """Make the station (or one connector) available or not."""
@@ -731,3 +876,8 @@ def _int_key(configuration: dict[str, dict[str, Any]], key: str) -> int | None:
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _iso(moment: datetime) -> str:
+    """An OCPP timestamp (UTC, seconds)."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")

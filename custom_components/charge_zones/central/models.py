@@ -49,6 +49,19 @@ class Wiring(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class FallbackKeys:
+    """Configuration keys of a station's own fallback when the central system is gone.
+
+    Some stations have a setting of their own for this (a "safe current" they fall back
+    to when they lose the central system, after a "validity time"); OCPP 1.6 has no
+    standard key for it.
+    """
+
+    current: str  # the current (A per phase) it falls back to
+    timeout: str | None = None  # seconds without the central system before it does
+
+
+@dataclass(frozen=True, slots=True)
 class ModelQuirks:
     """What a station model needs from the central system."""
 
@@ -60,13 +73,16 @@ class ModelQuirks:
     # How limits are expressed in the profiles sent (Absolute/Relative; A per phase or W).
     profile_kind: str = "Absolute"
     rate_unit: str = "A"
+    # The station's own fallback setting, where the model has one (None: none known).
+    fallback_keys: FallbackKeys | None = None
 
 
 MODELS: dict[str, ModelQuirks] = {
     "standard": ModelQuirks(label="Standard OCPP", stack_level=None),
     # ABB Terra AC rejects a profile at the reported ChargeProfileMaxStackLevel and has
     # boot-looped after aggressive measurand configuration: stack level 0, hands off
-    # MeterValuesSampledData.
+    # MeterValuesSampledData. No fallback setting of its own is documented for OCPP:
+    # it relies on the fail-safe profile.
     "abb_terra": ModelQuirks(
         label="ABB Terra",
         stack_level=0,
@@ -91,3 +107,13 @@ def profile_stack_level(model: str, max_stack_level: int | None) -> int:
     if max_stack_level is None or max_stack_level < 1:
         return 0
     return max_stack_level - 1
+
+
+def live_stack_level(model: str, max_stack_level: int | None) -> int | None:
+    """Stack level of an expiring live limit above a fail-safe profile at level 0.
+
+    The model's level, at least 1; None when the station reports no level above 0.
+    """
+    if max_stack_level is not None and max_stack_level < 1:
+        return None
+    return max(1, profile_stack_level(model, max_stack_level))

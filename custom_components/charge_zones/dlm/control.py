@@ -28,6 +28,14 @@ class ControlSettings:
     change_threshold: float = 0.5  # smaller increases are not worth a profile
     car_margin: float = 2.0  # a car taking less keeps this much above its draw
     car_settle: float = 30.0  # drawing below its limit this long before the draw caps it
+    # Seconds a live limit stays valid on a station (it then falls back to the fail-safe
+    # profile below it, e.g. while Home Assistant is down); refreshed after a third of it.
+    validity: float = 600.0
+
+    @property
+    def refresh_after(self) -> float:
+        """Age at which a live limit is sent again, so it never lapses while we run."""
+        return self.validity / 3
 
 
 class OtherLoadEstimator:
