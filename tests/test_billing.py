@@ -482,7 +482,12 @@ async def test_register_backwards_and_replaced_station_flagged(
 
 async def test_tariff_options_checked(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
     """A fixed tariff needs its price, an entity tariff its entity; none stores nothing."""
-    base = {"heartbeat_interval": 300, "meter_value_sample_interval": 10, "raise_hold": 15}
+    base = {
+        "heartbeat_interval": 300,
+        "meter_value_sample_interval": 10,
+        "raise_hold": 15,
+        "profile_validity": 10,
+    }
     result = await hass.config_entries.options.async_init(loaded_entry.entry_id)
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {**base, "tariff": "fixed"}

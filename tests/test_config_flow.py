@@ -269,16 +269,38 @@ async def test_options_flow_changes_intervals(
     assert suggested(result, "raise_hold") is None  # default 15 s until set
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
-        {"heartbeat_interval": 600.0, "meter_value_sample_interval": 30.0, "raise_hold": 20},
+        {
+            "heartbeat_interval": 600.0,
+            "meter_value_sample_interval": 30.0,
+            "raise_hold": 20,
+            "profile_validity": 5.0,
+        },
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert config_entry.options == {
         "heartbeat_interval": 600,
         "meter_value_sample_interval": 30,
         "raise_hold": 20.0,
+        "profile_validity": 5,
     }
+
     assert type(config_entry.options["heartbeat_interval"]) is int
     assert type(config_entry.options["raise_hold"]) is float
+
+
+async def test_profile_validity_applied_without_reload(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    """The profile validity option reaches the load management at once (minutes to s)."""
+    site = loaded_entry.runtime_data
+    assert site.load.control.validity == 600.0  # default 10 min
+    hass.config_entries.async_update_entry(
+        loaded_entry, options={**loaded_entry.options, "profile_validity": 3}
+    )
+    await hass.async_block_till_done()
+    assert loaded_entry.runtime_data is site
+    assert site.load.control.validity == 180.0
+    assert site.load.control.refresh_after == 60.0
 
 
 async def test_options_pushed_to_connected_station(

@@ -67,6 +67,7 @@ from .const import (
     CONF_PRICE,
     CONF_PRICE_ENTITY,
     CONF_PRIORITY,
+    CONF_PROFILE_VALIDITY,
     CONF_RAISE_HOLD,
     CONF_REGISTERS,
     CONF_SERIAL_PORT,
@@ -90,6 +91,7 @@ from .const import (
     DEFAULT_MODBUS_TIMEOUT,
     DEFAULT_POLL_INTERVAL,
     DEFAULT_PORT,
+    DEFAULT_PROFILE_VALIDITY,
     DEFAULT_RAISE_HOLD,
     DEFAULT_STALE_AFTER,
     DOMAIN,
@@ -381,6 +383,9 @@ HUB_OPTIONS_SCHEMA = OPTIONS_SCHEMA.extend(
         vol.Required(CONF_RAISE_HOLD, default=DEFAULT_RAISE_HOLD): vol.All(
             _number(1, 600, unit="s"), vol.Coerce(float)
         ),
+        vol.Required(CONF_PROFILE_VALIDITY, default=DEFAULT_PROFILE_VALIDITY): vol.All(
+            _number(2, 120, unit="min"), vol.Coerce(int)
+        ),
         vol.Required(CONF_TARIFF, default=TARIFF_NONE): selector.SelectSelector(
             selector.SelectSelectorConfig(
                 options=TARIFF_KINDS,
@@ -437,6 +442,7 @@ class ChargeZonesOptionsFlow(OptionsFlow):
                         CONF_HEARTBEAT_INTERVAL: int(user_input[CONF_HEARTBEAT_INTERVAL]),
                         CONF_METER_INTERVAL: int(user_input[CONF_METER_INTERVAL]),
                         CONF_RAISE_HOLD: float(user_input[CONF_RAISE_HOLD]),
+                        CONF_PROFILE_VALIDITY: int(user_input[CONF_PROFILE_VALIDITY]),
                         **tariff,
                     }
                 )

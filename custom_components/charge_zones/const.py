@@ -95,6 +95,10 @@ EVENT_FAILSAFE: Final = "charge_zones_failsafe"
 # Hub option: how long an increase of a station's limit waits after its last change
 CONF_RAISE_HOLD: Final = "raise_hold"
 DEFAULT_RAISE_HOLD: Final = 15.0
+# Hub option: minutes a live limit stays valid on a station before it falls back to the
+# fail-safe profile below it (refreshed while Home Assistant runs)
+CONF_PROFILE_VALIDITY: Final = "profile_validity"
+DEFAULT_PROFILE_VALIDITY: Final = 10
 
 # Station subentry: where it connects ("local": the central system's server; "remote": Home
 # Assistant's web server, for cloud-connected stations, never load-managed) and its

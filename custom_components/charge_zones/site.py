@@ -60,6 +60,7 @@ from .const import (
     CONF_POLL_INTERVAL,
     CONF_PORT,
     CONF_PRIORITY,
+    CONF_PROFILE_VALIDITY,
     CONF_RAISE_HOLD,
     CONF_STALE_AFTER,
     CONF_STATION_ID,
@@ -74,6 +75,7 @@ from .const import (
     DEFAULT_HEARTBEAT_INTERVAL,
     DEFAULT_METER_INTERVAL,
     DEFAULT_POLL_INTERVAL,
+    DEFAULT_PROFILE_VALIDITY,
     DEFAULT_RAISE_HOLD,
     DEFAULT_STALE_AFTER,
     DOMAIN,
@@ -430,7 +432,10 @@ class Site:
         hold = float(self.entry.options.get(CONF_RAISE_HOLD, DEFAULT_RAISE_HOLD))
         # Readings settle within a few seconds of a change: never trust them sooner than
         # the hold, and never wait longer than 10 s.
-        return ControlSettings(raise_hold=hold, settle_time=min(10.0, hold))
+        validity = int(self.entry.options.get(CONF_PROFILE_VALIDITY, DEFAULT_PROFILE_VALIDITY))
+        return ControlSettings(
+            raise_hold=hold, settle_time=min(10.0, hold), validity=validity * 60.0
+        )
 
     async def _configure_load(self) -> None:
         """Hand the connections, meters and zones to the load manager."""
