@@ -268,12 +268,16 @@ async def test_pause_and_rotation_when_short(
         client, station = await charging(loaded_entry, station_id)
         clients.append(client)
         stations.append(station)
+    site = loaded_entry.runtime_data
+    # Every station holds a limit (the paused one 0 A), not merely "no profile yet".
     await wait_until(
         hass,
-        lambda: sorted(limit_of(s) or 0 for s in stations) == [0.0, 8.0, 8.0],
+        lambda: (
+            sorted(-1.0 if limit_of(s) is None else limit_of(s) for s in stations)
+            == [0.0, 8.0, 8.0]
+        ),
         within=5.0,
     )
-    site = loaded_entry.runtime_data
     assert site.load.zone_states[ZONE].paused == 1
     for client in clients:
         await client.close()
