@@ -152,8 +152,10 @@ class SimulatedCharger:
         tick: float = 1.0,
         meter_interval: float | None = None,
         energy_wh: float = 0.0,
+        password: str | None = None,
     ) -> None:
         self.url = url
+        self.password = password  # security profile 1 (HTTP Basic), if set
         self.station_id = station_id
         self.wiring = wiring
         self.grid = WIRINGS[wiring]
@@ -218,7 +220,13 @@ class SimulatedCharger:
     async def _connection_loop(self) -> None:
         delay = 0.2
         while not self._stopping:
-            client = StationClient(self.url, self.station_id, self.behaviour, state=self.memory)
+            client = StationClient(
+                self.url,
+                self.station_id,
+                self.behaviour,
+                password=self.password,
+                state=self.memory,
+            )
             try:
                 station = await client.connect()
             except OSError, InvalidHandshake:  # down, or refused at the handshake

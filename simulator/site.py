@@ -3,6 +3,7 @@
 Scenario (YAML)::
 
     ocpp_url: ws://127.0.0.1:9000
+    remote_url: ws://127.0.0.1:8123/api/charge_zones/ocpp   # Home Assistant's remote endpoint
     modbus: {host: 127.0.0.1, port: 5020}
     tick: 1.0                      # seconds per simulation step
     meters:
@@ -19,6 +20,8 @@ Scenario (YAML)::
         wiring: L1-L2-L3           # L1, L2, L3 or a rotation
         max_current: 16
         quirks: {reject_stack_level_at_max: true}   # StationBehaviour fields
+        password: a-secret-of-16-chars   # optional: HTTP Basic (security profile 1)
+        remote: false              # true: connects to remote_url instead of ocpp_url
     cars:
       - {station: DEMO-CP-1, at: 5, badge: DEMO-BADGE-1, battery_kwh: 60, soc: 0.3,
          max_current: 16, phases: 3, leave: 3600}
@@ -48,6 +51,11 @@ from simulator.meter import SimulatedMeter
 from simulator.station import StationBehaviour
 
 _LOGGER = logging.getLogger(__name__)
+
+DEFAULT_REMOTE_URL = "ws://127.0.0.1:8123/api/charge_zones/ocpp"
+STATION_KEYS = frozenset(
+    {"id", "wiring", "max_current", "quirks", "meter_interval", "energy_wh", "password", "remote"}
+)
 
 
 @dataclass
@@ -79,6 +87,7 @@ class Scenario:
     """A building to simulate."""
 
     ocpp_url: str = "ws://127.0.0.1:9000"
+    remote_url: str = DEFAULT_REMOTE_URL
     modbus_host: str = "127.0.0.1"
     modbus_port: int = 5020
     tick: float = 1.0
@@ -103,8 +112,15 @@ class Scenario:
         for station in data.get("stations") or []:
             if "id" not in station:
                 raise ValueError("every station needs an id")
+            if unknown := set(station) - STATION_KEYS:
+                raise ValueError(f"station {station['id']}: unknown keys {sorted(unknown)}")
+            if not isinstance(station.get("password", ""), str):
+                raise ValueError(f"station {station['id']}: the password must be a string")
+            if not isinstance(station.get("remote", False), bool):
+                raise ValueError(f"station {station['id']}: remote is true or false")
         return cls(
             ocpp_url=str(data.get("ocpp_url", cls.ocpp_url)),
+            remote_url=str(data.get("remote_url", cls.remote_url)),
             modbus_host=str(modbus.get("host", "127.0.0.1")),
             modbus_port=int(modbus.get("port", 5020)),
             tick=float(data.get("tick", 1.0)),
@@ -113,6 +129,10 @@ class Scenario:
             cars=list(data.get("cars") or []),
             events=list(data.get("events") or []),
         )
+
+    def station_url(self, station: dict[str, Any]) -> str:
+        """The central system's URL for a station: the remote endpoint or the OCPP server."""
+        return self.remote_url if station.get("remote") else self.ocpp_url
 
     @classmethod
     def load(cls, path: str | Path) -> Scenario:
@@ -145,7 +165,7 @@ class SimulatedSite:
         for raw in s.stations:
             quirks = raw.get("quirks") or {}
             charger = SimulatedCharger(
-                s.ocpp_url,
+                s.station_url(raw),
                 raw["id"],
                 wiring=raw.get("wiring", "L1-L2-L3"),
                 max_current=float(raw.get("max_current", 32)),
@@ -153,6 +173,7 @@ class SimulatedSite:
                 tick=s.tick,
                 meter_interval=raw.get("meter_interval"),
                 energy_wh=float(raw.get("energy_wh", 0)),
+                password=raw.get("password"),
             )
             self.chargers[raw["id"]] = charger
         # Stations keep trying to connect: the central system may start after them.

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.charge_zones.const import DOMAIN
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
 from simulator.charger import Car, SimulatedCharger, profile_limit
 from simulator.site import MeterSpec, Scenario, SimulatedSite
 
@@ -32,11 +35,24 @@ def test_scenario_file_and_loads(tmp_path: Any) -> None:
     path.write_text(
         "ocpp_url: ws://127.0.0.1:1\nmodbus: {port: 1502}\ntick: 0.5\n"
         "meters:\n  - {unit: 1, load: [8, 6], steps: [{at: 10, add: [5, 5, 5], duration: 5}]}\n"
-        "stations:\n  - {id: A}\n"
+        "stations:\n  - {id: A}\n  - {id: B, password: b-password-of-16}\n"
+        "  - {id: C, remote: true, password: c-password-of-16}\n"
         "cars:\n  - {station: A, at: 1, badge: X}\n"
     )
     scenario = Scenario.load(path)
     assert scenario.modbus_port == 1502
+    # Stations use the OCPP server unless remote (Home Assistant's endpoint, default port).
+    a, b, c = scenario.stations
+    assert [scenario.station_url(x) for x in (a, b, c)] == [
+        "ws://127.0.0.1:1",
+        "ws://127.0.0.1:1",
+        "ws://127.0.0.1:8123/api/charge_zones/ocpp",
+    ]
+    assert (b["password"], c["password"]) == ("b-password-of-16", "c-password-of-16")
+    other = Scenario.from_dict(
+        {"remote_url": "ws://h:1/r", "stations": [{"id": "R", "remote": True}]}
+    )
+    assert other.station_url(other.stations[0]) == "ws://h:1/r"
     assert scenario.tick == 0.5
     meter = scenario.meters[0]
     assert meter.load == (8.0, 6.0, 0.0)
@@ -47,6 +63,12 @@ def test_scenario_file_and_loads(tmp_path: Any) -> None:
         Scenario.from_dict({"meters": [{"unit": 1, "wrong": 1}]})
     with pytest.raises(ValueError, match="id"):
         Scenario.from_dict({"stations": [{"wiring": "L1"}]})
+    with pytest.raises(ValueError, match=r"station A: unknown keys \['pasword'\]"):
+        Scenario.from_dict({"stations": [{"id": "A", "pasword": "x"}]})
+    with pytest.raises(ValueError, match="password must be a string"):
+        Scenario.from_dict({"stations": [{"id": "A", "password": 1234567890123456}]})
+    with pytest.raises(ValueError, match="remote is true or false"):
+        Scenario.from_dict({"stations": [{"id": "A", "remote": "yes"}]})
     assert MeterSpec(unit=1, daily_amplitude=2, daily_peak_hour=19).commons(0, 19)[0] == 2.0
 
 
@@ -243,6 +265,101 @@ async def test_scenario_through_home_assistant(hass: HomeAssistant, port: int) -
         budget = float(state_of(hass, "sensor", "parking_budget_l1"))
         assert budget == pytest.approx(16.0, abs=0.5)
         assert drawn() <= budget + 0.01
+    finally:
+        await site.stop()
+        await hass.config_entries.async_unload(entry.entry_id)
+        await hass.async_block_till_done()
+
+
+def test_demo_scenario_has_a_cloud_station_and_a_password() -> None:
+    """The demo building (scripts/develop creates its stations from this file) has a remote
+    station with a car in the first minute, kept off the commons meter, and a local
+    station with a password; both passwords fit the station form's rule."""
+    from custom_components.charge_zones.config_flow import PASSWORD_RE
+
+    scenario = Scenario.load(Path(__file__).parents[1] / "simulator/scenarios/demo.yaml")
+    stations = {s["id"]: s for s in scenario.stations}
+    cloud, cp4 = stations["DEMO-CLOUD-1"], stations["DEMO-CP-4"]
+    assert cloud["remote"] is True
+    assert scenario.station_url(cloud) == "ws://127.0.0.1:8123/api/charge_zones/ocpp"
+    assert scenario.station_url(cp4) == "ws://127.0.0.1:9000"
+    assert PASSWORD_RE.match(cloud["password"])
+    assert PASSWORD_RE.match(cp4["password"])
+    assert [s for s in stations.values() if s.get("password")] == [cp4, cloud]
+    assert any(
+        c["station"] == "DEMO-CLOUD-1" and c["at"] < 60 and c.get("badge") for c in scenario.cars
+    )
+    (meter,) = scenario.meters
+    assert "DEMO-CLOUD-1" not in meter.stations
+    assert set(meter.stations) == set(stations) - {"DEMO-CLOUD-1"}
+
+
+async def test_scenario_remote_and_password_stations(
+    hass: HomeAssistant, port: int, aiohttp_client: ClientSessionGenerator
+) -> None:
+    """Scenario stations with a password connect with it, a remote one through Home
+    Assistant's web server (charging, never sent a profile), and one with a wrong
+    password is refused until its repair shows."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        data={"host": "127.0.0.1", "port": port},
+        subentries_data=[
+            station_subentry("LOCKED-1", password="the-right-password-1"),
+            station_subentry("WRONG-1", password="the-right-password-2"),
+            station_subentry("CLOUD-1", remote=True, password="the-cloud-password-1"),
+            *DEFAULT_BADGES,
+        ],
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    client = await aiohttp_client(hass.http.app)
+    scenario = Scenario.from_dict(
+        {
+            "ocpp_url": f"ws://127.0.0.1:{port}",
+            "remote_url": f"ws://127.0.0.1:{client.server.port}/api/charge_zones/ocpp",
+            "tick": 0.1,
+            "stations": [
+                {"id": "LOCKED-1", "password": "the-right-password-1"},
+                {"id": "WRONG-1", "password": "not-the-password-2"},
+                {
+                    "id": "CLOUD-1",
+                    "remote": True,
+                    "password": "the-cloud-password-1",
+                    "meter_interval": 0.2,
+                },
+            ],
+            "cars": [{"station": "CLOUD-1", "at": 0, "badge": "BADGE-ALICE"}],
+        }
+    )
+    site = SimulatedSite(scenario, with_meters=False)
+    hub = entry.runtime_data
+    await site.start()
+    try:
+        await wait_until(hass, lambda: hub.station_by_id("LOCKED-1").ready)
+        await wait_until(hass, lambda: hub.station_by_id("CLOUD-1").ready)
+        sessions = hub.sessions
+
+        def cloud_energy() -> float:
+            return max(
+                (s.energy_wh or 0.0 for s in sessions.open.values() if s.station_id == "CLOUD-1"),
+                default=0.0,
+            )
+
+        await wait_until(hass, lambda: cloud_energy() > 0, within=5)
+        first = cloud_energy()
+        await wait_until(hass, lambda: cloud_energy() > first, within=5)
+        cloud = site.chargers["CLOUD-1"]
+        assert cloud.state.current == 16.0  # its own maximum: nobody limits it
+        assert cloud.station is not None
+        assert "SetChargingProfile" not in {action for action, _ in cloud.station.received}
+        # The wrong password never gets in; after 3 refusals in a row, a repair.
+        issue_id = f"credentials_rejected_{entry.entry_id}_sub_WRONG-1"
+        await wait_until(
+            hass, lambda: ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None
+        )
+        assert not site.chargers["WRONG-1"].connected.is_set()
+        assert not hub.station_by_id("WRONG-1").ready
     finally:
         await site.stop()
         await hass.config_entries.async_unload(entry.entry_id)
