@@ -4,10 +4,14 @@ serial port, interrupted store writes. Real websockets, real Modbus servers, rea
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
 import contextlib
+import json
+from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
+from atomicwrites import AtomicWriter
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -19,7 +23,7 @@ from custom_components.charge_zones.const import DOMAIN
 from homeassistant import loader
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers import issue_registry as ir, storage
 from simulator.meter import SimulatedMeter
 from simulator.station import SimulatedStation, StationClient
 
@@ -27,6 +31,11 @@ from .conftest import DEFAULT_BADGES, station_subentry, ws_url
 from .helpers import state_of, wait_until
 from .test_dlm import METER, ZONE, connection, limit_of, managed, meter, zone
 from .test_session import sampled
+
+# Home Assistant's own storage code, before the test harness swaps it for a dict.
+REAL_STORE_LOAD = storage.Store._async_load
+REAL_STORE_WRITE = storage.Store._async_write_data
+REAL_STORE_REMOVE = storage.Store.async_remove
 
 # --- helpers ------------------------------------------------------------------------
 
@@ -54,9 +63,13 @@ def copy_entry(entry: MockConfigEntry) -> MockConfigEntry:
 
 @contextlib.asynccontextmanager
 async def restarted(
-    hass: HomeAssistant, entry: MockConfigEntry, how: str
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    how: str,
+    meanwhile: Callable[[], None] | None = None,
 ) -> AsyncIterator[tuple[HomeAssistant, MockConfigEntry]]:
-    """The hub after a reload of its entry, or in a new Home Assistant on the same storage."""
+    """The hub after a reload of its entry, or in a new Home Assistant on the same storage
+    (``meanwhile``: what happens while no Home Assistant runs)."""
     if how == "reload":
         assert await hass.config_entries.async_reload(entry.entry_id)
         await hass.async_block_till_done()
@@ -65,7 +78,9 @@ async def restarted(
         return
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
-    async with async_test_home_assistant() as hass2:
+    if meanwhile is not None:
+        meanwhile()
+    async with async_test_home_assistant(config_dir=hass.config.config_dir) as hass2:
         hass2.data.pop(loader.DATA_CUSTOM_COMPONENTS)
         entry2 = copy_entry(entry)
         entry2.add_to_hass(hass2)
@@ -380,3 +395,196 @@ async def test_200_stations_reconnect_at_once(
     await asyncio.gather(*(client.close() for client in clients))
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
+
+
+# --- the session store on a real disk --------------------------------------------------
+
+
+@pytest.fixture
+def hass_config_dir(hass_tmp_config_dir: str) -> str:
+    """Each test has its own configuration directory (its .storage on a real disk)."""
+    return hass_tmp_config_dir
+
+
+@pytest.fixture
+def real_storage(hass_storage: dict[str, Any]) -> Iterator[None]:
+    """Home Assistant's real Store: JSON files in .storage, atomic writes, corrupt-file
+    handling (the harness keeps stores in a dict otherwise)."""
+    with (
+        patch.object(storage.Store, "_async_load", REAL_STORE_LOAD),
+        patch.object(storage.Store, "_async_write_data", REAL_STORE_WRITE),
+        patch.object(storage.Store, "async_remove", REAL_STORE_REMOVE),
+    ):
+        yield
+
+
+def plain_entry(port: int) -> MockConfigEntry:
+    """A hub with one station and the default badges."""
+    return dlm_entry(port, [station_subentry("CP-DISK"), *DEFAULT_BADGES])
+
+
+def store_path(hass: HomeAssistant, entry: MockConfigEntry, suffix: str = "") -> Path:
+    return Path(hass.config.path(".storage", f"{DOMAIN}.{entry.entry_id}.sessions{suffix}"))
+
+
+async def set_up(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def one_closed_one_open(entry: MockConfigEntry) -> int:
+    """A session started and stopped, then one left charging; returns the open one's id."""
+    client = StationClient(ws_url(entry), "CP-DISK")
+    station = await client.connect()
+    first = await station.start_transaction(1, "BADGE-ALICE", meter_start=100)
+    await station.stop_transaction(first.transaction_id, meter_stop=900, id_tag="BADGE-ALICE")
+    second = await station.start_transaction(1, "BADGE-ALICE", meter_start=900)
+    tid = int(second.transaction_id)
+    assert tid == first.transaction_id + 1
+    await station.meter_values(1, sampled(1_400, (16, 16, 16)), transaction_id=tid)
+    await client.close()
+    return tid
+
+
+async def stop_after_restart(entry: MockConfigEntry, tid: int, meter_stop: int) -> int:
+    """The station's queued stop arrives, then a new session starts; returns its id."""
+    client = StationClient(ws_url(entry), "CP-DISK")
+    station = await client.connect()
+    stopped = await station.stop_transaction(tid, meter_stop=meter_stop, id_tag="BADGE-ALICE")
+    assert stopped.id_tag_info["status"] == "Accepted"
+    nxt = await station.start_transaction(1, "BADGE-ALICE", meter_start=meter_stop)
+    await client.close()
+    return int(nxt.transaction_id)
+
+
+@pytest.mark.usefixtures("real_storage")
+async def test_leftover_temp_file_of_an_interrupted_write_is_ignored(
+    hass: HomeAssistant, port: int
+) -> None:
+    """Power cut during a write: the temporary file is left half-written, never renamed.
+    Home Assistant restarts on the last good store; nothing is lost or repaired."""
+    entry = plain_entry(port)
+    await set_up(hass, entry)
+    tid = await one_closed_one_open(entry)
+    main = store_path(hass, entry)
+    good = json.loads(main.read_text())
+    assert good["data"]["last_transaction_id"] == tid
+    # What an atomic write leaves when it dies before its rename (same directory).
+    newer = json.dumps({**good, "data": {**good["data"], "last_transaction_id": tid + 7}})
+    leftover = main.parent / "tmpk3x9q2_w"
+    async with restarted(
+        hass, entry, "new_home_assistant", lambda: leftover.write_text(newer[: len(newer) // 2])
+    ) as (hass2, entry2):
+        sessions = entry2.runtime_data.sessions
+        assert sessions.last_transaction_id == tid
+        assert set(sessions.open) == {tid}
+        assert sessions.open[tid].meter_start == 900
+        assert [s.energy_wh for s in sessions.closed] == [800]
+        assert not [
+            i for i in ir.async_get(hass2).issues if "corrupt" in i[1] or "restored" in i[1]
+        ]
+        assert await stop_after_restart(entry2, tid, 2_000) == tid + 1
+        assert sessions.closed[-1].energy_wh == 1_100
+    assert json.loads(main.read_text())["data"]["last_transaction_id"] == tid + 1
+
+
+@pytest.mark.usefixtures("real_storage")
+async def test_corrupt_store_keeps_ids_unique_and_open_sessions(
+    hass: HomeAssistant, port: int
+) -> None:
+    """The store file is truncated (disk corruption, a manual edit): the hub still starts,
+    the open session and the counter come back from the backup, new ids never reuse old
+    ones, and repairs say what happened."""
+    entry = plain_entry(port)
+    await set_up(hass, entry)
+    tid = await one_closed_one_open(entry)
+    main = store_path(hass, entry)
+    torn = ""
+
+    def corrupt() -> None:
+        nonlocal torn
+        text = main.read_text()
+        torn = text[: len(text) // 3]
+        main.write_text(torn)
+
+    async with restarted(hass, entry, "new_home_assistant", corrupt) as (hass2, entry2):
+        assert entry2.state is ConfigEntryState.LOADED
+        sessions = entry2.runtime_data.sessions
+        assert sessions.last_transaction_id == tid
+        assert set(sessions.open) == {tid}
+        assert sessions.open[tid].meter_start == 900
+        assert sessions.closed == []  # the history is in the file set aside
+        issues = ir.async_get(hass2).issues
+        ours = issues[(DOMAIN, f"sessions_restored_{entry.entry_id}")]
+        assert ours.translation_key == "sessions_restored"
+        assert ours.translation_placeholders == {
+            "last_transaction_id": str(tid),
+            "open_sessions": "1",
+        }
+        corruption = [i for (d, i) in issues if d == "homeassistant" and "storage_corruption" in i]
+        assert len(corruption) == 1
+        assert issues[("homeassistant", corruption[0])].issue_domain == DOMAIN
+        set_aside = list(main.parent.glob(f"{main.name}.corrupt.*"))
+        assert len(set_aside) == 1
+        assert set_aside[0].read_text() == torn
+        # The station's stop still closes its session; the next id continues the count.
+        assert await stop_after_restart(entry2, tid, 2_000) == tid + 1
+        assert sessions.closed[-1].transaction_id == tid
+        assert sessions.closed[-1].energy_wh == 1_100
+    assert json.loads(main.read_text())["data"]["last_transaction_id"] == tid + 1
+
+
+@pytest.mark.usefixtures("real_storage")
+async def test_corrupt_store_without_backup_starts_empty(hass: HomeAssistant, port: int) -> None:
+    """Both files unreadable: the hub still starts (empty), Home Assistant's repair says so."""
+    entry = plain_entry(port)
+    await set_up(hass, entry)
+    await one_closed_one_open(entry)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    for path in (store_path(hass, entry), store_path(hass, entry, "_backup")):
+        path.write_text('{"version": 1, "data": {"last_transaction_id": ')
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.runtime_data.sessions.last_transaction_id == 0
+    issues = ir.async_get(hass).issues
+    assert (DOMAIN, f"sessions_restored_{entry.entry_id}") not in issues
+    assert len([i for (d, i) in issues if "storage_corruption" in i]) == 2
+
+
+@pytest.mark.usefixtures("real_storage")
+async def test_failed_write_keeps_the_last_good_file_and_is_caught_up(
+    hass: HomeAssistant, port: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A write that fails before its rename (disk full): the file keeps the last good
+    state, whole; the station is still answered; the next write, once there is room,
+    holds everything and a restart loads it."""
+    entry = plain_entry(port)
+    await set_up(hass, entry)
+    tid = await one_closed_one_open(entry)
+    main = store_path(hass, entry)
+    before = main.read_text()
+    client = StationClient(ws_url(entry), "CP-DISK")
+    station = await client.connect()
+
+    def disk_full(_self: AtomicWriter, _f: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    with patch.object(AtomicWriter, "commit", disk_full):
+        stopped = await station.stop_transaction(tid, meter_stop=2_000, id_tag="BADGE-ALICE")
+        assert stopped.id_tag_info["status"] == "Accepted"
+        started = await station.start_transaction(1, "BADGE-ALICE", meter_start=2_000)
+    assert started.transaction_id == tid + 1
+    assert "No space left on device" in caplog.text
+    assert main.read_text() == before  # untouched: never half-written
+    assert not list(main.parent.glob("tmp*"))  # the failed writes cleaned up after themselves
+    await client.close()
+    async with restarted(hass, entry, "new_home_assistant") as (_hass2, entry2):
+        sessions = entry2.runtime_data.sessions
+        assert sessions.last_transaction_id == tid + 1
+        assert set(sessions.open) == {tid + 1}
+        assert [(s.transaction_id, s.energy_wh) for s in sessions.closed] == [
+            (tid - 1, 800),
+            (tid, 1_100),
+        ]
