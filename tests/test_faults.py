@@ -588,3 +588,19 @@ async def test_failed_write_keeps_the_last_good_file_and_is_caught_up(
             (tid - 1, 800),
             (tid, 1_100),
         ]
+
+
+async def test_reading_naming_another_stations_transaction_is_ignored(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    """A station's MeterValues that name another station's transaction (a confused or
+    hostile station) do not move that session's register."""
+    site = loaded_entry.runtime_data
+    a_client, a, tid = await start_charging(loaded_entry, "CP-A", meter_start=1_000)
+    b_client, b, _ = await start_charging(loaded_entry, "CP-B", meter_start=50_000)
+    await b.meter_values(1, sampled(90_000, (16, 16, 16)), transaction_id=tid)
+    assert site.sessions.open[tid].last_meter == 1_000
+    await a.meter_values(1, sampled(1_700, (16, 16, 16)), transaction_id=tid)
+    assert site.sessions.open[tid].energy_wh == 700
+    await a_client.close()
+    await b_client.close()

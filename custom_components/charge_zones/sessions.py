@@ -291,6 +291,9 @@ class SessionStore:
                     known.meter_stop = meter_stop
                     known.stopped_at = stopped_at
                     known.stop_reason = reason or "Local"
+                    backwards = known.meter_start is not None and meter_stop < known.meter_start
+                    if backwards and FLAG_REGISTER_BACKWARDS not in known.flags:
+                        known.flags.append(FLAG_REGISTER_BACKWARDS)
                     await self.async_save()
                 return known
             session = ChargingSession(
@@ -323,11 +326,18 @@ class SessionStore:
         self.closed.append(session)
 
     def record_meter(
-        self, transaction_id: int, energy_wh: float, at: str
+        self, transaction_id: int, energy_wh: float, at: str, *, station_id: str, connector_id: int
     ) -> ChargingSession | None:
-        """Note the register of an open session (saved soon, not at once)."""
+        """Note the register of an open session (saved soon, not at once).
+
+        Only from its own station and connector: a reading that names another session's
+        transaction id is not that session's register.
+        """
         session = self.open.get(transaction_id)
-        if session is None:
+        if session is None or (session.station_id, session.connector_id) != (
+            station_id,
+            connector_id,
+        ):
             return None
         if session.last_meter is None or energy_wh >= session.last_meter:
             session.last_meter = energy_wh
