@@ -7,11 +7,15 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator
 import contextlib
 import json
+import os
 from pathlib import Path
+import tty
 from typing import Any
 from unittest.mock import patch
 
 from atomicwrites import AtomicWriter
+from pymodbus.framer import FramerType
+from pymodbus.server import ModbusSerialServer
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -27,9 +31,9 @@ from homeassistant.helpers import issue_registry as ir, storage
 from simulator.meter import SimulatedMeter
 from simulator.station import SimulatedStation, StationClient
 
-from .conftest import DEFAULT_BADGES, station_subentry, ws_url
+from .conftest import DEFAULT_BADGES, connection_subentry, station_subentry, ws_url
 from .helpers import state_of, wait_until
-from .test_dlm import METER, ZONE, connection, limit_of, managed, meter, zone
+from .test_dlm import CONNECTION, METER, ZONE, connection, limit_of, managed, meter, zone
 from .test_session import sampled
 
 # Home Assistant's own storage code, before the test harness swaps it for a dict.
@@ -604,3 +608,114 @@ async def test_reading_naming_another_stations_transaction_is_ignored(
     assert site.sessions.open[tid].energy_wh == 700
     await a_client.close()
     await b_client.close()
+
+
+# --- a serial port that vanishes -----------------------------------------------------
+
+
+class Pty:
+    """A pseudo-terminal: its slave side is a real serial port for pyserial."""
+
+    def __init__(self) -> None:
+        self.master, self.slave = os.openpty()
+        tty.setraw(self.slave)
+        os.set_blocking(self.master, False)
+        self.path = os.ttyname(self.slave)
+
+    def close(self) -> None:
+        for fd in (self.master, self.slave):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+class Wire:
+    """An RS485 line between two pseudo-terminals: bytes written on one side are read on
+    the other (the loop copies them between the two master sides)."""
+
+    def __init__(self, one: Pty, other: Pty) -> None:
+        self._fds = (one.master, other.master)
+        loop = asyncio.get_running_loop()
+        loop.add_reader(one.master, self._pump, one.master, other.master)
+        loop.add_reader(other.master, self._pump, other.master, one.master)
+
+    @staticmethod
+    def _pump(source: int, target: int) -> None:
+        with contextlib.suppress(OSError):
+            if data := os.read(source, 4096):
+                os.write(target, data)
+
+    def cut(self) -> None:
+        loop = asyncio.get_running_loop()
+        for fd in self._fds:
+            loop.remove_reader(fd)
+
+
+async def test_serial_port_vanishes_and_comes_back(
+    hass: HomeAssistant, port: int, tmp_path: Path
+) -> None:
+    """An RTU meter on a real serial port (pymodbus' serial server at the far end of a
+    pseudo-terminal pair). The USB adapter is pulled: the port and its device node go away;
+    the zone goes to fail-safe (6 A, not 0), nothing crashes; plugged back in (a new
+    device behind the same name), the meter reads again and the zone leaves fail-safe."""
+    sim = SimulatedMeter("sdm630", unit=1, framer="rtu")
+    sim.set_currents(10, 10, 10)
+    meter_side, hub_side = Pty(), Pty()
+    wire = Wire(hub_side, meter_side)
+    server = ModbusSerialServer(
+        [unit.device() for unit in sim.units.values()],
+        framer=FramerType.RTU,
+        port=meter_side.path,
+        baudrate=9600,
+    )
+    await server.serve_forever(background=True)
+    link = tmp_path / "ttyUSB-rs485"  # what udev's by-id link would be
+    link.symlink_to(hub_side.path)
+    entry = dlm_entry(
+        port,
+        [
+            connection_subentry(
+                "RS485", subentry_id=CONNECTION, kind="rtu", serial_port=str(link), timeout=0.3
+            ),
+            meter(),
+            zone(),
+            managed("CP-A"),
+            *DEFAULT_BADGES,
+        ],
+    )
+    try:
+        await set_up(hass, entry)
+        client, station, _tid = await start_charging(entry, "CP-A")
+        limits = profile_limits(station)
+        await wait_until(hass, lambda: limit_of(station) == 16.0)
+        assert state_of(hass, "binary_sensor", f"{METER}_reachable") == "on"
+
+        # Pulled out: the line goes dead and the device node disappears.
+        wire.cut()
+        link.unlink()
+        hub_side.close()
+        await wait_until(hass, lambda: limit_of(station) == 6.0, within=5.0)
+        assert state_of(hass, "binary_sensor", f"{ZONE}_failsafe") == "on"
+        assert state_of(hass, "binary_sensor", f"{METER}_reachable") == "off"
+        assert failsafe_issue(hass, entry) is not None
+        assert entry.state is ConfigEntryState.LOADED
+        bus = entry.runtime_data.load.buses[CONNECTION]
+        await wait_until(hass, lambda: bus.stats.connection_errors > 0, within=5.0)
+
+        # Plugged back in: a new tty behind the same link.
+        hub_side = Pty()
+        wire = Wire(hub_side, meter_side)
+        link.symlink_to(hub_side.path)
+        sim.set_currents(12, 12, 12)
+        await wait_until(hass, lambda: limit_of(station) == 16.0, within=5.0)
+        assert state_of(hass, "binary_sensor", f"{ZONE}_failsafe") == "off"
+        assert state_of(hass, "binary_sensor", f"{METER}_reachable") == "on"
+        assert failsafe_issue(hass, entry) is None
+        assert 0.0 not in limits
+        await client.close()
+        assert await hass.config_entries.async_unload(entry.entry_id)
+        await hass.async_block_till_done()
+    finally:
+        wire.cut()
+        await server.shutdown()  # type: ignore[no-untyped-call]
+        hub_side.close()
+        meter_side.close()
