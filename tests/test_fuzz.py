@@ -30,6 +30,9 @@ from simulator.station import SimulatedStation, StationClient
 from .conftest import STATION_ID, ws_url
 from .test_session import sampled
 
+# Hypothesis warns about its own PRNG when it runs a coroutine test under pytest-asyncio.
+pytestmark = pytest.mark.filterwarnings("ignore:It looks like `register_random`")
+
 # OCPP-J 1.6 error codes (and the library's FormatViolation for frames that are not JSON).
 OCPP_ERROR_CODES = frozenset(
     {
