@@ -184,12 +184,20 @@ async def start_charging(
     return client, station, int(started.transaction_id)
 
 
-@pytest.mark.parametrize("how", ["reload", "new_home_assistant"])
+@pytest.mark.parametrize(
+    ("how", "boots"),
+    [
+        ("reload", True),
+        # A station that does not boot again is configured after the boot grace (5 s).
+        ("new_home_assistant", False),
+    ],
+)
 async def test_restart_during_failsafe_stays_in_failsafe(
     hass: HomeAssistant,
     loaded_entry: MockConfigEntry,
     sim_meter: SimulatedMeter,
     how: str,
+    boots: bool,
 ) -> None:
     """A restart while the meter is silent: fail-safe again at once, never 0 A nor the maximum;
     fail-safe ends when the meter answers; the open session is intact."""
@@ -205,6 +213,8 @@ async def test_restart_during_failsafe_stays_in_failsafe(
         events = async_capture_events(hass_now, "charge_zones_failsafe")
         client, station = await reconnect(entry, "CP-A", station)
         limits = profile_limits(station)
+        if boots:
+            await station.boot()
         await station.status(1, "Charging")
         site = entry.runtime_data
         assert tid in site.sessions.open
