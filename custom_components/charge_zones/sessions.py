@@ -5,6 +5,12 @@ before a StartTransaction is answered. A session stays open across restarts and 
 by the StopTransaction that arrives later; retries of the same StartTransaction or
 StopTransaction (a station resending its queue after a reconnect) are recognised, so
 energy is never counted twice.
+
+Both stores are written atomically (temporary file, fsync, rename). Next to the full store
+a small backup holds what must never be lost: the counter and the open sessions. Should
+the full store be unreadable (Home Assistant then sets it aside as ``*.corrupt.*`` and
+starts empty), the backup restores them, so a new transaction id never reuses an old one
+and the stops that arrive later still close their sessions; a repair issue says so.
 """
 
 from __future__ import annotations
@@ -12,9 +18,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+import logging
 from typing import Any
 
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import Store
 
 from .billing import (
@@ -47,6 +55,10 @@ __all__ = [
     "SessionContext",
     "SessionStore",
 ]
+
+ISSUE_RESTORED = "sessions_restored"
+
+_LOGGER = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -157,8 +169,13 @@ class SessionStore:
 
     def __init__(self, hass: HomeAssistant, entry_id: str) -> None:
         """Create the store (call async_load before use)."""
+        self._hass = hass
+        self._entry_id = entry_id
         self._store: Store[dict[str, Any]] = Store(
             hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}.sessions", atomic_writes=True
+        )
+        self._backup: Store[dict[str, Any]] = Store(
+            hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}.sessions_backup", atomic_writes=True
         )
         self.last_transaction_id = 0
         self.open: dict[int, ChargingSession] = {}
@@ -175,9 +192,16 @@ class SessionStore:
         self.billing_listeners: list[Callable[[str], None]] = []
 
     async def async_load(self) -> None:
-        """Load from storage."""
-        data = await self._store.async_load() or {}
-        self.last_transaction_id = int(data.get("last_transaction_id", 0))
+        """Load from storage (from the backup for what an unreadable store lost)."""
+        data = await self._store.async_load()
+        backup = await self._backup.async_load() or {}
+        floor = int(backup.get("last_transaction_id", 0))
+        if data is None and (floor or backup.get("open")):
+            data = {"last_transaction_id": floor, "open": backup.get("open", [])}
+            self._restored(floor, len(data["open"]))
+        data = data or {}
+        # Never below the backup's counter: ids are never handed out twice.
+        self.last_transaction_id = max(int(data.get("last_transaction_id", 0)), floor)
         self.open = {
             int(s["transaction_id"]): ChargingSession.from_dict(s) for s in data.get("open", [])
         }
@@ -199,12 +223,42 @@ class SessionStore:
             **self._billing_data(),
         }
 
+    def _backup_data(self) -> dict[str, Any]:
+        return {
+            "last_transaction_id": self.last_transaction_id,
+            "open": [asdict(s) for s in self.open.values()],
+        }
+
+    def _restored(self, last_transaction_id: int, open_sessions: int) -> None:
+        _LOGGER.error(
+            "The session store of Charge Zones (%s) could not be read; restored the "
+            "transaction counter (%s) and %s open sessions from its backup; the history "
+            "of closed sessions is in the file Home Assistant set aside as corrupt",
+            self._entry_id,
+            last_transaction_id,
+            open_sessions,
+        )
+        ir.async_create_issue(
+            self._hass,
+            DOMAIN,
+            f"{ISSUE_RESTORED}_{self._entry_id}",
+            is_fixable=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key=ISSUE_RESTORED,
+            translation_placeholders={
+                "last_transaction_id": str(last_transaction_id),
+                "open_sessions": str(open_sessions),
+            },
+        )
+
     async def async_save(self) -> None:
         """Write now (before answering a station about a transaction)."""
+        await self._backup.async_save(self._backup_data())
         await self._store.async_save(self._data())
 
     def schedule_save(self) -> None:
         """Write soon (meter progress)."""
+        self._backup.async_delay_save(self._backup_data, SAVE_DELAY)
         self._store.async_delay_save(self._data, SAVE_DELAY)
 
     def find_open(self, station_id: str, connector_id: int) -> ChargingSession | None:
@@ -323,6 +377,9 @@ class SessionStore:
                     known.meter_stop = meter_stop
                     known.stopped_at = stopped_at
                     known.stop_reason = reason or "Local"
+                    backwards = known.meter_start is not None and meter_stop < known.meter_start
+                    if backwards and FLAG_REGISTER_BACKWARDS not in known.flags:
+                        known.flags.append(FLAG_REGISTER_BACKWARDS)
                     await self.async_save()
                 return known
             session = ChargingSession(
@@ -364,11 +421,18 @@ class SessionStore:
         self.closed.append(session)
 
     def record_meter(
-        self, transaction_id: int, energy_wh: float, at: str
+        self, transaction_id: int, energy_wh: float, at: str, *, station_id: str, connector_id: int
     ) -> ChargingSession | None:
-        """Note the register of an open session (saved soon, not at once)."""
+        """Note the register of an open session (saved soon, not at once).
+
+        Only from its own station and connector: a reading that names another session's
+        transaction id is not that session's register.
+        """
         session = self.open.get(transaction_id)
-        if session is None:
+        if session is None or (session.station_id, session.connector_id) != (
+            station_id,
+            connector_id,
+        ):
             return None
         if session.last_meter is None or energy_wh >= session.last_meter:
             session.last_meter = energy_wh

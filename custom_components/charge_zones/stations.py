@@ -443,7 +443,13 @@ class Station:
         connector.measured_at = self.last_seen = _utcnow()
         if transaction_id is not None and (energy := connector.measurements.energy_wh) is not None:
             newest = max((s.timestamp for s in samples), default=_utcnow())
-            self._sessions.record_meter(transaction_id, energy, newest.isoformat())
+            self._sessions.record_meter(
+                transaction_id,
+                energy,
+                newest.isoformat(),
+                station_id=self.station_id,
+                connector_id=connector_id,
+            )
         self.notify()
 
     def on_data_transfer(

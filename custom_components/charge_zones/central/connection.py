@@ -18,9 +18,11 @@ from typing import Any, Protocol, cast
 
 from ocpp.exceptions import (
     FormationViolationError,
+    FormatViolationError,
     NotImplementedError,
     NotSupportedError,
     OCPPError,
+    PropertyConstraintViolationError,
     ProtocolError,
     TypeConstraintViolationError,
 )
@@ -29,7 +31,13 @@ from ocpp.routing import after as _after, on as _on
 from ocpp.v16 import ChargePoint, call, call_result
 from ocpp.v16.enums import Action
 
-from .readings import MeterValueError, Sample, parse_meter_values, parse_timestamp
+from .readings import (
+    MeterValueError,
+    MeterValueRangeError,
+    Sample,
+    parse_meter_values,
+    parse_timestamp,
+)
 
 _LOGGER = logging.getLogger(__name__)
 # The ocpp library logs every frame at INFO: keep that on its own logger.
@@ -41,6 +49,10 @@ if FRAME_LOGGER.level == logging.NOTSET:
 SUBPROTOCOL = "ocpp1.6"
 _ACTIONS = frozenset(action.value for action in Action)
 _UNIQUE_ID = re.compile(r'^\s*\[\s*\d+\s*,\s*"([^"\\]{1,36})"')
+# Ids a station can hold (OCPP 1.6 integers are 32-bit in practice) and registers (Wh)
+# that a JSON number carries exactly; anything beyond is refused, not stored.
+MAX_ID = 2**31 - 1
+MAX_REGISTER = 2**53 - 1
 
 
 class CommandError(Exception):
@@ -184,7 +196,7 @@ class StationConnection(ChargePoint):  # type: ignore[misc]
     async def route_message(self, raw_msg: str | bytes) -> None:
         """Route a frame; a frame that is not OCPP gets a CALLERROR, never silence."""
         try:
-            msg = unpack(raw_msg)
+            msg = _unpack(raw_msg)
         except OCPPError as err:
             text = raw_msg if isinstance(raw_msg, str) else raw_msg.decode(errors="replace")
             match = _UNIQUE_ID.match(text)
@@ -201,15 +213,19 @@ class StationConnection(ChargePoint):  # type: ignore[misc]
                         match.group(1) if match else "-1",
                         err.code,
                         err.description or "",
-                        err.details or {},
-                    ]
+                        # The frame itself is not echoed back (it may be bytes, or big).
+                        {k: v for k, v in (err.details or {}).items() if k != "ocpp_message"},
+                    ],
+                    default=str,
                 )
             )
             return
         if msg.message_type_id == MessageType.Call:
             try:
-                if msg.action not in self.route_map:
+                if not isinstance(msg.action, str) or msg.action not in self.route_map:
                     raise _unhandled(msg.action)
+                if not isinstance(msg.payload, dict):
+                    raise _type_error("the payload of a CALL must be a JSON object")
                 await self._handle_call(msg)
             except OCPPError as err:
                 _LOGGER.warning(
@@ -256,6 +272,10 @@ class StationConnection(ChargePoint):  # type: ignore[misc]
     def _on_status(
         self, connector_id: int, error_code: str, status: str, **kwargs: Any
     ) -> call_result.StatusNotification:
+        _check_range("connectorId", connector_id, 0, MAX_ID)
+        timestamp = kwargs.get("timestamp")
+        if timestamp is not None:
+            _check_timestamp(timestamp)
         self.handler.on_status(
             connector_id,
             status,
@@ -279,6 +299,10 @@ class StationConnection(ChargePoint):  # type: ignore[misc]
         timestamp: str,
         reservation_id: int | None = None,
     ) -> call_result.StartTransaction:
+        _check_range("connectorId", connector_id, 1, MAX_ID)
+        _check_range("meterStart", meter_start, 0, MAX_REGISTER)
+        if reservation_id is not None:
+            _check_range("reservationId", reservation_id, -MAX_ID - 1, MAX_ID)
         _check_timestamp(timestamp)
         transaction_id, info = await self.handler.start_transaction(
             connector_id, id_tag, meter_start, timestamp, reservation_id
@@ -297,6 +321,8 @@ class StationConnection(ChargePoint):  # type: ignore[misc]
         id_tag: str | None = None,
         transaction_data: list[dict[str, Any]] | None = None,
     ) -> call_result.StopTransaction:
+        _check_range("transactionId", transaction_id, -MAX_ID - 1, MAX_ID)
+        _check_range("meterStop", meter_stop, 0, MAX_REGISTER)
         _check_timestamp(timestamp)
         samples = _parse_samples(transaction_data or [])
         info = await self.handler.stop_transaction(
@@ -463,6 +489,16 @@ class StationConnection(ChargePoint):  # type: ignore[misc]
         return str(result.status), result.data
 
 
+def _unpack(raw_msg: str | bytes) -> Any:
+    """`ocpp.messages.unpack`, with every unreadable frame a FormatViolation."""
+    try:
+        return unpack(raw_msg)
+    except (ValueError, RecursionError) as err:
+        # Not caught by the library: more digits than Python converts, nesting too deep.
+        cause = f"frame is not readable JSON: {type(err).__name__}"
+        raise FormatViolationError(description=cause, details={"cause": cause}) from err
+
+
 def _now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
@@ -477,6 +513,10 @@ def _check_timestamp(timestamp: str) -> None:
 def _parse_samples(meter_value: list[dict[str, Any]]) -> list[Sample]:
     try:
         return parse_meter_values(meter_value)
+    except MeterValueRangeError as err:
+        raise PropertyConstraintViolationError(
+            description=str(err), details={"cause": str(err)}
+        ) from err
     except MeterValueError as err:
         raise _formation(str(err)) from err
 
@@ -501,6 +541,9 @@ def _check_meter_values(
         raise _type_error("connectorId must be a non-negative integer")
     if transaction_id is not None and not _is_int(transaction_id):
         raise _type_error("transactionId must be an integer")
+    _check_range("connectorId", connector_id, 0, MAX_ID)
+    if transaction_id is not None:
+        _check_range("transactionId", transaction_id, -MAX_ID - 1, MAX_ID)
     meter_value = payload["meter_value"]
     if not isinstance(meter_value, list) or not meter_value:
         raise _type_error("meterValue must be a non-empty array")
@@ -520,6 +563,12 @@ def _check_meter_values(
     return connector_id, transaction_id, meter_value
 
 
+def _check_range(name: str, value: int, low: int, high: int) -> None:
+    if not low <= value <= high:
+        cause = f"{name} {value} is outside {low}..{high}"
+        raise PropertyConstraintViolationError(description=cause, details={"cause": cause})
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -528,12 +577,12 @@ def _type_error(cause: str) -> OCPPError:
     return TypeConstraintViolationError(description=cause, details={"cause": cause})
 
 
-def _unhandled(action: str) -> OCPPError:
+def _unhandled(action: Any) -> OCPPError:
     """OCPP-J: NotImplemented for an unknown action, NotSupported for a known one.
 
     (The ocpp library has the two the other way round.)
     """
-    if action in _ACTIONS:
+    if isinstance(action, str) and action in _ACTIONS:
         return NotSupportedError(
             description=f"{action} is not supported by this central system",
             details={"cause": f"{action} is not supported"},

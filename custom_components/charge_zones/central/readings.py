@@ -65,8 +65,16 @@ _PHASE_MAP: dict[str, Phase] = {
 }
 
 
+# The largest magnitude a sampled value may have in base units (exact in a JSON number).
+MAX_VALUE = float(2**53)
+
+
 class MeterValueError(ValueError):
     """A sampled value that cannot be understood."""
+
+
+class MeterValueRangeError(MeterValueError):
+    """A sampled value that is a number, but not a possible one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,9 +101,16 @@ def parse_timestamp(value: str | None, default: datetime | None = None) -> datet
         return default or datetime.now(UTC)
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as err:
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        parsed = parsed.astimezone(UTC)
+    except (ValueError, OverflowError) as err:
         raise MeterValueError(f"invalid timestamp {value!r}") from err
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    # Kept a year away from datetime's limits: shown in any time zone, compared, or
+    # extended by a duration, it must never overflow.
+    if not 1 < parsed.year < 9999:
+        raise MeterValueError(f"timestamp {value!r} is out of range")
+    return parsed
 
 
 def _default_unit(measurand: str) -> str:
@@ -118,9 +133,14 @@ def parse_sampled_value(raw: Mapping[str, Any], timestamp: datetime) -> Sample |
     if not math.isfinite(value):
         raise MeterValueError(f"non-finite value for {measurand}: {raw.get('value')!r}")
     base, factor = _UNITS.get(unit, (unit, 1.0))
+    value *= factor
+    if abs(value) > MAX_VALUE:
+        raise MeterValueRangeError(f"{measurand} {raw.get('value')} {unit} is out of range")
+    if value < 0 and measurand.startswith("Energy") and measurand.endswith("Register"):
+        raise MeterValueRangeError(f"negative register {measurand}: {raw.get('value')!r}")
     return Sample(
         measurand=measurand,
-        value=value * factor,
+        value=value,
         unit=base,
         timestamp=timestamp,
         phase=raw.get("phase"),
