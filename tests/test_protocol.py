@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -227,3 +228,21 @@ async def test_removing_the_hub_forgets_its_repairs(
     assert await hass.config_entries.async_remove(loaded_entry.entry_id)
     await hass.async_block_till_done()
     assert not [i for (d, i) in ir.async_get(hass).issues if d == "charge_zones"]
+
+
+async def test_unsolicited_results_are_dropped(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    """CALLRESULT/CALLERROR frames answering nothing are dropped, not queued forever,
+    and the connection keeps working."""
+    site = loaded_entry.runtime_data
+    async with connect(f"{ws_url(loaded_entry)}/{STATION_ID}", subprotocols=["ocpp1.6"]) as ws:  # type: ignore[list-item]
+        await wait_until(hass, lambda: STATION_ID in site.links.connections)
+        connection = site.links.connections[STATION_ID]
+        for index in range(50):
+            await ws.send(json.dumps([3, f"stray-{index}", {}]))
+            await ws.send(json.dumps([4, f"stray-err-{index}", "GenericError", "", {}]))
+        await ws.send(json.dumps([2, "hb-1", "Heartbeat", {}]))
+        reply = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        assert reply[:2] == [3, "hb-1"]
+        assert connection._response_queue.qsize() == 0

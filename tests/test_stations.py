@@ -143,6 +143,15 @@ async def test_odd_sessions_flagged_not_lost(
         await station.stop_transaction(second.transaction_id, meter_stop=9_000)
         assert "register_backwards" in sessions.closed[-1].flags
         assert sessions.closed[-1].energy_wh == 0
+        # A stop with an id far ahead (a station's own numbering, 2^31 - 1) is kept and
+        # flagged, but the counter does not jump there: it would soon overflow 32 bits.
+        before = sessions.last_transaction_id
+        await station.stop_transaction(2**31 - 1, meter_stop=9_000)
+        assert sessions.closed[-1].transaction_id == 2**31 - 1
+        assert "unknown_transaction" in sessions.closed[-1].flags
+        assert sessions.last_transaction_id == before
+        third = await station.start_transaction(1, "BADGE-ALICE", 9_000)
+        assert third.transaction_id == before + 1
 
 
 async def test_diagnostics_redacted(

@@ -566,10 +566,12 @@ class LoadManager:
                 )
                 if state.failsafe is not None:
                     _LOGGER.warning(
-                        "Zone %s in fail-safe: DLM meter %s not read for %s s",
+                        "Zone %s in fail-safe: DLM meter %s %s",
                         self.zones[key].name,
                         self.node_name(state.failsafe.meter),
-                        "ever" if state.failsafe.age is None else f"{state.failsafe.age:.0f}",
+                        "not read yet"
+                        if state.failsafe.age is None
+                        else f"not read for {state.failsafe.age:.0f} s",
                     )
                 else:
                     _LOGGER.info("Zone %s left fail-safe", self.zones[key].name)

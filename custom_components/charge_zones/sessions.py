@@ -43,6 +43,9 @@ from .const import DOMAIN
 STORAGE_VERSION = 1
 SAVE_DELAY = 10
 MAX_CLOSED_SESSIONS = 20_000
+# A stop for an unknown transaction id at most this far above the counter moves the
+# counter past it.
+UNKNOWN_ID_FOLLOW = 100_000
 
 __all__ = [
     "FLAG_NO_METER_START",
@@ -396,7 +399,11 @@ class SessionStore:
             if meter_start_hint is None:
                 session.flags.append(FLAG_NO_METER_START)
             self._describe(session)
-            self.last_transaction_id = max(self.last_transaction_id, transaction_id)
+            # Ids we could still hand out are skipped, so none is ever given twice; an id
+            # far ahead (a station's own numbering) is not followed, or the counter would
+            # run towards the 32-bit limit stations store ids in.
+            if transaction_id - self.last_transaction_id <= UNKNOWN_ID_FOLLOW:
+                self.last_transaction_id = max(self.last_transaction_id, transaction_id)
         else:
             self._removed(session)
         if session.last_meter is not None and meter_stop < (

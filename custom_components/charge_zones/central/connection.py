@@ -236,8 +236,12 @@ class StationConnection(ChargePoint):  # type: ignore[misc]
                     err.description,
                 )
                 await self._send(msg.create_call_error(err).to_json())
-        else:
+        elif self._call_lock.locked():
             self._response_queue.put_nowait(msg)
+        else:
+            # An answer to nothing we asked (late, or made up): dropped, so a station
+            # cannot fill the response queue.
+            _LOGGER.debug("Station %s sent an unsolicited %s: dropped", self.id, msg)
 
     @on(Action.boot_notification)
     def _on_boot(
