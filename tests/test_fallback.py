@@ -32,6 +32,7 @@ from simulator.station import StationBehaviour
 
 from .conftest import DEFAULT_BADGES, station_subentry, ws_url
 from .helpers import entity_id, wait_until
+from .test_faults import restarted
 
 ZONE = "zone_fb"
 OTHER_ZONE = "zone_other"
@@ -365,10 +366,12 @@ async def test_model_with_its_own_fallback_setting(
         await hass.async_block_till_done()
 
 
+@pytest.mark.parametrize("how", ["reload", "new_home_assistant"])
 async def test_restart_while_a_profile_is_outstanding(
-    hass: HomeAssistant, loaded_entry: MockConfigEntry, charger: SimulatedCharger
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, charger: SimulatedCharger, how: str
 ) -> None:
-    """The station holds its answer to a new live limit; Home Assistant reloads meanwhile.
+    """The station holds its answer to a new live limit; Home Assistant restarts meanwhile
+    (entry reload, or a new instance on the same storage).
 
     The new instance sends the fail-safe and the live limit again: the station ends with
     both, nothing lost.
@@ -398,22 +401,20 @@ async def test_restart_while_a_profile_is_outstanding(
         await asyncio.wait_for(holding.wait(), 5)
         first = charger.station
         assert limit(held(charger, 1)) == 10.0  # the new limit has not landed
-        assert await hass.config_entries.async_reload(loaded_entry.entry_id)
-        await hass.async_block_till_done()
-        assert loaded_entry.state is ConfigEntryState.LOADED
-        await live_in_force(hass, charger, 12.0)
-        assert charger.station is not first
-        # Sent again by the new instance, on the new connection, fail-safe first.
-        assert [limit(p) for p in sent(charger, 4)] == [6.0]
-        assert [limit(p) for p in sent(charger, 1)] == [12.0]
-        assert limit(held(charger, 4)) == 6.0
-        live = held(charger, 1)
-        assert valid_to(live) is not None
-        await wait_until(hass, lambda: runtime(loaded_entry).fallback == "profile")
-        # The old request never lands on top of the new one.
-        gate.set()
-        await asyncio.sleep(0.2)
-        assert held(charger, 1) is live
+        async with restarted(hass, loaded_entry, how) as (hass2, entry2):
+            await live_in_force(hass2, charger, 12.0)
+            assert charger.station is not first
+            # Sent again by the new instance, on the new connection, fail-safe first.
+            assert [limit(p) for p in sent(charger, 4)] == [6.0]
+            assert [limit(p) for p in sent(charger, 1)] == [12.0]
+            assert limit(held(charger, 4)) == 6.0
+            live = held(charger, 1)
+            assert valid_to(live) is not None
+            await wait_until(hass2, lambda: runtime(entry2).fallback == "profile")
+            # The old request never lands on top of the new one.
+            gate.set()
+            await asyncio.sleep(0.2)
+            assert held(charger, 1) is live
     finally:
         gate.set()
 
