@@ -52,6 +52,7 @@ from custom_components.charge_zones.const import (
     SUBENTRY_ZONE,
 )
 from homeassistant.core import HomeAssistant
+from simulator.meter import SimulatedMeter
 from simulator.station import StationBehaviour, StationClient
 
 STATION_ID = "TACW1142021G1XYZ"
@@ -281,6 +282,16 @@ async def loaded_entry(
 def ws_url(entry: MockConfigEntry) -> str:
     """The OCPP URL of a hub entry."""
     return f"ws://127.0.0.1:{entry.data[CONF_PORT]}"
+
+
+@pytest.fixture
+async def sim_meter() -> AsyncIterator[SimulatedMeter]:
+    """An SDM630 on 127.0.0.1 with 10 A of commons load per phase."""
+    served = SimulatedMeter("sdm630", unit=1)
+    served.set_currents(10, 10, 10)
+    await served.start()
+    yield served
+    await served.stop()
 
 
 @pytest.fixture

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 
@@ -34,3 +36,24 @@ def state_of(hass: HomeAssistant, platform: str, unique_id: str) -> str:
     state = hass.states.get(entity_id(hass, platform, unique_id))
     assert state is not None
     return state.state
+
+
+def copy_entry(entry: MockConfigEntry) -> MockConfigEntry:
+    """The same hub entry, for another Home Assistant on the same storage."""
+    return MockConfigEntry(
+        domain=entry.domain,
+        entry_id=entry.entry_id,
+        title=entry.title,
+        data=dict(entry.data),
+        options=dict(entry.options),
+        subentries_data=[
+            {
+                "data": dict(s.data),
+                "subentry_id": s.subentry_id,
+                "subentry_type": s.subentry_type,
+                "title": s.title,
+                "unique_id": s.unique_id,
+            }
+            for s in entry.subentries.values()
+        ],
+    )

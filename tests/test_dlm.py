@@ -3,7 +3,6 @@ stations over websockets, Home Assistant in between."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -79,16 +78,6 @@ def managed(station_id: str, zone_key: str = ZONE, **kw: Any) -> dict[str, Any]:
     sub = station_subentry(station_id, **kw)
     sub["data"]["zone"] = zone_key
     return sub
-
-
-@pytest.fixture
-async def sim_meter() -> AsyncIterator[SimulatedMeter]:
-    """An SDM630 on 127.0.0.1 with 10 A of commons load per phase."""
-    served = SimulatedMeter("sdm630", unit=1)
-    served.set_currents(10, 10, 10)
-    await served.start()
-    yield served
-    await served.stop()
 
 
 @pytest.fixture

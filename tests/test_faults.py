@@ -32,7 +32,7 @@ from simulator.meter import SimulatedMeter
 from simulator.station import SimulatedStation, StationClient
 
 from .conftest import DEFAULT_BADGES, connection_subentry, station_subentry, ws_url
-from .helpers import state_of, wait_until
+from .helpers import copy_entry, state_of, wait_until
 from .test_dlm import CONNECTION, METER, ZONE, connection, limit_of, managed, meter, zone
 from .test_session import sampled
 
@@ -42,27 +42,6 @@ REAL_STORE_WRITE = storage.Store._async_write_data
 REAL_STORE_REMOVE = storage.Store.async_remove
 
 # --- helpers ------------------------------------------------------------------------
-
-
-def copy_entry(entry: MockConfigEntry) -> MockConfigEntry:
-    """The same hub entry, for another Home Assistant on the same storage."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        entry_id=entry.entry_id,
-        title=entry.title,
-        data=dict(entry.data),
-        options=dict(entry.options),
-        subentries_data=[
-            {
-                "data": dict(s.data),
-                "subentry_id": s.subentry_id,
-                "subentry_type": s.subentry_type,
-                "title": s.title,
-                "unique_id": s.unique_id,
-            }
-            for s in entry.subentries.values()
-        ],
-    )
 
 
 @contextlib.asynccontextmanager
@@ -129,16 +108,6 @@ def failsafe_issue(hass: HomeAssistant, entry: MockConfigEntry) -> ir.IssueEntry
 
 
 # --- a DLM zone behind a real Modbus TCP meter ------------------------------------------
-
-
-@pytest.fixture
-async def sim_meter() -> AsyncIterator[SimulatedMeter]:
-    """An SDM630 on 127.0.0.1 with 10 A of commons load per phase."""
-    served = SimulatedMeter("sdm630", unit=1)
-    served.set_currents(10, 10, 10)
-    await served.start()
-    yield served
-    await served.stop()
 
 
 def dlm_site(meter_port: int) -> list[dict[str, Any]]:

@@ -16,7 +16,6 @@ from .test_dlm import (  # noqa: F401  # fixtures
     METER,
     charging,
     config_entry,
-    sim_meter,
     subentries,
 )
 
@@ -52,7 +51,7 @@ async def test_station_refusing_profiles_raises_repair(
 async def test_unreachable_meter_raises_repair_until_it_answers(
     hass: HomeAssistant,
     loaded_entry: MockConfigEntry,
-    sim_meter: SimulatedMeter,  # noqa: F811
+    sim_meter: SimulatedMeter,
 ) -> None:
     """Several failed reads in a row: a repair naming the meter and the error; gone on reply."""
     key = f"meter_unreachable_{loaded_entry.entry_id}_{METER}"
@@ -75,7 +74,7 @@ async def test_unreachable_meter_raises_repair_until_it_answers(
 async def test_removed_hub_leaves_no_repairs(
     hass: HomeAssistant,
     loaded_entry: MockConfigEntry,
-    sim_meter: SimulatedMeter,  # noqa: F811
+    sim_meter: SimulatedMeter,
 ) -> None:
     """Removing the hub removes every repair it raised."""
     key = f"meter_unreachable_{loaded_entry.entry_id}_{METER}"

@@ -15,7 +15,7 @@ from homeassistant.core import HomeAssistant
 from simulator.station import StationClient
 
 from .conftest import STATION_ID, ws_url
-from .helpers import state_of, wait_until
+from .helpers import copy_entry, state_of, wait_until
 from .test_session import sampled
 
 SUB = f"sub_{STATION_ID}"
@@ -74,23 +74,7 @@ async def test_new_home_assistant_same_storage(
 
     async with async_test_home_assistant() as hass2:
         hass2.data.pop(loader.DATA_CUSTOM_COMPONENTS)
-        entry2 = MockConfigEntry(
-            domain="charge_zones",
-            entry_id=config_entry.entry_id,
-            title=config_entry.title,
-            data=dict(config_entry.data),
-            options=dict(config_entry.options),
-            subentries_data=[
-                {
-                    "data": dict(s.data),
-                    "subentry_id": s.subentry_id,
-                    "subentry_type": s.subentry_type,
-                    "title": s.title,
-                    "unique_id": s.unique_id,
-                }
-                for s in config_entry.subentries.values()
-            ],
-        )
+        entry2 = copy_entry(config_entry)
         entry2.add_to_hass(hass2)
         assert await hass2.config_entries.async_setup(entry2.entry_id)
         await hass2.async_block_till_done()
