@@ -262,6 +262,17 @@ def config_entry(port: int, subentries: list[dict[str, Any]]) -> MockConfigEntry
     )
 
 
+def quick_hub_entry(port: int, subentries: list[dict[str, Any]]) -> MockConfigEntry:
+    """A hub entry whose limits rise after 0.3 s instead of the usual hold (DLM tests)."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=f"Charge Zones (port {port})",
+        data={CONF_HOST: "127.0.0.1", CONF_PORT: port},
+        options={CONF_HEARTBEAT_INTERVAL: 300, CONF_METER_INTERVAL: 10, "raise_hold": 0.3},
+        subentries_data=subentries,
+    )
+
+
 @pytest.fixture
 async def loaded_entry(
     hass: HomeAssistant, config_entry: MockConfigEntry

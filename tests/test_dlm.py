@@ -14,7 +14,7 @@ from homeassistant.helpers import issue_registry as ir
 from simulator.meter import SimulatedMeter
 from simulator.station import SimulatedStation, StationBehaviour, StationClient
 
-from .conftest import DEFAULT_BADGES, station_subentry, ws_url
+from .conftest import DEFAULT_BADGES, quick_hub_entry, station_subentry, ws_url
 from .helpers import entity_id, state_of, wait_until
 
 CONNECTION = "conn1"
@@ -130,13 +130,7 @@ def subentries(request: pytest.FixtureRequest, sim_meter: SimulatedMeter) -> lis
 
 @pytest.fixture
 def config_entry(port: int, subentries: list[dict[str, Any]]) -> MockConfigEntry:
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title=f"Charge Zones (port {port})",
-        data={"host": "127.0.0.1", "port": port},
-        options={"heartbeat_interval": 300, "meter_value_sample_interval": 10, "raise_hold": 0.3},
-        subentries_data=subentries,
-    )
+    return quick_hub_entry(port, subentries)
 
 
 def limit_of(station: SimulatedStation) -> float | None:

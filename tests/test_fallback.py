@@ -22,7 +22,6 @@ from custom_components.charge_zones.central.models import (
     ModelQuirks,
     live_stack_level,
 )
-from custom_components.charge_zones.const import DOMAIN
 from custom_components.charge_zones.stations import Station
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
@@ -30,7 +29,7 @@ from homeassistant.helpers import entity_registry as er
 from simulator.charger import Car, SimulatedCharger
 from simulator.station import StationBehaviour
 
-from .conftest import DEFAULT_BADGES, station_subentry, ws_url
+from .conftest import DEFAULT_BADGES, quick_hub_entry, station_subentry, ws_url
 from .helpers import entity_id, wait_until
 from .test_faults import restarted
 
@@ -84,13 +83,7 @@ def subentries(model: str) -> list[dict[str, Any]]:
 @pytest.fixture
 def config_entry(port: int, subentries: list[dict[str, Any]]) -> MockConfigEntry:
     """The hub, raising limits without the usual hold."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title=f"Charge Zones (port {port})",
-        data={"host": "127.0.0.1", "port": port},
-        options={"heartbeat_interval": 300, "meter_value_sample_interval": 10, "raise_hold": 0.3},
-        subentries_data=subentries,
-    )
+    return quick_hub_entry(port, subentries)
 
 
 @pytest.fixture

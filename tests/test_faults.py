@@ -31,7 +31,7 @@ from homeassistant.helpers import issue_registry as ir, storage
 from simulator.meter import SimulatedMeter
 from simulator.station import SimulatedStation, StationClient
 
-from .conftest import DEFAULT_BADGES, connection_subentry, station_subentry, ws_url
+from .conftest import DEFAULT_BADGES, connection_subentry, quick_hub_entry, station_subentry, ws_url
 from .helpers import copy_entry, state_of, wait_until
 from .test_dlm import CONNECTION, METER, ZONE, connection, limit_of, managed, meter, zone
 from .test_session import sampled
@@ -123,13 +123,7 @@ def dlm_site(meter_port: int) -> list[dict[str, Any]]:
 
 
 def dlm_entry(port: int, subentries: list[dict[str, Any]]) -> MockConfigEntry:
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title=f"Charge Zones (port {port})",
-        data={"host": "127.0.0.1", "port": port},
-        options={"heartbeat_interval": 300, "meter_value_sample_interval": 10, "raise_hold": 0.3},
-        subentries_data=subentries,
-    )
+    return quick_hub_entry(port, subentries)
 
 
 @pytest.fixture
