@@ -32,7 +32,7 @@ from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER, Config
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.template import Template
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
@@ -334,6 +334,10 @@ async def test_totals_survive_pruning_and_reload(
     assert [s.id_tag for s in loaded_entry.runtime_data.sessions.closed] == ["BADGE-2"]
     assert badge_energy(hass, "BADGE-1") == pytest.approx(1.0)
     assert state_of(hass, "sensor", "badge_BADGE-1_billed_sessions") == "1"
+    # The holder's total too (not rebuilt from the sessions kept: stored apart).
+    assert float(
+        state_of(hass, "sensor", f"{loaded_entry.entry_id}_holder_alice_billed_energy")
+    ) == pytest.approx(1.0)
 
 
 async def test_price_entity_changing_mid_session(
@@ -629,3 +633,200 @@ async def test_readme_monthly_mail_recipe(
     )
     assert media.path == Path(bill["path"])
     assert media.mime_type == "text/csv"
+
+
+def holder_uid(entry: MockConfigEntry, key: str, figure: str) -> str:
+    """Unique id of a holder sensor (figure: billed_energy, billed_sessions, ...)."""
+    return f"{entry.entry_id}_holder_{key}_{figure}"
+
+
+def holder_energy(hass: HomeAssistant, entry: MockConfigEntry, key: str) -> float:
+    """A holder's energy sensor (kWh)."""
+    return float(state_of(hass, "sensor", holder_uid(entry, key, "billed_energy")))
+
+
+def holder_device(hass: HomeAssistant, entry: MockConfigEntry, key: str) -> dr.DeviceEntry | None:
+    """A holder's device, if there is one."""
+    return dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, f"{entry.entry_id}_holder_{key}"), entry.entry_id
+    )
+
+
+async def edit_badge(
+    hass: HomeAssistant, entry: MockConfigEntry, subentry_id: str, tag: str, holder: str
+) -> None:
+    """Give a badge another holder through its reconfigure flow."""
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, "badge"),
+        context={"source": SOURCE_RECONFIGURE, "subentry_id": subentry_id},
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"tag": tag, "holder": holder, "status": "active"}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    await hass.async_block_till_done()
+
+
+async def test_holder_totals_over_two_badges_reload_and_badge_moved(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    """A holder's energy is the sum of their badges' sessions; a moved badge bills anew."""
+    await set_options(hass, loaded_entry, tariff="fixed", price=0.5, currency="chf")
+    client_a = await connect(hass, loaded_entry, "ST-A")
+    client_b = await connect(hass, loaded_entry, "ST-B")
+    a, b = sim(client_a), sim(client_b)
+    await charge(a, "BADGE-1", 10_007, [11_000], 12_347)  # Alice 2 340 Wh
+    await charge(b, "badge-4", 52_001, [52_900], 53_281)  # Alice's other badge: 1 280 Wh
+    await charge(b, "BADGE-2", 53_281, [], 54_000)  # Bob 719 Wh
+    # Kept out of the totals, counted apart: a stop below its MeterValues register.
+    await charge(a, "BADGE-1", 12_347, [13_000], 12_500)
+    await hass.async_block_till_done()
+
+    sessions = loaded_entry.runtime_data.sessions
+    badges = sessions.badge_totals
+    assert sessions.holder_totals["alice"].energy_wh == 3_620
+    assert badges["BADGE-1"].energy_wh + badges["BADGE-4"].energy_wh == 3_620
+    assert holder_energy(hass, loaded_entry, "alice") == pytest.approx(3.62)
+    assert holder_energy(hass, loaded_entry, "bob") == pytest.approx(0.719)
+    energy = hass.states.get(
+        entity_id(hass, "sensor", holder_uid(loaded_entry, "alice", "billed_energy"))
+    )
+    assert energy is not None
+    assert energy.attributes["state_class"] == "total_increasing"
+    assert energy.attributes["device_class"] == "energy"
+    assert energy.attributes["unit_of_measurement"] == "kWh"
+    count = hass.states.get(
+        entity_id(hass, "sensor", holder_uid(loaded_entry, "alice", "billed_sessions"))
+    )
+    assert count is not None
+    assert (count.state, count.attributes["flagged_sessions"]) == ("2", 1)
+    cost = hass.states.get(
+        entity_id(hass, "sensor", holder_uid(loaded_entry, "alice", "billed_cost"))
+    )
+    assert cost is not None
+    assert (float(cost.state), cost.attributes["unit_of_measurement"]) == (1.81, "CHF")
+    last = hass.states.get(
+        entity_id(hass, "sensor", holder_uid(loaded_entry, "alice", "last_session"))
+    )
+    assert last is not None
+    assert last.attributes["station"] == "ST-A"
+    assert last.attributes["tag"] == "BADGE-1"
+    assert last.attributes["billable"] is False
+    # One device per holder, under the hub, named after them.
+    device = holder_device(hass, loaded_entry, "alice")
+    assert device is not None
+    assert (device.name, device.model) == ("Alice", "Badge holder")
+    assert device.via_device_id == loaded_entry.runtime_data.hub_device_id
+    assert energy.entity_id.startswith("sensor.alice_")
+    await client_a.close()
+    await client_b.close()
+
+    assert await hass.config_entries.async_reload(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+    assert holder_energy(hass, loaded_entry, "alice") == pytest.approx(3.62)
+    assert loaded_entry.runtime_data.sessions.holder_totals["alice"].energy_wh == 3_620
+
+    # Alice's second badge goes to Bob: what Alice was billed stays hers.
+    await edit_badge(hass, loaded_entry, "badge_BADGE-4", "BADGE-4", "bob")
+    assert holder_energy(hass, loaded_entry, "alice") == pytest.approx(3.62)
+    assert holder_energy(hass, loaded_entry, "bob") == pytest.approx(0.719)
+    client_b = await connect(hass, loaded_entry, "ST-B")
+    await charge(sim(client_b), "BADGE-4", 54_000, [54_500], 55_000)  # now Bob's: 1 000 Wh
+    await hass.async_block_till_done()
+    assert holder_energy(hass, loaded_entry, "alice") == pytest.approx(3.62)
+    assert holder_energy(hass, loaded_entry, "bob") == pytest.approx(1.719)
+    bob = loaded_entry.runtime_data.sessions.holder_totals["bob"]
+    assert (bob.sessions, bob.energy_wh) == (2, 1_719)
+    # Bob's device keeps the name of his first badge ("Bob", not the "bob" typed later).
+    bob_device = holder_device(hass, loaded_entry, "bob")
+    assert bob_device is not None
+    assert bob_device.name == "Bob"
+    await client_b.close()
+
+
+async def test_holders_added_later_kept_and_removed(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, hass_client: Any
+) -> None:
+    """New holders get sensors without a reload; billed ones stay; unbilled ones go."""
+    result = await hass.config_entries.subentries.async_init(
+        (loaded_entry.entry_id, "badge"), context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"tag": "BADGE-9", "holder": "Dan", "status": "active"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert holder_energy(hass, loaded_entry, "dan") == 0.0
+    assert state_of(hass, "sensor", holder_uid(loaded_entry, "dan", "billed_cost")) == (
+        "unavailable"
+    )
+    assert state_of(hass, "sensor", holder_uid(loaded_entry, "dan", "last_session")) == "unknown"
+    new = next(s for s in loaded_entry.subentries.values() if s.unique_id == "badge BADGE-9")
+
+    # Renamed during his first session: Dan has no badge and no totals, his device goes.
+    client = await connect(hass, loaded_entry, "ST-B")
+    started = await sim(client).start_transaction(1, "BADGE-9", meter_start=5_000)
+    await edit_badge(hass, loaded_entry, new.subentry_id, "BADGE-9", "Daniel")
+    assert holder_device(hass, loaded_entry, "dan") is None
+    registry = er.async_get(hass)
+    assert (
+        registry.async_get_entity_id(
+            "sensor", DOMAIN, holder_uid(loaded_entry, "dan", "billed_energy")
+        )
+        is None
+    )
+    assert holder_energy(hass, loaded_entry, "daniel") == 0.0
+    # The session stays Dan's (its holder when it started): he is billed, and back.
+    tid = int(started.transaction_id)
+    await sim(client).stop_transaction(tid, meter_stop=5_250, id_tag="BADGE-9")
+    await hass.async_block_till_done()
+    assert holder_energy(hass, loaded_entry, "dan") == pytest.approx(0.25)
+    assert holder_energy(hass, loaded_entry, "daniel") == 0.0
+    await client.close()
+
+    # Carol charges, then her only badge is removed: her totals and device stay.
+    client = await connect(hass, loaded_entry, "ST-A")
+    await charge(sim(client), "BADGE-3", 0, [400], 800)
+    await charge(sim(client), "BADGE-9", 800, [], 1_100)
+    await hass.async_block_till_done()
+    assert holder_energy(hass, loaded_entry, "carol") == pytest.approx(0.8)
+    assert hass.config_entries.async_remove_subentry(loaded_entry, "badge_BADGE-3")
+    await hass.async_block_till_done()
+    assert holder_device(hass, loaded_entry, "carol") is not None
+    assert holder_energy(hass, loaded_entry, "carol") == pytest.approx(0.8)
+    await client.close()
+    assert await hass.config_entries.async_reload(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+    assert holder_energy(hass, loaded_entry, "carol") == pytest.approx(0.8)
+    assert holder_energy(hass, loaded_entry, "daniel") == pytest.approx(0.3)
+    assert holder_energy(hass, loaded_entry, "dan") == pytest.approx(0.25)
+
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, loaded_entry)
+    holders = diagnostics["billing"]["holder_totals"]
+    assert sorted(t["energy_wh"] for t in holders) == [250, 300, 800]
+    assert {t["holder"] for t in holders} == {"**REDACTED**"}
+    assert "Carol" not in str(holders)
+    assert "BADGE-3" not in str(holders)
+
+
+async def test_holder_totals_started_from_an_older_store(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, hass_storage: dict[str, Any]
+) -> None:
+    """A store written before the holder totals starts them from the sessions it kept."""
+    client = await connect(hass, loaded_entry, "ST-A")
+    await charge(sim(client), "BADGE-1", 0, [400], 1_000)
+    await charge(sim(client), "BADGE-4", 1_000, [], 1_500)
+    await charge(sim(client), "STRANGER", 1_500, [], 1_700)  # no holder: nobody's
+    await client.close()
+    assert await hass.config_entries.async_unload(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+    stored = hass_storage[f"{DOMAIN}.{loaded_entry.entry_id}.sessions"]["data"]
+    assert stored["holder_totals"]["alice"]["energy_wh"] == 1_500
+    del stored["holder_totals"]
+
+    assert await hass.config_entries.async_setup(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+    totals = loaded_entry.runtime_data.sessions.holder_totals
+    assert set(totals) == {"alice"}
+    assert (totals["alice"].sessions, totals["alice"].energy_wh) == (2, 1_500)
+    assert holder_energy(hass, loaded_entry, "alice") == pytest.approx(1.5)

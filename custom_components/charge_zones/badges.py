@@ -104,6 +104,14 @@ class BadgeBook:
         return hashlib.sha256(payload).hexdigest()[:16]
 
 
+def holder_key(name: str) -> str:
+    """A holder's key: the name without case and with its spaces collapsed.
+
+    "Alice  Martin" and "alice martin" are one holder (one total, one device).
+    """
+    return " ".join(name.split()).casefold()
+
+
 def expiry_timestamp(day: date, tz: tzinfo) -> str:
     """End of the expiry day, local time, as an OCPP UTC timestamp."""
     end = datetime.combine(day, time(23, 59, 59), tzinfo=tz).astimezone(UTC)

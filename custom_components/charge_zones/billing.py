@@ -220,6 +220,41 @@ class BadgeTotal:
         )
 
 
+@dataclass(slots=True)
+class ResidentTotal(BadgeTotal):
+    """Cumulative figures of one badge holder over all their badges, kept forever.
+
+    Credited with the holder a session had when it started; ``name`` is the holder's name
+    as last billed (the key is the normalised name).
+    """
+
+    name: str = ""
+
+    def add(self, row: SessionRow) -> None:
+        """Count a closed session once; the last one also says which badge it was."""
+        BadgeTotal.add(self, row)
+        if self.last is not None:
+            self.last["tag"] = row.id_tag
+
+    def as_dict(self) -> dict[str, Any]:
+        """Stored form."""
+        return {"name": self.name, **BadgeTotal.as_dict(self)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ResidentTotal:
+        """Rebuild from storage."""
+        base = BadgeTotal.from_dict(data)
+        return cls(
+            energy_wh=base.energy_wh,
+            sessions=base.sessions,
+            cost=base.cost,
+            currency=base.currency,
+            flagged_sessions=base.flagged_sessions,
+            last=base.last,
+            name=str(data.get("name", "")),
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class ExportFilter:
     """Which sessions an export takes: stopped in [start, end), optionally narrowed."""

@@ -103,6 +103,11 @@ def _billing(site: Site) -> dict[str, Any]:
         "currency": site.tariff.currency,
         "price_now": None if price is None else asdict(price),
         "badge_totals": [t.as_dict() for t in site.sessions.badge_totals.values()],
+        # Keyed by nothing personal: the holder's name is a (redacted) field.
+        "holder_totals": [
+            {"holder": t.name, **{k: v for k, v in t.as_dict().items() if k != "name"}}
+            for t in site.sessions.holder_totals.values()
+        ],
         "station_serials": site.sessions.station_serials,
     }
 

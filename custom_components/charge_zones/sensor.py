@@ -29,9 +29,10 @@ from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
-from .billing import TARIFF_NONE, BadgeTotal
+from .badges import holder_key
+from .billing import TARIFF_NONE, BadgeTotal, ResidentTotal
 from .central.models import Phase
-from .const import CONF_TAG, DOMAIN, SUBENTRY_BADGE
+from .const import CONF_HOLDER, CONF_TAG, DOMAIN, SUBENTRY_BADGE
 from .entity import (
     ChargeZonesEntity,
     HubEntity,
@@ -378,6 +379,39 @@ async def async_setup_entry(
 
     add_badges()
     entry.async_on_unload(site.on_configured(add_badges))
+
+    holders_done: set[str] = set()
+
+    @callback
+    def add_holders() -> None:
+        """Sensors for new holders; a holder with no badge and no totals loses its device."""
+        wanted = holders_of(site)
+        for key in wanted.keys() - holders_done:
+            holders_done.add(key)
+            async_add_entities([HolderSensor(site, key, wanted[key], d) for d in HOLDER_SENSORS])
+        registry = dr.async_get(hass)
+        prefix = holder_device_identifier(entry.entry_id, "")
+        for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
+            for domain, identifier in device.identifiers:
+                if domain != DOMAIN or not identifier.startswith(prefix):
+                    continue
+                key = identifier.removeprefix(prefix)
+                if key not in wanted:
+                    registry.async_remove_device(device.id)  # its entities go with it
+                    holders_done.discard(key)
+                elif device.name != wanted[key]:
+                    registry.async_update_device(device.id, name=wanted[key])
+
+    @callback
+    def billed_holder(key: str) -> None:
+        """A holder billed for the first time (a badge edited during its session)."""
+        if key not in holders_done:
+            add_holders()
+
+    add_holders()
+    entry.async_on_unload(site.on_configured(add_holders))
+    site.sessions.holder_listeners.append(billed_holder)
+    entry.async_on_unload(lambda: site.sessions.holder_listeners.remove(billed_holder))
 
 
 class StationSensor(StationEntity, SensorEntity):
@@ -802,4 +836,104 @@ class BadgeSensor(ChargeZonesEntity, SensorEntity):
         listeners = self.site.sessions.billing_listeners
         listeners.append(self._on_billed)
         self.async_on_remove(lambda: listeners.remove(self._on_billed))
+        self.async_on_remove(self.site.add_listener(self._handle_update))
+
+
+# --- badge holders (billing over all their badges) ----------------------------------
+
+
+def holder_device_identifier(entry_id: str, key: str) -> str:
+    """Device identifier of a badge holder (key: holder_key of the name)."""
+    return f"{entry_id}_holder_{key}"
+
+
+def holders_of(site: Site) -> dict[str, str]:
+    """Holders that get sensors, by key, with their name.
+
+    Every holder of a configured badge (named as on their first badge), and every holder
+    ever billed (named as last billed): totals once billed are never dropped, even when
+    the holder has no badge any more.
+    """
+    holders = {key: total.name for key, total in site.sessions.holder_totals.items()}
+    configured: dict[str, str] = {}
+    for subentry in site.entry.subentries.values():
+        if subentry.subentry_type == SUBENTRY_BADGE:
+            name = " ".join(str(subentry.data[CONF_HOLDER]).split())
+            if name:
+                configured.setdefault(holder_key(name), name)
+    return holders | configured
+
+
+HOLDER_SENSORS: tuple[BadgeSensorDescription, ...] = tuple(
+    replace(description, key=f"holder_{description.key}", translation_key=f"holder_{key}")
+    for description, key in zip(
+        BADGE_SENSORS, ("energy", "sessions", "cost", "last_session"), strict=True
+    )
+)
+
+
+class HolderSensor(ChargeZonesEntity, SensorEntity):
+    """A billing figure of one badge holder over all their badges, on the holder's device.
+
+    Updated when one of the holder's sessions ends, never on meter values.
+    """
+
+    entity_description: BadgeSensorDescription
+
+    def __init__(
+        self, site: Site, key: str, name: str, description: BadgeSensorDescription
+    ) -> None:
+        """Bind to a holder (by key; name: the device's)."""
+        self.entity_description = description
+        self.site = site
+        self.key = key
+        entry_id = site.entry.entry_id
+        self._attr_unique_id = f"{entry_id}_holder_{key}_{description.key.removeprefix('holder_')}"
+        info = DeviceInfo(
+            identifiers={(DOMAIN, holder_device_identifier(entry_id, key))},
+            name=name,
+            manufacturer="Charge Zones",
+            model="Badge holder",
+        )
+        if site.hub_device_id is not None:
+            info["via_device_id"] = site.hub_device_id
+        self._attr_device_info = info
+
+    @property
+    def _total(self) -> ResidentTotal:
+        total = self.site.sessions.holder_totals.get(self.key)
+        return total if total is not None else ResidentTotal()
+
+    @property
+    def available(self) -> bool:
+        """The cost only with a tariff (or a cost already counted)."""
+        if self.entity_description.key == "holder_billed_cost":
+            return self.site.tariff.kind != TARIFF_NONE or bool(self._total.cost)
+        return True
+
+    @property
+    def native_value(self) -> StateType | datetime:
+        """The figure."""
+        return self.entity_description.value_fn(self._total)
+
+    @property
+    def native_unit_of_measurement(self) -> str | None:
+        """The cost's currency (of the last priced session, else the tariff's)."""
+        if self.entity_description.key == "holder_billed_cost":
+            return self._total.currency or self.site.tariff.currency
+        return super().native_unit_of_measurement
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Details."""
+        return self.entity_description.attrs_fn(self._total)
+
+    def _snapshot(self) -> Any:
+        return (self._total.as_dict(), self.native_unit_of_measurement, self.available)
+
+    async def async_added_to_hass(self) -> None:
+        """Listen to this holder's sessions that end (and to hub changes: the tariff)."""
+        await super().async_added_to_hass()
+        self._last = self._snapshot()
+        self.async_on_remove(self.site.sessions.on_holder_billed(self.key, self._handle_update))
         self.async_on_remove(self.site.add_listener(self._handle_update))

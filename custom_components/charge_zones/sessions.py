@@ -25,6 +25,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import Store
 
+from .badges import holder_key
 from .billing import (
     FLAG_NO_METER_START,
     FLAG_REGISTER_BACKWARDS,
@@ -35,6 +36,7 @@ from .billing import (
     REGISTER_TOLERANCE_WH,
     BadgeTotal,
     Price,
+    ResidentTotal,
     SessionRow,
     cost_of,
 )
@@ -189,10 +191,15 @@ class SessionStore:
         self.station_list_versions: dict[str, int] = {}
         self.context = SessionContext()
         self.badge_totals: dict[str, BadgeTotal] = {}  # by upper-case tag
+        self.holder_totals: dict[str, ResidentTotal] = {}  # by holder_key of the name
         self.station_serials: dict[str, str] = {}  # last serial seen booting, by OCPP id
         # Told the (upper-case) tag whose totals changed: at a session's end, never per
         # meter value.
         self.billing_listeners: list[Callable[[str], None]] = []
+        # At the same moment: the holder's own listeners (by holder key), then these,
+        # told the key of any holder billed.
+        self._holder_listeners: dict[str, list[Callable[[], None]]] = {}
+        self.holder_listeners: list[Callable[[str], None]] = []
 
     async def async_load(self) -> None:
         """Load from storage (from the backup for what an unreadable store lost)."""
@@ -458,11 +465,23 @@ class SessionStore:
             tag: BadgeTotal.from_dict(total)
             for tag, total in dict(data.get("badge_totals", {})).items()
         }
+        if "holder_totals" in data:
+            self.holder_totals = {
+                key: ResidentTotal.from_dict(total)
+                for key, total in dict(data["holder_totals"]).items()
+            }
+        else:
+            # A store from before the holder totals: start them from the sessions kept.
+            self.holder_totals = {}
+            for session in self.closed:
+                if session.billed:
+                    self._credit_holder(session)
         self.station_serials = dict(data.get("station_serials", {}))
 
     def _billing_data(self) -> dict[str, Any]:
         return {
             "badge_totals": {tag: t.as_dict() for tag, t in self.badge_totals.items()},
+            "holder_totals": {key: t.as_dict() for key, t in self.holder_totals.items()},
             "station_serials": self.station_serials,
         }
 
@@ -509,6 +528,36 @@ class SessionStore:
         self.badge_totals.setdefault(tag, BadgeTotal()).add(session.row())
         for listener in list(self.billing_listeners):
             listener(tag)
+        if (key := self._credit_holder(session)) is not None:
+            for holder_listener in list(self.holder_listeners):
+                holder_listener(key)
+            for own in list(self._holder_listeners.get(key, ())):
+                own()
+
+    def on_holder_billed(self, key: str, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call listener when a session of this holder ends; returns a remover."""
+        listeners = self._holder_listeners.setdefault(key, [])
+        listeners.append(listener)
+
+        def remove() -> None:
+            listeners.remove(listener)
+            if not listeners:
+                self._holder_listeners.pop(key, None)
+
+        return remove
+
+    def _credit_holder(self, session: ChargingSession) -> str | None:
+        """Count a billed session in its holder's totals (the holder when it started).
+
+        A session without a holder (a badge that was not configured) counts for no one.
+        Returns the holder's key.
+        """
+        if not session.holder or not (key := holder_key(session.holder)):
+            return None
+        total = self.holder_totals.setdefault(key, ResidentTotal(name=session.holder))
+        total.name = session.holder
+        total.add(session.row())
+        return key
 
     def note_boot(self, station_id: str, serial: str | None) -> list[ChargingSession]:
         """A station booted: its open sessions are flagged if it is another unit now."""
