@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from typing import Any
 
 import pytest
@@ -246,3 +247,31 @@ async def test_unsolicited_results_are_dropped(
         reply = json.loads(await asyncio.wait_for(ws.recv(), 5))
         assert reply[:2] == [3, "hb-1"]
         assert connection._response_queue.qsize() == 0
+
+
+async def test_frame_log_on_demand(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The frames logger at INFO logs every frame received and sent."""
+    logger = "custom_components.charge_zones.central.connection.frames"
+    async with connect(f"{ws_url(loaded_entry)}/{STATION_ID}", subprotocols=["ocpp1.6"]) as ws:  # type: ignore[list-item]
+        caplog.set_level(logging.INFO, logger=logger)
+        await ws.send(json.dumps([2, "loud-1", "Heartbeat", {}]))
+        await asyncio.wait_for(ws.recv(), 5)
+        meter = {"connectorId": 1, "meterValue": [sample_set()]}
+        await ws.send(json.dumps([2, "loud-2", "MeterValues", meter]))
+        assert json.loads(await asyncio.wait_for(ws.recv(), 5)) == [3, "loud-2", {}]
+    received = [r.getMessage() for r in caplog.records if "receive message" in r.getMessage()]
+    sent = [r.getMessage() for r in caplog.records if ": send " in r.getMessage()]
+    assert any("loud-1" in m for m in received)
+    assert any("loud-2" in m for m in received)
+    assert any("loud-1" in m for m in sent)
+    assert any("loud-2" in m for m in sent)
+
+
+def sample_set() -> dict[str, Any]:
+    """One meterValue entry with an energy register."""
+    return {
+        "timestamp": "2026-11-24T08:00:00Z",
+        "sampledValue": [{"value": "1000", "measurand": "Energy.Active.Import.Register"}],
+    }

@@ -222,11 +222,16 @@ class StationConnection(ChargePoint):  # type: ignore[misc]
             return
         if msg.message_type_id == MessageType.Call:
             try:
-                if not isinstance(msg.action, str) or msg.action not in self.route_map:
+                if not isinstance(msg.action, str) or (
+                    msg.action not in self.route_map and msg.action != _METER_VALUES
+                ):
                     raise _unhandled(msg.action)
                 if not isinstance(msg.payload, dict):
                     raise _type_error("the payload of a CALL must be a JSON object")
-                await self._handle_call(msg)
+                if msg.action == _METER_VALUES:
+                    await self._on_meter_values(msg)
+                else:
+                    await self._handle_call(msg)
             except OCPPError as err:
                 _LOGGER.warning(
                     "Station %s: %s refused with %s (%s)",
@@ -334,14 +339,22 @@ class StationConnection(ChargePoint):  # type: ignore[misc]
         )
         return call_result.StopTransaction(id_tag_info=info.as_payload() if info else None)
 
-    # MeterValues are most of the traffic: checked here, by hand, with the same CALLERRORs
-    # the JSON schema would give, instead of the ocpp library's schema validation (which
-    # costs most of a message's CPU; see benchmarks/stations.py).
-    @on(Action.meter_values, skip_schema_validation=True)
-    def _on_meter_values(self, **payload: Any) -> call_result.MeterValues:
-        connector_id, transaction_id, meter_value = _check_meter_values(payload)
-        self.handler.on_meter_values(connector_id, transaction_id, _parse_samples(meter_value))
-        return call_result.MeterValues()
+    # MeterValues are most of the traffic: handled here, not through the ocpp library's
+    # routing, whose JSON schema validation, recursive key conversion and handler
+    # introspection cost most of a message's CPU (see benchmarks/stations.py). The checks
+    # give the same CALLERRORs as the schema would.
+    async def _on_meter_values(self, msg: Any) -> None:
+        connector_id, transaction_id, meter_value = _check_meter_values(
+            _snake_meter_values(msg.payload)
+        )
+        samples = _parse_samples(meter_value)
+        try:
+            self.handler.on_meter_values(connector_id, transaction_id, samples)
+        except Exception as err:  # as the library does: InternalError, connection kept
+            _LOGGER.exception("Station %s: error while handling MeterValues", self.id)
+            await self._send(msg.create_call_error(err).to_json())
+            return
+        await self._send(msg.create_call_result({}).to_json())
 
     @on(Action.data_transfer)
     def _on_data_transfer(
@@ -523,6 +536,32 @@ def _parse_samples(meter_value: list[dict[str, Any]]) -> list[Sample]:
         ) from err
     except MeterValueError as err:
         raise _formation(str(err)) from err
+
+
+_METER_VALUES = Action.meter_values.value
+_METER_VALUES_KEYS = {
+    "connectorId": "connector_id",
+    "transactionId": "transaction_id",
+    "meterValue": "meter_value",
+}
+
+
+def _snake_meter_values(payload: dict[str, Any]) -> dict[str, Any]:
+    """A MeterValues payload with the keys the checks below expect (snake_case).
+
+    Only the keys of the message are renamed (a sampled value's keys are single words);
+    anything else is left as it is and refused by the checks.
+    """
+    converted = {_METER_VALUES_KEYS.get(key, key): value for key, value in payload.items()}
+    meter_value = converted.get("meter_value")
+    if isinstance(meter_value, list):
+        converted["meter_value"] = [
+            {("sampled_value" if key == "sampledValue" else key): v for key, v in entry.items()}
+            if isinstance(entry, dict)
+            else entry
+            for entry in meter_value
+        ]
+    return converted
 
 
 _SAMPLED_KEYS = frozenset({"value", "context", "format", "measurand", "phase", "location", "unit"})

@@ -210,6 +210,7 @@ class ThrottledConnection(StationConnection):
         """Read and route frames until the socket closes, pacing a flooding station."""
         while True:
             message = await self.socket.recv()
+            self.logger.info("%s: receive message %s", self.id, message)
             wait = self.throttle.delay()
             if wait > 0:
                 if self.throttle.throttled == 1 or wait > 1:
