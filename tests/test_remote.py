@@ -12,6 +12,7 @@ from websockets.exceptions import InvalidStatus
 
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.setup import async_setup_component
 from simulator.station import StationClient
 
 from .conftest import (
@@ -189,3 +190,31 @@ async def test_password_redacted_in_diagnostics(
     assert remote["config"]["endpoint"] == "remote"
     assert remote["config"]["password_set"] is True
     assert remote["config"]["load_managed"] is False
+
+
+async def test_wrong_passwords_count_as_failed_logins(
+    hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    aiohttp_client: ClientSessionGenerator,
+) -> None:
+    """On the internet-facing endpoint, wrong passwords feed Home Assistant's IP ban."""
+    assert await async_setup_component(
+        hass, "http", {"http": {"ip_ban_enabled": True, "login_attempts_threshold": 2}}
+    )
+    config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    client = await aiohttp_client(hass.http.app)
+    url = f"ws://127.0.0.1:{client.server.port}/api/charge_zones/ocpp"
+    wrong = StationClient(url, REMOTE_ID, password="not-the-right-password")
+    for _ in range(2):
+        with pytest.raises(InvalidStatus) as err:
+            await wrong.connect()
+        assert err.value.response.status_code == 401
+    # Banned now: even the right password from that address is turned away.
+    right = StationClient(url, REMOTE_ID, password=PASSWORD)
+    with pytest.raises(InvalidStatus) as err:
+        await right.connect()
+    assert err.value.response.status_code == 403
+    assert not config_entry.runtime_data.station_by_id(REMOTE_ID).connected
+    await hass.config_entries.async_unload(config_entry.entry_id)

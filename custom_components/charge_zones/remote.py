@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import WSMsgType, web
 
+from homeassistant.components.http.ban import process_success_login, process_wrong_login
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.http import HomeAssistantView
 
@@ -95,6 +96,12 @@ class RemoteOcppView(HomeAssistantView):
         )
         site, verdict = self._site_for(handshake)
         refused = refusal(verdict, station_id)
+        if verdict is Verdict.UNAUTHORIZED:
+            # Home Assistant's own brute-force protection: counted like a failed login
+            # (with `http: ip_ban_enabled`, the address is banned after the threshold).
+            await process_wrong_login(request)
+        elif verdict is Verdict.ACCEPT:
+            process_success_login(request)
         if site is None or refused is not None:
             status, text = refused or refusal(Verdict.UNKNOWN, station_id) or (404, "")
             headers = (
