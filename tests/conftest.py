@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 import socket
 from typing import Any
 
@@ -66,6 +67,13 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
 @pytest.fixture(autouse=True)
 def real_sockets(socket_enabled: None) -> None:
     """Every test talks over real sockets; servers bind 127.0.0.1 only."""
+
+
+@pytest.fixture(autouse=True)
+def own_config_dir(hass: HomeAssistant, tmp_path: Path) -> None:
+    """Files Home Assistant writes (exports, blueprints, IP bans) go to the test's own
+    directory, not the test harness's shared testing_config."""
+    hass.config.config_dir = str(tmp_path)
 
 
 def free_port() -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -196,8 +197,11 @@ async def test_wrong_passwords_count_as_failed_logins(
     hass: HomeAssistant,
     config_entry: MockConfigEntry,
     aiohttp_client: ClientSessionGenerator,
+    tmp_path: Path,
 ) -> None:
     """On the internet-facing endpoint, wrong passwords feed Home Assistant's IP ban."""
+    # The ban list is a file in the config directory: keep it out of the shared one.
+    hass.config.config_dir = str(tmp_path)
     assert await async_setup_component(
         hass, "http", {"http": {"ip_ban_enabled": True, "login_attempts_threshold": 2}}
     )
@@ -218,3 +222,5 @@ async def test_wrong_passwords_count_as_failed_logins(
     assert err.value.response.status_code == 403
     assert not config_entry.runtime_data.station_by_id(REMOTE_ID).connected
     await hass.config_entries.async_unload(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert "127.0.0.1" in (tmp_path / "ip_bans.yaml").read_text()
