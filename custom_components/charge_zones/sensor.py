@@ -759,30 +759,69 @@ BADGE_SENSORS: tuple[BadgeSensorDescription, ...] = (
 )
 
 
-class BadgeSensor(ChargeZonesEntity, SensorEntity):
-    """A billing figure of one badge, on the badge's device (named after its holder).
-
-    Updated when one of its sessions ends, never on meter values.
-    """
+class BilledSensor(ChargeZonesEntity, SensorEntity):
+    """A billing figure (of a badge or of a holder), updated when a session ends."""
 
     entity_description: BadgeSensorDescription
+    site: Site
 
-    def __init__(self, site: Site, subentry_id: str, description: BadgeSensorDescription) -> None:
-        """Bind to a badge subentry."""
+    def _bind(
+        self, site: Site, description: BadgeSensorDescription, device: str, name: str, model: str
+    ) -> None:
         self.entity_description = description
         self.site = site
-        self.subentry_id = subentry_id
-        self._attr_unique_id = f"{subentry_id}_{description.key}"
-        subentry = site.entry.subentries[subentry_id]
         info = DeviceInfo(
-            identifiers={(DOMAIN, subentry_id)},
-            name=subentry.title,
-            manufacturer="Charge Zones",
-            model="RFID badge",
+            identifiers={(DOMAIN, device)}, name=name, manufacturer="Charge Zones", model=model
         )
         if site.hub_device_id is not None:
             info["via_device_id"] = site.hub_device_id
         self._attr_device_info = info
+
+    @property
+    def _total(self) -> BadgeTotal:
+        raise NotImplementedError
+
+    @property
+    def _is_cost(self) -> bool:
+        return self.entity_description.device_class is SensorDeviceClass.MONETARY
+
+    @property
+    def available(self) -> bool:
+        """The cost only with a tariff (or a cost already counted)."""
+        if self._is_cost:
+            return self.site.tariff.kind != TARIFF_NONE or bool(self._total.cost)
+        return True
+
+    @property
+    def native_value(self) -> StateType | datetime:
+        """The figure."""
+        return self.entity_description.value_fn(self._total)
+
+    @property
+    def native_unit_of_measurement(self) -> str | None:
+        """The cost's currency (of the last priced session, else the tariff's)."""
+        if self._is_cost:
+            return self._total.currency or self.site.tariff.currency
+        return super().native_unit_of_measurement
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Details."""
+        return self.entity_description.attrs_fn(self._total)
+
+    def _snapshot(self) -> Any:
+        return (self._total.as_dict(), self.native_unit_of_measurement, self.available)
+
+
+class BadgeSensor(BilledSensor):
+    """A billing figure of one badge, on the badge's device (named after its holder)."""
+
+    def __init__(self, site: Site, subentry_id: str, description: BadgeSensorDescription) -> None:
+        """Bind to a badge subentry."""
+        self.subentry_id = subentry_id
+        self._attr_unique_id = f"{subentry_id}_{description.key}"
+        title = site.entry.subentries[subentry_id].title
+        self._bind(site, description, subentry_id, title, "RFID badge")
 
     @property
     def tag(self) -> str | None:
@@ -796,33 +835,8 @@ class BadgeSensor(ChargeZonesEntity, SensorEntity):
         total = self.site.sessions.badge_totals.get(tag) if tag else None
         return total if total is not None else BadgeTotal()
 
-    @property
-    def available(self) -> bool:
-        """The cost only with a tariff (or a cost already counted)."""
-        if self.entity_description.key == "billed_cost":
-            return self.site.tariff.kind != TARIFF_NONE or bool(self._total.cost)
-        return True
-
-    @property
-    def native_value(self) -> StateType | datetime:
-        """The figure."""
-        return self.entity_description.value_fn(self._total)
-
-    @property
-    def native_unit_of_measurement(self) -> str | None:
-        """The cost's currency (of the last priced session, else the tariff's)."""
-        if self.entity_description.key == "billed_cost":
-            return self._total.currency or self.site.tariff.currency
-        return super().native_unit_of_measurement
-
-    @property
-    def extra_state_attributes(self) -> dict[str, Any] | None:
-        """Details."""
-        return self.entity_description.attrs_fn(self._total)
-
     def _snapshot(self) -> Any:
-        total = self._total
-        return (self.tag, total.as_dict(), self.native_unit_of_measurement, self.available)
+        return (self.tag, *super()._snapshot())
 
     @callback
     def _on_billed(self, tag: str) -> None:
@@ -872,64 +886,23 @@ HOLDER_SENSORS: tuple[BadgeSensorDescription, ...] = tuple(
 )
 
 
-class HolderSensor(ChargeZonesEntity, SensorEntity):
-    """A billing figure of one badge holder over all their badges, on the holder's device.
-
-    Updated when one of the holder's sessions ends, never on meter values.
-    """
-
-    entity_description: BadgeSensorDescription
+class HolderSensor(BilledSensor):
+    """A billing figure of one badge holder over all their badges, on the holder's device."""
 
     def __init__(
         self, site: Site, key: str, name: str, description: BadgeSensorDescription
     ) -> None:
         """Bind to a holder (by key; name: the device's)."""
-        self.entity_description = description
-        self.site = site
         self.key = key
         entry_id = site.entry.entry_id
         self._attr_unique_id = f"{entry_id}_holder_{key}_{description.key.removeprefix('holder_')}"
-        info = DeviceInfo(
-            identifiers={(DOMAIN, holder_device_identifier(entry_id, key))},
-            name=name,
-            manufacturer="Charge Zones",
-            model="Badge holder",
-        )
-        if site.hub_device_id is not None:
-            info["via_device_id"] = site.hub_device_id
-        self._attr_device_info = info
+        device = holder_device_identifier(entry_id, key)
+        self._bind(site, description, device, name, "Badge holder")
 
     @property
     def _total(self) -> ResidentTotal:
         total = self.site.sessions.holder_totals.get(self.key)
         return total if total is not None else ResidentTotal()
-
-    @property
-    def available(self) -> bool:
-        """The cost only with a tariff (or a cost already counted)."""
-        if self.entity_description.key == "holder_billed_cost":
-            return self.site.tariff.kind != TARIFF_NONE or bool(self._total.cost)
-        return True
-
-    @property
-    def native_value(self) -> StateType | datetime:
-        """The figure."""
-        return self.entity_description.value_fn(self._total)
-
-    @property
-    def native_unit_of_measurement(self) -> str | None:
-        """The cost's currency (of the last priced session, else the tariff's)."""
-        if self.entity_description.key == "holder_billed_cost":
-            return self._total.currency or self.site.tariff.currency
-        return super().native_unit_of_measurement
-
-    @property
-    def extra_state_attributes(self) -> dict[str, Any] | None:
-        """Details."""
-        return self.entity_description.attrs_fn(self._total)
-
-    def _snapshot(self) -> Any:
-        return (self._total.as_dict(), self.native_unit_of_measurement, self.available)
 
     async def async_added_to_hass(self) -> None:
         """Listen to this holder's sessions that end (and to hub changes: the tariff)."""
