@@ -225,7 +225,7 @@ async def test_oversized_frame_closes_connection(
 
 
 async def test_flooding_station_is_throttled_not_starving_others(
-    hass: HomeAssistant, loaded_entry: MockConfigEntry
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A station sending frames without waiting is paced; another station is served meanwhile,
     and the flooder still gets every answer."""
@@ -251,6 +251,10 @@ async def test_flooding_station_is_throttled_not_starving_others(
             assert reply[0] == 3
             assert reply[1] == f"f-{answered}"
             answered += 1
+        # One flood, one warning (not one per frame held back).
+        warnings = [r for r in caplog.records if "throttled" in r.getMessage()]
+        assert len(warnings) == 1
+        assert connection.throttle.episodes == 1
         assert site.station_by_id(STATION_ID).connected
         await other.close()
 

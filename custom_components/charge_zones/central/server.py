@@ -173,7 +173,8 @@ class Throttle:
         self._at = time.monotonic()
         self.frames = 0  # frames seen
         self.throttled = 0  # frames that had to wait
-        self.episodes = 0  # times the station went over the rate
+        self.episodes = 0  # floods: waits since the bucket was last full
+        self._waiting = False
 
     def delay(self) -> float:
         """Take a token; seconds to wait before handling the frame (0: at once)."""
@@ -183,8 +184,11 @@ class Throttle:
         self._at = now
         self._tokens -= 1
         if self._tokens >= 0:
+            if self._tokens >= self.burst - 1:  # refilled: the flood is over
+                self._waiting = False
             return 0.0
-        if self.throttled == 0 or self._tokens > -1:
+        if not self._waiting:
+            self._waiting = True
             self.episodes += 1
         self.throttled += 1
         return -self._tokens / self.rate
@@ -211,9 +215,10 @@ class ThrottledConnection(StationConnection):
         while True:
             message = await self.socket.recv()
             self.logger.info("%s: receive message %s", self.id, message)
+            episodes = self.throttle.episodes
             wait = self.throttle.delay()
             if wait > 0:
-                if self.throttle.throttled == 1 or wait > 1:
+                if self.throttle.episodes != episodes:  # once per flood, not per frame
                     _LOGGER.warning(
                         "Station %s sends more than %g messages per second: throttled",
                         self.id,
