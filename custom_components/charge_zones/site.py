@@ -280,16 +280,14 @@ class Site:
             meter_interval=int(options.get(CONF_METER_INTERVAL, DEFAULT_METER_INTERVAL)),
         )
 
-    def _wanted_address(self) -> tuple[str, int, tuple[str, str] | None]:
+    def _wanted_address(self) -> tuple[str, int, tuple[Any, Any, Any]]:
+        """Where and how the server listens (a change moves it)."""
         data = self.entry.data
-        try:
-            files = tls_files(self.hass, data)
-        except ValueError:
-            files = ("", "")  # fails at start with a clear error
-        return data[CONF_HOST], int(data[CONF_PORT]), files
+        tls = (data.get(CONF_TLS), data.get(CONF_CERTFILE), data.get(CONF_KEYFILE))
+        return data[CONF_HOST], int(data[CONF_PORT]), tls
 
     def _new_server(self, ssl_context: ssl.SSLContext | None) -> OcppServer:
-        host, port, _files = self._address
+        host, port, _tls = self._address
         return OcppServer(
             host, port, links=self.links, check=self.check_handshake, ssl_context=ssl_context
         )
@@ -299,14 +297,17 @@ class Site:
 
         Raises OSError (port or certificate) after raising the hub's repair issue.
         """
-        host, port, files = self._address
+        host, port, _tls = self._address
         try:
-            if files is None:
-                context = None
-            elif files == ("", ""):
-                raise OSError("Home Assistant's web server has no certificate")
-            else:
-                context = await self.hass.async_add_executor_job(server_ssl_context, files)
+            try:
+                files = tls_files(self.hass, self.entry.data)
+            except ValueError as err:
+                raise OSError(str(err)) from err
+            context = (
+                None
+                if files is None
+                else await self.hass.async_add_executor_job(server_ssl_context, files)
+            )
             self.server = self._new_server(context)
             await self.server.start()
         except OSError as err:  # ssl.SSLError is an OSError
