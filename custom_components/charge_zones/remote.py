@@ -102,14 +102,15 @@ class RemoteOcppView(HomeAssistantView):
             await process_wrong_login(request)
         elif verdict is Verdict.ACCEPT:
             process_success_login(request)
-        if site is None or refused is not None:
-            status, text = refused or refusal(Verdict.UNKNOWN, station_id) or (404, "")
+        if refused is not None:
+            status, text = refused
             headers = (
                 {"WWW-Authenticate": 'Basic realm="Charge Zones OCPP"'}
                 if verdict is Verdict.UNAUTHORIZED
                 else None
             )
             return web.Response(status=int(status), text=text, headers=headers)
+        assert site is not None  # only a hub that knows the station accepts it
         websocket = web.WebSocketResponse(
             protocols=(SUBPROTOCOL,),
             heartbeat=PING_INTERVAL,
