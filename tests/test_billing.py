@@ -566,18 +566,23 @@ def test_csv_never_holds_a_formula() -> None:
     assert "'@TAG" in cells
 
 
+async def add_badge(hass: HomeAssistant, entry: MockConfigEntry, tag: str, holder: str) -> None:
+    """Add a badge through its form, as the installer does."""
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, "badge"), context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"tag": tag, "holder": holder, "status": "active"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+
+
 async def test_badges_added_and_edited_later(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, hass_client: Any
 ) -> None:
     """A new badge gets its sensors; an edited one its device's name; diagnostics hide tags."""
-    result = await hass.config_entries.subentries.async_init(
-        (loaded_entry.entry_id, "badge"), context={"source": SOURCE_USER}
-    )
-    result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {"tag": "BADGE-9", "holder": "Dan", "status": "active"}
-    )
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-    await hass.async_block_till_done()
+    await add_badge(hass, loaded_entry, "BADGE-9", "Dan")
     new = next(s for s in loaded_entry.subentries.values() if s.unique_id == "badge BADGE-9")
     client = await connect(hass, loaded_entry, "ST-A")
     await charge(sim(client), "BADGE-9", 0, [300], 600)
@@ -748,14 +753,7 @@ async def test_holders_added_later_kept_and_removed(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, hass_client: Any
 ) -> None:
     """New holders get sensors without a reload; billed ones stay; unbilled ones go."""
-    result = await hass.config_entries.subentries.async_init(
-        (loaded_entry.entry_id, "badge"), context={"source": SOURCE_USER}
-    )
-    result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {"tag": "BADGE-9", "holder": "Dan", "status": "active"}
-    )
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-    await hass.async_block_till_done()
+    await add_badge(hass, loaded_entry, "BADGE-9", "Dan")
     assert holder_energy(hass, loaded_entry, "dan") == 0.0
     assert state_of(hass, "sensor", holder_uid(loaded_entry, "dan", "billed_cost")) == (
         "unavailable"
