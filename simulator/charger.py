@@ -8,6 +8,15 @@ a car arrives and badges (or on RemoteStartTransaction) and stops it when the ca
 leaves or on RemoteStopTransaction. It keeps its profiles across reconnects and honours
 their validity on its own clock, which a test can advance (`advance`) to show what
 happens when a limit expires while the central system is away.
+
+It can behave as badly as real stations do (each a keyword argument):
+- ``connectors``: several connectors, one car each, with OCPP 1.6 profile semantics (a
+  TxDefaultProfile on connector 0 applies to *each* connector, a ChargePointMaxProfile
+  caps the sum of all connectors);
+- ``idle_meter_values=False``: no MeterValues outside a transaction;
+- ``measurands="power"``: MeterValues carry Power.Active.Import only (no per-phase
+  Current.Import); ``meter_interval``: e.g. only every 60 s;
+- ``ignore_limits=True``: accepts every profile and lets the car draw what it wants.
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ from simulator.station import (
     SimulatedStation,
     StationBehaviour,
     StationClient,
+    default_configuration,
     now_iso,
 )
 
@@ -86,16 +96,10 @@ def _in_force(profile: dict[str, Any], now: datetime | None) -> bool:
     return valid_to is None or now < _parse_time(valid_to)
 
 
-def held_limit(
-    state: SimState, connector: int, phases: int, now: datetime | None = None
-) -> float | None:
-    """The limit (A per phase) the profiles held put on a connector at `now` (None: none).
-
-    Profiles outside their validFrom/validTo are ignored, so an expired one falls
-    through to the one below. ChargePointMaxProfile (connector 0) caps the station;
-    among Tx/TxDefault profiles, a connector-specific one beats a connector-0 one, and
-    the highest stack level wins.
-    """
+def _limits(
+    state: SimState, connector: int, phases: int, now: datetime | None
+) -> tuple[float | None, float | None]:
+    """(station cap, the connector's Tx/TxDefault limit) the held profiles put at `now`."""
     cap: float | None = None
     best: tuple[int, int, float] | None = None  # (specific, stack level, limit)
     for profile_id, profile in state.profiles.items():
@@ -114,7 +118,20 @@ def held_limit(
             rank = (1 if on == connector else 0, int(profile["stack_level"]), limit)
             if best is None or rank[:2] > best[:2]:
                 best = rank
-    limits = [v for v in (cap, best[2] if best else None) if v is not None]
+    return cap, (best[2] if best else None)
+
+
+def held_limit(
+    state: SimState, connector: int, phases: int, now: datetime | None = None
+) -> float | None:
+    """The limit (A per phase) the profiles held put on a connector at `now` (None: none).
+
+    Profiles outside their validFrom/validTo are ignored, so an expired one falls
+    through to the one below. ChargePointMaxProfile (connector 0) caps the station;
+    among Tx/TxDefault profiles, a connector-specific one beats a connector-0 one, and
+    the highest stack level wins.
+    """
+    limits = [v for v in _limits(state, connector, phases, now) if v is not None]
     return min(limits) if limits else None
 
 
@@ -127,7 +144,7 @@ def profile_limit(
 
 @dataclass
 class ChargerState:
-    """What the simulated charger is doing."""
+    """What one connector of the simulated charger is doing."""
 
     car: Car | None = None
     badge: str | None = None
@@ -139,7 +156,7 @@ class ChargerState:
 
 
 class SimulatedCharger:
-    """One station with one connector, connected (and reconnecting) to a central system."""
+    """One station, connected (and reconnecting) to a central system, a car per connector."""
 
     def __init__(
         self,
@@ -153,7 +170,15 @@ class SimulatedCharger:
         meter_interval: float | None = None,
         energy_wh: float = 0.0,
         password: str | None = None,
+        connectors: int = 1,
+        idle_meter_values: bool = True,
+        measurands: str = "current",
+        ignore_limits: bool = False,
     ) -> None:
+        if connectors < 1:
+            raise ValueError("a station has at least one connector")
+        if measurands not in ("current", "power"):
+            raise ValueError("measurands is 'current' or 'power'")
         self.url = url
         self.password = password  # security profile 1 (HTTP Basic), if set
         self.station_id = station_id
@@ -163,7 +188,14 @@ class SimulatedCharger:
         self.behaviour = behaviour or StationBehaviour()
         self.tick = tick
         self.meter_interval = meter_interval
-        self.state = ChargerState(energy_wh=energy_wh)
+        self.idle_meter_values = idle_meter_values
+        self.measurands = measurands
+        self.ignore_limits = ignore_limits
+        # One state per connector (1..n); the registers start apart so sessions differ.
+        self.points = {
+            n: ChargerState(energy_wh=energy_wh + (n - 1) * 1_000_000.0)
+            for n in range(1, connectors + 1)
+        }
         self.client: StationClient | None = None
         self.station: SimulatedStation | None = None
         self.connected = asyncio.Event()
@@ -175,11 +207,18 @@ class SimulatedCharger:
         self._meter_task: asyncio.Task[None] | None = None
         # What the station holds, across reconnects (configuration, profiles, badges).
         self.memory = SimState()
+        self.memory.configuration = default_configuration(self.behaviour)
+        self.memory.configuration["NumberOfConnectors"] = str(connectors)
         # Seconds the station's clock is ahead of real time (see `advance`).
         self.clock_offset = 0.0
         # Told about every command (after the charger's own reaction); an awaitable it
         # returns for SetChargingProfile delays the station's answer.
         self.command_hook: CommandHook | None = None
+
+    @property
+    def state(self) -> ChargerState:
+        """Connector 1 (the only one of most stations)."""
+        return self.points[1]
 
     def now(self) -> datetime:
         """The station's clock."""
@@ -238,7 +277,8 @@ class SimulatedCharger:
             station.on_command = self._on_command
             try:
                 await station.boot(vendor="Simulated", model="SimCharger")
-                await station.status(1, self.state.status)
+                for connector, point in self.points.items():
+                    await station.status(connector, point.status)
                 self.connected.set()
                 self._reconnect.clear()
                 closed = asyncio.ensure_future(client.connection.wait_closed())  # type: ignore[union-attr]
@@ -264,12 +304,20 @@ class SimulatedCharger:
         return None
 
     def _react(self, action: str, payload: dict[str, Any]) -> None:
-        if action == "RemoteStartTransaction" and self.state.car is not None:
-            self._spawn(self.start_session(payload["id_tag"]))
-        elif action == "RemoteStopTransaction" or (
-            action == "UnlockConnector" and self.state.transaction_id is not None
-        ):
-            self._spawn(self.stop_session("Remote"))
+        if action == "RemoteStartTransaction":
+            connector = payload.get("connector_id") or next(
+                (n for n, p in self.points.items() if p.car and p.transaction_id is None), 1
+            )
+            if connector in self.points and self.points[connector].car is not None:
+                self._spawn(self.start_session(payload["id_tag"], connector))
+        elif action == "RemoteStopTransaction":
+            for connector, point in self.points.items():
+                if point.transaction_id == payload.get("transaction_id"):
+                    self._spawn(self.stop_session("Remote", connector))
+        elif action == "UnlockConnector":
+            connector = payload.get("connector_id", 1)
+            if connector in self.points and self.points[connector].transaction_id is not None:
+                self._spawn(self.stop_session("Remote", connector))
         elif action == "Reset":
             self._loop.call_later(0.1, self.drop)
 
@@ -279,78 +327,112 @@ class SimulatedCharger:
 
     # --- the car ------------------------------------------------------------------
 
-    async def plug(self, car: Car, badge: str | None) -> bool:
+    async def plug(self, car: Car, badge: str | None, connector: int = 1) -> bool:
         """A car arrives; with a badge, the session starts (False: refused)."""
-        self.state.car = car
-        await self._status("Preparing")
+        self.points[connector].car = car
+        await self._status("Preparing", connector)
         if badge is None:
             return False
-        return await self.start_session(badge)
+        return await self.start_session(badge, connector)
 
-    async def start_session(self, badge: str) -> bool:
+    async def start_session(self, badge: str, connector: int = 1) -> bool:
         """Authorize and start a transaction."""
         station = self.station
+        point = self.points[connector]
         if station is None:
             return False
         answer = await station.authorize(badge)
         if answer.id_tag_info["status"] != "Accepted":
             return False
-        started = await station.start_transaction(1, badge, int(self.state.energy_wh))
+        started = await station.start_transaction(connector, badge, int(point.energy_wh))
         if started.id_tag_info["status"] != "Accepted":
             await station.stop_transaction(
-                started.transaction_id, int(self.state.energy_wh), reason="DeAuthorized"
+                started.transaction_id, int(point.energy_wh), reason="DeAuthorized"
             )
             return False
-        self.state.badge = badge
-        self.state.transaction_id = started.transaction_id
-        await self._status("Charging")
+        point.badge = badge
+        point.transaction_id = started.transaction_id
+        await self._status("Charging", connector)
         return True
 
-    async def stop_session(self, reason: str = "EVDisconnected") -> None:
+    async def stop_session(self, reason: str = "EVDisconnected", connector: int = 1) -> None:
         """Stop the transaction."""
-        station, transaction = self.station, self.state.transaction_id
-        self.state.transaction_id = None
-        self.state.current = 0.0
+        point = self.points[connector]
+        station, transaction = self.station, point.transaction_id
+        point.transaction_id = None
+        point.current = 0.0
         if station is not None and transaction is not None:
             await station.stop_transaction(
-                transaction, int(self.state.energy_wh), reason=reason, id_tag=self.state.badge
+                transaction, int(point.energy_wh), reason=reason, id_tag=point.badge
             )
-        await self._status("Finishing")
+        await self._status("Finishing", connector)
 
-    async def unplug(self) -> None:
+    async def unplug(self, connector: int = 1) -> None:
         """The car leaves."""
-        if self.state.transaction_id is not None:
-            await self.stop_session()
-        self.state.car = None
-        await self._status("Available")
+        point = self.points[connector]
+        if point.transaction_id is not None:
+            await self.stop_session(connector=connector)
+        point.car = None
+        await self._status("Available", connector)
 
-    async def _status(self, status: str) -> None:
-        self.state.status = status
+    async def _status(self, status: str, connector: int = 1) -> None:
+        self.points[connector].status = status
         if self.station is not None:
             with contextlib.suppress(Exception):
-                await self.station.status(1, status)
+                await self.station.status(connector, status)
 
-    def limit(self) -> float:
-        """The current the station lets the car draw now (A per phase)."""
-        held = held_limit(self.memory, 1, len(self.grid), self.now())
+    def limit(self, connector: int = 1) -> float:
+        """The current the station lets the car on a connector draw now (A per phase).
+
+        A station that ignores limits lets it draw its own maximum.
+        """
+        if self.ignore_limits:
+            return self.max_current
+        _cap, held = _limits(self.memory, connector, len(self.grid), self.now())
         limit = self.max_current if held is None else min(self.max_current, held)
         return limit if limit >= MIN_CURRENT else 0.0
+
+    def _share_cap(self, wants: dict[int, float]) -> dict[int, float]:
+        """What each connector draws under the station's ChargePointMaxProfile, if any.
+
+        The cap is on the sum: connectors are served in order, each at least the
+        minimum a car can be signalled, or paused.
+        """
+        if self.ignore_limits:
+            return wants
+        cap, _held = _limits(self.memory, 0, len(self.grid), self.now())
+        if cap is None or sum(wants.values()) <= cap:
+            return wants
+        left = cap
+        result: dict[int, float] = {}
+        drawing = [n for n, w in wants.items() if w > 0]
+        for index, connector in enumerate(drawing):
+            share = min(wants[connector], left / (len(drawing) - index))
+            result[connector] = share if share >= MIN_CURRENT else 0.0
+            left -= result[connector]
+        return {n: result.get(n, 0.0) for n in wants}
 
     async def _physics_loop(self) -> None:
         since_values = 0.0
         while True:
             await asyncio.sleep(self.tick)
             self._time += self.tick
-            car = self.state.car
-            if car is None or self.state.transaction_id is None:
-                self.state.current = 0.0
-            else:
-                self.state.current = min(car.wants(), self.limit())
-                self.state.energy_wh += car.charge(self.state.current, self.tick)
-                if car.soc >= 1.0 and self.state.status == "Charging":
-                    await self._status("SuspendedEV")
-            self.state.history.append((self._time, self.state.current))
-            del self.state.history[:-3600]
+            wants: dict[int, float] = {}
+            for connector, point in self.points.items():
+                car = point.car
+                if car is None or point.transaction_id is None:
+                    wants[connector] = 0.0
+                else:
+                    wants[connector] = min(car.wants(), self.limit(connector))
+            for connector, current in self._share_cap(wants).items():
+                point = self.points[connector]
+                point.current = current
+                if point.car is not None and point.transaction_id is not None:
+                    point.energy_wh += point.car.charge(current, self.tick)
+                    if point.car.soc >= 1.0 and point.status == "Charging":
+                        await self._status("SuspendedEV", connector)
+                point.history.append((self._time, current))
+                del point.history[:-3600]
             since_values += self.tick
             interval = self.meter_interval or self._configured_interval()
             if since_values >= interval:
@@ -358,7 +440,7 @@ class SimulatedCharger:
                 # In the background: an answer that does not come (the link is stuck)
                 # must not stop the car; one MeterValues at a time.
                 if self._meter_task is None or self._meter_task.done():
-                    self._meter_task = asyncio.ensure_future(self.send_meter_values())
+                    self._meter_task = asyncio.ensure_future(self._send_all_meter_values())
 
     def _configured_interval(self) -> float:
         station = self.station
@@ -370,22 +452,29 @@ class SimulatedCharger:
             return 10.0
 
     def grid_currents(self) -> tuple[float, float, float]:
-        """What this station draws on each building phase (A)."""
+        """What this station draws on each building phase (A), all connectors."""
         draw = [0.0, 0.0, 0.0]
-        for phase in self.grid:
-            draw[phase] += self.state.current
+        for point in self.points.values():
+            for phase in self.grid:
+                draw[phase] += point.current
         return (draw[0], draw[1], draw[2])
 
-    async def send_meter_values(self) -> None:
+    async def _send_all_meter_values(self) -> None:
+        for connector, point in self.points.items():
+            if point.transaction_id is not None or self.idle_meter_values:
+                await self.send_meter_values(connector)
+
+    async def send_meter_values(self, connector: int = 1) -> None:
         """MeterValues as a real station sends them (station phases, Wh register)."""
         station = self.station
         if station is None:
             return
-        current = self.state.current
+        point = self.points[connector]
+        current = point.current
         phases = len(self.grid)
         values: list[dict[str, str]] = [
             {
-                "value": f"{self.state.energy_wh:.0f}",
+                "value": f"{point.energy_wh:.0f}",
                 "measurand": "Energy.Active.Import.Register",
                 "unit": "Wh",
                 "context": "Sample.Periodic",
@@ -397,31 +486,38 @@ class SimulatedCharger:
                 "unit": "W",
                 "context": "Sample.Periodic",
             },
-            {"value": f"{self.limit():.1f}", "measurand": "Current.Offered", "unit": "A"},
         ]
-        for index in range(phases):
-            name = f"L{index + 1}"
+        if self.measurands == "current":
             values.append(
                 {
-                    "value": f"{current:.2f}",
-                    "measurand": "Current.Import",
-                    "phase": name,
+                    "value": f"{self.limit(connector):.1f}",
+                    "measurand": "Current.Offered",
                     "unit": "A",
                 }
             )
+            for index in range(phases):
+                name = f"L{index + 1}"
+                values.append(
+                    {
+                        "value": f"{current:.2f}",
+                        "measurand": "Current.Import",
+                        "phase": name,
+                        "unit": "A",
+                    }
+                )
+                values.append(
+                    {
+                        "value": f"{VOLTAGE:.1f}",
+                        "measurand": "Voltage",
+                        "phase": f"{name}-N",
+                        "unit": "V",
+                    }
+                )
+        if point.car is not None:
             values.append(
-                {
-                    "value": f"{VOLTAGE:.1f}",
-                    "measurand": "Voltage",
-                    "phase": f"{name}-N",
-                    "unit": "V",
-                }
-            )
-        if self.state.car is not None:
-            values.append(
-                {"value": f"{self.state.car.soc * 100:.0f}", "measurand": "SoC", "unit": "Percent"}
+                {"value": f"{point.car.soc * 100:.0f}", "measurand": "SoC", "unit": "Percent"}
             )
         with contextlib.suppress(Exception):
             await station.meter_values(
-                1, values, transaction_id=self.state.transaction_id, timestamp=now_iso()
+                connector, values, transaction_id=point.transaction_id, timestamp=now_iso()
             )

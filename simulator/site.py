@@ -20,11 +20,15 @@ Scenario (YAML)::
         wiring: L1-L2-L3           # L1, L2, L3 or a rotation
         max_current: 16
         quirks: {reject_stack_level_at_max: true}   # StationBehaviour fields
+        connectors: 2              # optional: one car per connector (car's `connector`)
+        idle_meter_values: false   # optional: no MeterValues outside a transaction
+        measurands: power          # optional: Power.Active.Import only, no Current.Import
+        ignore_limits: true        # optional: lets the car draw what it wants
         password: a-secret-of-16-chars   # optional: HTTP Basic (security profile 1)
         remote: false              # true: connects to remote_url instead of ocpp_url
     cars:
       - {station: DEMO-CP-1, at: 5, badge: DEMO-BADGE-1, battery_kwh: 60, soc: 0.3,
-         max_current: 16, phases: 3, leave: 3600}
+         max_current: 16, phases: 3, leave: 3600, connector: 1}
     events:
       - {at: 300, meter: 1, silent: 30}        # the meter stops answering for 30 s
 
@@ -54,7 +58,20 @@ _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_REMOTE_URL = "ws://127.0.0.1:8123/api/charge_zones/ocpp"
 STATION_KEYS = frozenset(
-    {"id", "wiring", "max_current", "quirks", "meter_interval", "energy_wh", "password", "remote"}
+    {
+        "id",
+        "wiring",
+        "max_current",
+        "quirks",
+        "meter_interval",
+        "energy_wh",
+        "password",
+        "remote",
+        "connectors",
+        "idle_meter_values",
+        "measurands",
+        "ignore_limits",
+    }
 )
 
 
@@ -174,6 +191,10 @@ class SimulatedSite:
                 meter_interval=raw.get("meter_interval"),
                 energy_wh=float(raw.get("energy_wh", 0)),
                 password=raw.get("password"),
+                connectors=int(raw.get("connectors", 1)),
+                idle_meter_values=bool(raw.get("idle_meter_values", True)),
+                measurands=str(raw.get("measurands", "current")),
+                ignore_limits=bool(raw.get("ignore_limits", False)),
             )
             self.chargers[raw["id"]] = charger
         # Stations keep trying to connect: the central system may start after them.
@@ -238,10 +259,11 @@ class SimulatedSite:
             phases=int(spec.get("phases", len(charger.grid))),
         )
         await charger.connected.wait()
-        await charger.plug(car, spec.get("badge"))
+        connector = int(spec.get("connector", 1))
+        await charger.plug(car, spec.get("badge"), connector)
         if (leave := spec.get("leave")) is not None:
             await asyncio.sleep(float(leave))
-            await charger.unplug()
+            await charger.unplug(connector)
 
     def _apply(self, event: dict[str, Any]) -> None:
         if "meter" in event and self.server is not None:

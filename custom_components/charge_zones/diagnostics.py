@@ -60,6 +60,14 @@ def _station(station: Station) -> dict[str, Any]:
         "profile_status": station.profile_status,
         "profile_strategy": station.profile_strategy,
         "profile_error": station.profile_error,
+        "ignoring_limit": station.ignoring_limit,
+        "connector_count": station.connector_count,
+        "connector_limits": {str(c): v for c, v in station.connector_limits.items()},
+        "station_cap": station.station_cap,
+        "connector_allocations": {
+            str(c): {"limit": a.limit, "reason": str(a.reason)}
+            for c, a in station.connector_allocations.items()
+        },
         "fallback": station.fallback,
         "failsafe_limit": station.failsafe_limit,
         "fallback_setting": station.fallback_setting,

@@ -17,6 +17,7 @@ import asyncio
 from collections.abc import Callable, Coroutine, Iterable, Mapping
 import contextlib
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 import logging
 import math
 import time
@@ -52,8 +53,23 @@ CYCLE_INTERVAL = 1.0
 MIN_CYCLE_SPACING = 0.1
 Triple = tuple[float, float, float]
 ZERO: Triple = (0.0, 0.0, 0.0)
-# Station readings older than this are not used as the measured charging current.
-STATION_READING_MAX_AGE = 120.0
+# A station's reading counts as charging current while it is at most this many of the
+# station's sample intervals old (plus READING_SLACK for the network); older, the
+# connector counts as drawing nothing, so what it draws is seen as other load.
+READING_INTERVALS = 2.0
+READING_SLACK = 5.0
+# A station has this long to follow a new limit: a reading may show any limit it held
+# within FOLLOW_TIME before it was taken.
+FOLLOW_TIME = 10.0
+LIMIT_HISTORY = 600.0  # seconds of limits kept to judge readings
+# Drawing more than any limit it held (FOLLOW_TIME before the reading) by OVER_TOLERANCE:
+# counted at what it draws, not as a demand. By IGNORE_MARGIN for IGNORE_AFTER seconds:
+# the station ignores its limit (repair, counted at its maximum). It follows again after
+# FOLLOWS_AGAIN_AFTER within the margin.
+OVER_TOLERANCE = 0.5
+IGNORE_MARGIN = 2.0
+IGNORE_AFTER = 30.0
+FOLLOWS_AGAIN_AFTER = 60.0
 # Retry delay after a station did not answer a profile.
 SEND_RETRY = (1.0, 2.0, 5.0, 10.0, 30.0)
 
@@ -107,23 +123,92 @@ class ZoneState:
 
 @dataclass(slots=True)
 class _Sender:
-    """The latest limit and fail-safe wanted for one station, and the task sending them."""
+    """The latest limits and fail-safe wanted for one station, and the task sending them.
 
-    wanted: float | None = None
+    wanted: connector -> limit (connector 0: every connector of a one-connector
+    station); cap: the station-wide cap of a station with several connectors.
+    """
+
+    wanted: dict[int, float] = field(default_factory=dict)
     failsafe: float | None = None
+    cap: float | None = None
     task: asyncio.Task[None] | None = None
     failures: int = 0
 
 
 @dataclass(slots=True)
-class _StationRun:
+class _Point:
+    """One limited charging point: a one-connector station, or one connector."""
+
     control: StationControl = field(default_factory=StationControl)
-    sender: _Sender = field(default_factory=_Sender)
     served: float = 0.0  # seconds charged at or above the minimum (rotation)
     served_at: float | None = None
+    live_at: float | None = None  # when the expiring live limit in force was sent
+    over_since: float | None = None  # drawing clearly above its limit since
+    within_since: float | None = None  # (while flagged) back within its limit since
+    ignoring: bool = False
+    drawn: float = 0.0  # the most it drew on a phase, last fresh reading
+    limits: list[tuple[float, float]] = field(default_factory=list)  # (since, limit)
+
+    def held(self, limit: float, at: float) -> None:
+        """Record a limit the station accepted."""
+        self.limits.append((at, limit))
+        cutoff = at - LIMIT_HISTORY
+        while len(self.limits) > 1 and self.limits[1][0] <= cutoff:
+            del self.limits[0]
+
+    def allowed(self, at: float) -> float:
+        """The most a station following its limits may draw in a reading taken at `at`.
+
+        Any limit it held within FOLLOW_TIME before (inf before the first one).
+        """
+        start = at - FOLLOW_TIME
+        most = math.inf
+        later = -math.inf
+        for since, limit in self.limits:
+            if since <= start:
+                most = limit
+            elif since <= at:
+                later = max(later, limit)
+        return max(most, later)
+
+    def forget_session(self) -> None:
+        """No session (any more): nothing to follow or flag."""
+        self.over_since = self.within_since = None
+        self.ignoring = False
+        self.served_at = None
+
+
+@dataclass(slots=True)
+class _StationRun:
+    points: dict[int, _Point] = field(default_factory=dict)
+    sender: _Sender = field(default_factory=_Sender)
     failsafe_sent: float | None = None  # the fail-safe current handed to the station
     failsafe_on: object | None = None  # on this connection (sent again on a new one)
-    live_at: float | None = None  # when the expiring live limit in force was sent
+    cap_at: float | None = None  # when the expiring station-wide cap was sent
+    cap: float | None = None  # the station-wide cap in force
+
+    def point(self, connector: int) -> _Point:
+        """The state of one charging point (made on first use)."""
+        point = self.points.get(connector)
+        if point is None:
+            point = self.points[connector] = _Point()
+        return point
+
+
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    """What a charging point draws per building phase, as load management counts it."""
+
+    raw: Triple  # as the station reported it
+    counted: Triple  # the charging current counted (see LoadManager._reading)
+    allowed: float  # the most it could draw when taken, following its limits
+    over: bool  # more than that: it does not follow its limit
+
+    @property
+    def drawn(self) -> float:
+        """The most it draws on a phase."""
+        return max(self.raw)
 
 
 class LoadManager:
@@ -305,11 +390,13 @@ class LoadManager:
         self._wake.set()
 
     def station_ready(self, station: Station) -> None:
-        """A managed station (re)connected: resend its limit."""
+        """A managed station (re)connected: resend its limits."""
         run = self._runs.get(station.config.subentry_id)
         if run is not None:
-            run.control.limit = None
-            run.live_at = None
+            for point in run.points.values():
+                point.control.limit = None
+                point.live_at = None
+            run.cap = run.cap_at = None
         self.request_cycle()
 
     async def _loop(self) -> None:
@@ -340,8 +427,9 @@ class LoadManager:
         return MeterState(key, meter.amperage, (current[0], current[1], current[2]), reading.at)
 
     def cycle(self) -> None:
-        """Compute every station of every zone and send what changed."""
+        """Compute every charging point of every zone and send what changed."""
         now = self._clock()
+        wall = datetime.now(UTC)
         self.last_cycle = now
         self.cycles += 1
         specs = {key: zone.spec for key, zone in self.zones.items()}
@@ -355,8 +443,16 @@ class LoadManager:
             | {spec.consumption_meter for spec in specs.values() if spec.consumption_meter}
             if (state := self._meter_state(key)) is not None
         }
-        measured = {s.config.subentry_id: self._measured(s, now) for s in managed}
-        estimates = self._estimates(specs, by_zone, meters, measured, now)
+        readings: dict[str, _Reading | None] = {}
+        for station in managed:
+            run = self._runs.setdefault(station.config.subentry_id, _StationRun())
+            self._check_connectors(station)
+            for connector in _connectors(station):
+                reading = self._reading(station, run.point(connector), connector, now, wall)
+                readings[_point_key(station, connector)] = reading
+                self._watch(station, run.point(connector), reading, now)
+            self._note_ignoring(station, run)
+        estimates = self._estimates(specs, by_zone, meters, readings, now, wall)
         budget = compute(specs, meters, estimates, now)
         self.last_budget = budget
         # The fail-safe profile does not depend on readings: every managed station gets
@@ -381,73 +477,175 @@ class LoadManager:
         fixed: dict[str, Allocation] = {}
         demands: list[Demand] = []
         for station in managed:
-            key = station.config.subentry_id
             zone = specs[_zone(station)]
-            run = self._runs.setdefault(key, _StationRun())
+            run = self._runs.setdefault(station.config.subentry_id, _StationRun())
             phases = _phase_indices(station)
-            session = bool(station.open_sessions()) and station.connected
-            if zone.key in budget.failsafe:
-                limit = min(zone.failsafe_current, station.config.max_current)
-                fixed[key] = Allocation(limit, Reason.FAILSAFE, zone.key)
-                if session:
-                    nodes = withhold(nodes, zone.key, phases, limit)
-                continue
-            if not session:
-                continue
-            if station.profile_error is not None:
-                # It ignores our limits: count it at its maximum, give it nothing new.
-                nodes = withhold(nodes, zone.key, phases, station.config.max_current)
-                fixed[key] = Allocation(station.config.max_current, Reason.STATION_MAX)
-                continue
-            seen = measured[key]
-            draw = max(seen) if seen is not None else None
-            cap = run.control.car_cap(
-                draw, station.config.max_current, station.config.min_current, now, self.control
-            )
-            running = run.control.limit is not None and run.control.limit > 0
-            if running and run.served_at is not None:
-                run.served += now - run.served_at
-            run.served_at = now if running else None
-            demands.append(
-                Demand(
-                    key=key,
-                    node=zone.key,
-                    phases=phases,
-                    min_current=station.config.min_current,
-                    max_current=station.config.max_current if cap is None else cap,
-                    car_limited=cap is not None,
-                    priority=station.config.priority,
-                    served=run.served,
-                    running=running,
+            sessions = _session_connectors(station)
+            for connector in _connectors(station):
+                key = _point_key(station, connector)
+                point = run.point(connector)
+                session = bool(sessions) if connector == 0 else connector in sessions
+                if zone.key in budget.failsafe:
+                    limit = min(zone.failsafe_current, station.config.max_current)
+                    fixed[key] = Allocation(limit, Reason.FAILSAFE, zone.key)
+                    if session or not station.connected:
+                        nodes = withhold(nodes, zone.key, phases, limit)
+                    continue
+                if not station.connected:
+                    # It may still charge at the limit it holds: count it there.
+                    if _may_draw(station, connector):
+                        held = point.control.limit
+                        held = station.config.max_current if held is None else held
+                        nodes = withhold(nodes, zone.key, phases, held)
+                        fixed[key] = Allocation(held, Reason.OFFLINE)
+                    continue
+                if not session:
+                    point.forget_session()
+                    continue
+                if station.profile_error is not None or point.ignoring:
+                    # It does not follow our limits: count it at its maximum, give it
+                    # nothing new (a station that ignores its limit is asked for the
+                    # minimum, so that it is seen when it follows again).
+                    nodes = withhold(nodes, zone.key, phases, station.config.max_current)
+                    fixed[key] = (
+                        Allocation(station.config.min_current, Reason.IGNORING_LIMIT)
+                        if point.ignoring
+                        else Allocation(station.config.max_current, Reason.STATION_MAX)
+                    )
+                    continue
+                reading = readings.get(key)
+                if reading is not None and reading.over:
+                    # It draws more than any limit it held: a limit it does not follow
+                    # frees nothing. Counted at what it draws, its limit left as it is.
+                    nodes = withhold(nodes, zone.key, phases, reading.drawn)
+                    fixed[key] = Allocation(point.control.limit or 0.0, Reason.IGNORING_LIMIT)
+                    continue
+                draw = reading.drawn if reading is not None else None
+                cap = point.control.car_cap(
+                    draw, station.config.max_current, station.config.min_current, now, self.control
                 )
-            )
+                running = point.control.limit is not None and point.control.limit > 0
+                if running and point.served_at is not None:
+                    point.served += now - point.served_at
+                point.served_at = now if running else None
+                demands.append(
+                    Demand(
+                        key=key,
+                        node=zone.key,
+                        phases=phases,
+                        min_current=station.config.min_current,
+                        max_current=station.config.max_current if cap is None else cap,
+                        car_limited=cap is not None,
+                        priority=station.config.priority,
+                        served=point.served,
+                        running=running,
+                    )
+                )
         result = allocate(nodes, demands, self.allocation_settings)
         result.update(fixed)
-        self._idle_limits(managed, result, nodes, specs, budget)
+        self._idle_limits(managed, result, nodes)
         self._publish(specs, by_zone, result, budget)
         self._dispatch(managed, result, now)
 
-    def _measured(self, station: Station, now: float) -> Triple | None:
-        """Current the station draws per building phase (None when not known lately)."""
+    # --- readings -------------------------------------------------------------------
+
+    def _reading(
+        self, station: Station, point: _Point, connector: int, now: float, wall: datetime
+    ) -> _Reading | None:
+        """What a charging point draws, if that counts as charging current now.
+
+        Only while its connector has an open session and the reading came during it
+        and is fresh (READING_INTERVALS of the station's sample interval); what is not
+        counted here is seen by the DLM meter as other load: the safe side. A reading
+        from before the station had time to follow its last limit is held to that
+        limit (after a cut, the last values are higher than what it draws now).
+        """
         if not station.connected:
             return None
-        times = [c.measured_at for c in station.connectors.values() if c.measured_at]
-        if not times:
-            return ZERO if not station.open_sessions() else None
-        values = station.grid_values("Current.Import")
-        return (
-            values.get(_PHASE_KEYS[0], 0.0),
-            values.get(_PHASE_KEYS[1], 0.0),
-            values.get(_PHASE_KEYS[2], 0.0),
+        sessions = _session_connectors(station)
+        if not (sessions if connector == 0 else connector in sessions):
+            return None
+        found = station.draw(connector)
+        if found is None:
+            return None
+        raw, at = found
+        age = max(0.0, (wall - at).total_seconds())
+        if age > _reading_max_age(station):
+            return None
+        limit = point.control.limit
+        allowed = point.allowed(now - age)
+        over = max(raw) > allowed + OVER_TOLERANCE
+        # A reading may be older than the last cut: it cannot draw more than its limit
+        # now, unless it shows that it does not follow its limits.
+        counted = raw if over or limit is None else _t([min(v, limit) for v in raw])
+        return _Reading(raw, counted, allowed, over)
+
+    def _watch(self, station: Station, point: _Point, reading: _Reading | None, now: float) -> None:
+        """Flag a charging point that draws clearly more than the limits it held."""
+        if reading is None or point.control.limit is None:
+            return
+        point.drawn = reading.drawn
+        over = reading.drawn > reading.allowed + IGNORE_MARGIN
+        if not point.ignoring:
+            if not over:
+                point.over_since = None
+                return
+            if point.over_since is None:
+                point.over_since = now
+            if now - point.over_since >= IGNORE_AFTER:
+                point.ignoring = True
+                point.within_since = None
+                _LOGGER.warning(
+                    "Station %s draws %.1f A with a limit of %.1f A for %.0f s: it ignores "
+                    "its limit; counted at its maximum (%.1f A) until it follows again",
+                    station.station_id,
+                    point.drawn,
+                    point.control.limit,
+                    now - point.over_since,
+                    station.config.max_current,
+                )
+            return
+        if over:
+            point.within_since = None
+            return
+        if point.within_since is None:
+            point.within_since = now
+        if now - point.within_since >= FOLLOWS_AGAIN_AFTER:
+            point.ignoring = False
+            point.over_since = None
+            _LOGGER.info("Station %s follows its limit again", station.station_id)
+
+    def _note_ignoring(self, station: Station, run: _StationRun) -> None:
+        flagged = [p for p in run.points.values() if p.ignoring]
+        message = (
+            f"draws {max(p.drawn for p in flagged):.1f} A with a limit of "
+            f"{min(p.control.limit or 0.0 for p in flagged):.1f} A"
+            if flagged
+            else None
         )
+        if (message is None) != (station.ignoring_limit is None):
+            station.ignoring_limit = message
+            station.notify()
+
+    def _check_connectors(self, station: Station) -> None:
+        if station.connector_count > station.config.connectors and not station.connectors_warned:
+            station.connectors_warned = True
+            _LOGGER.warning(
+                "Station %s has %d connectors, %d configured: each connector gets its own "
+                "limit; set its number of connectors in Charge Zones",
+                station.station_id,
+                station.connector_count,
+                station.config.connectors,
+            )
 
     def _estimates(
         self,
         specs: Mapping[str, ZoneSpec],
         by_zone: Mapping[str, list[Station]],
         meters: Mapping[str, MeterState],
-        measured: Mapping[str, Triple | None],
+        readings: Mapping[str, _Reading | None],
         now: float,
+        wall: datetime,
     ) -> dict[str, Triple]:
         """Other load per DLM meter (see dlm.control.OtherLoadEstimator)."""
         estimates: dict[str, Triple] = {}
@@ -458,6 +656,7 @@ class LoadManager:
             low = [0.0, 0.0, 0.0]
             high = [0.0, 0.0, 0.0]
             synchronous = True
+            unknown = False  # a session whose draw is not known (no fresh reading)
             changed = -math.inf
             for zone in _subtrees(specs, behind):
                 consumption = specs[zone].consumption_meter
@@ -476,16 +675,26 @@ class LoadManager:
                 synchronous = False
                 changed = max(changed, self._zone_changed_at.get(zone, -math.inf))
                 for station in by_zone.get(zone, []):
-                    key = station.config.subentry_id
-                    value = measured.get(key) or ZERO
-                    run = self._runs.get(key)
-                    # The most it may draw: its limit in force while it has a session.
-                    cap = (run.control.limit or 0.0) if run and station.open_sessions() else 0.0
+                    run = self._runs.get(station.config.subentry_id)
                     phases = _phase_indices(station)
-                    for p in range(3):
-                        low[p] += value[p]
-                        high[p] += max(value[p], cap if p in phases else 0.0)
-            settled = synchronous or now - changed >= self.control.settle_time
+                    sessions = _session_connectors(station)
+                    for connector in _connectors(station):
+                        reading = readings.get(_point_key(station, connector))
+                        value = reading.counted if reading is not None else ZERO
+                        point = run.points.get(connector) if run else None
+                        session = bool(sessions) if connector == 0 else connector in sessions
+                        # The most it may draw: its limit in force while it has a session.
+                        cap = (point.control.limit or 0.0) if point and session else 0.0
+                        unknown = unknown or (
+                            session and reading is None and _first_reading_due(station, wall)
+                        )
+                        for p in range(3):
+                            low[p] += value[p]
+                            high[p] += max(value[p], cap if p in phases else 0.0)
+            # Not settled while a session that just started has no reading yet: the
+            # meter sees its draw, which would pass for other load until the next
+            # settled estimate. (A reading that stops coming later counts as nothing.)
+            settled = synchronous or (now - changed >= self.control.settle_time and not unknown)
             estimates[meter_key] = self._estimator.estimate(
                 meter_key, meter.current, _t(low), _t(high), settled
             )
@@ -496,10 +705,8 @@ class LoadManager:
         managed: list[Station],
         result: dict[str, Allocation],
         nodes: Mapping[str, Node],
-        specs: Mapping[str, ZoneSpec],
-        budget: Budget,
     ) -> None:
-        """Stations without a session: ready at their minimum where there is room, else 0 A.
+        """Points without a session: ready at their minimum where there is room, else 0 A.
 
         A car plugged in then starts within what is left, until the next cycle gives it
         its share.
@@ -509,28 +716,32 @@ class LoadManager:
             for p in range(3):
                 room[(key, p)] = node.capacity[p]
         for station in managed:
-            allocation = result.get(station.config.subentry_id)
-            if allocation is None or allocation.limit <= 0:
-                continue
-            if allocation.reason is Reason.FAILSAFE and not station.open_sessions():
-                continue
-            for above in ancestors(nodes, _zone(station)):
-                for p in _phase_indices(station):
-                    room[(above, p)] -= allocation.limit
+            sessions = _session_connectors(station)
+            for connector in _connectors(station):
+                allocation = result.get(_point_key(station, connector))
+                if allocation is None or allocation.limit <= 0:
+                    continue
+                session = bool(sessions) if connector == 0 else connector in sessions
+                if allocation.reason in (Reason.FAILSAFE, Reason.OFFLINE) and not session:
+                    continue  # withheld already
+                for above in ancestors(nodes, _zone(station)):
+                    for p in _phase_indices(station):
+                        room[(above, p)] -= allocation.limit
         for station in managed:
-            key = station.config.subentry_id
-            if key in result:
-                continue
             need = station.config.min_current + self.allocation_settings.restart_margin
             path = ancestors(nodes, _zone(station))
             phases = _phase_indices(station)
-            if all(room[(n, p)] >= need for n in path for p in phases):
-                for n in path:
-                    for p in phases:
-                        room[(n, p)] -= station.config.min_current
-                result[key] = Allocation(station.config.min_current, Reason.IDLE)
-            else:
-                result[key] = Allocation(0.0, Reason.IDLE)
+            for connector in _connectors(station):
+                key = _point_key(station, connector)
+                if key in result:
+                    continue
+                if all(room[(n, p)] >= need for n in path for p in phases):
+                    for n in path:
+                        for p in phases:
+                            room[(n, p)] -= station.config.min_current
+                    result[key] = Allocation(station.config.min_current, Reason.IDLE)
+                else:
+                    result[key] = Allocation(0.0, Reason.IDLE)
 
     def _publish(
         self,
@@ -545,15 +756,20 @@ class LoadManager:
             active = paused = 0
             for zone in _subtrees(specs, [key]):
                 for station in by_zone.get(zone, []):
-                    allocation = result.get(station.config.subentry_id)
-                    if allocation is None or not station.connected or not station.open_sessions():
+                    if not station.connected:
                         continue
-                    if allocation.limit > 0:
-                        active += 1
-                        for p in _phase_indices(station):
-                            allocated[p] += allocation.limit
-                    else:
-                        paused += 1
+                    sessions = _session_connectors(station)
+                    for connector in _connectors(station):
+                        allocation = result.get(_point_key(station, connector))
+                        session = bool(sessions) if connector == 0 else connector in sessions
+                        if allocation is None or not session:
+                            continue
+                        if allocation.limit > 0:
+                            active += 1
+                            for p in _phase_indices(station):
+                                allocated[p] += allocation.limit
+                        else:
+                            paused += 1
             state.budget = budget.zone_budget.get(key, ZERO)
             state.allocated = _t(allocated)
             state.active = active
@@ -576,9 +792,15 @@ class LoadManager:
                 else:
                     _LOGGER.info("Zone %s left fail-safe", self.zones[key].name)
         for station in [s for stations in by_zone.values() for s in stations]:
-            allocation = result.get(station.config.subentry_id)
-            if allocation != station.allocation:
+            points = {
+                connector: allocation
+                for connector in _connectors(station)
+                if (allocation := result.get(_point_key(station, connector))) is not None
+            }
+            allocation = _station_allocation(station, points)
+            if allocation != station.allocation or points != station.connector_allocations:
                 station.allocation = allocation
+                station.connector_allocations = points
                 station.allocation_by = self.node_name(allocation.node) if allocation else None
                 station.notify()
 
@@ -602,28 +824,48 @@ class LoadManager:
         self, managed: list[Station], result: Mapping[str, Allocation], now: float
     ) -> None:
         for station in managed:
-            allocation = result.get(station.config.subentry_id)
-            if allocation is None or not station.ready:
+            if not station.ready:
                 # Not before its configuration is read: the stack level depends on it.
                 continue
             run = self._runs.setdefault(station.config.subentry_id, _StationRun())
-            pending = run.sender.wanted
-            target = allocation.limit
-            if allocation.reason is Reason.FAILSAFE:
-                wanted: float | None = None if run.control.limit == target else target
-            else:
-                wanted = run.control.next_limit(target, now, self.control)
-            if (
-                wanted is None
-                and run.live_at is not None
-                and now - run.live_at >= self.control.refresh_after
-            ):
-                # The same limit again, before it expires on the station.
-                wanted = run.control.limit
-            if wanted is None or wanted == pending:
-                continue
-            run.sender.wanted = wanted
-            self._start_sender(station, run)
+            connectors = _connectors(station)
+            changed = False
+            for connector in connectors:
+                allocation = result.get(_point_key(station, connector))
+                if allocation is None:
+                    continue
+                point = run.point(connector)
+                target = allocation.limit
+                if allocation.reason is Reason.FAILSAFE:
+                    wanted: float | None = None if point.control.limit == target else target
+                else:
+                    wanted = point.control.next_limit(target, now, self.control)
+                if (
+                    wanted is None
+                    and point.live_at is not None
+                    and now - point.live_at >= self.control.refresh_after
+                ):
+                    # The same limit again, before it expires on the station.
+                    wanted = point.control.limit
+                if wanted is None or wanted == run.sender.wanted.get(connector):
+                    continue
+                run.sender.wanted[connector] = wanted
+                changed = True
+            if connectors != [0] and station.cap_supported:
+                # The station's total: what its connectors hold once the limits went out.
+                cap = round(
+                    sum(
+                        run.sender.wanted.get(c, run.point(c).control.limit or 0.0)
+                        for c in connectors
+                    ),
+                    1,
+                )
+                renew = run.cap_at is not None and now - run.cap_at >= self.control.refresh_after
+                if (cap != run.cap or renew) and cap != run.sender.cap:
+                    run.sender.cap = cap
+                    changed = True
+            if changed:
+                self._start_sender(station, run)
 
     def _start_sender(self, station: Station, run: _StationRun) -> None:
         if run.sender.task is None or run.sender.task.done():
@@ -632,53 +874,130 @@ class LoadManager:
             )
 
     async def _send(self, station: Station, run: _StationRun) -> None:
-        while run.sender.failsafe is not None or run.sender.wanted is not None:
-            failsafe = run.sender.failsafe
+        """Send what is wanted: the fail-safe first, then cuts, the cap, then rises."""
+        sender = run.sender
+        while sender.failsafe is not None or sender.wanted or sender.cap is not None:
+            failsafe = sender.failsafe
+            cut = next(
+                (
+                    (c, v)
+                    for c, v in sender.wanted.items()
+                    if run.point(c).control.limit is None or v < (run.point(c).control.limit or 0)
+                ),
+                None,
+            )
+            job = cut or next(iter(sender.wanted.items()), None)
             try:
                 if failsafe is not None:
                     # First the fail-safe, so the live limit always has it underneath.
                     on = station.connection
                     await station.async_set_failsafe(failsafe, self.control.validity)
                     run.failsafe_sent, run.failsafe_on = failsafe, on
-                    if run.sender.failsafe == failsafe:
-                        run.sender.failsafe = None
-                    if (
-                        station.live_valid_to is not None
-                        and station.failsafe_limit is None
-                        and run.sender.wanted is None
-                    ):
-                        # Nothing under the live limit any more: it must not expire.
-                        run.sender.wanted = run.control.limit
+                    if sender.failsafe == failsafe:
+                        sender.failsafe = None
+                    if station.live_valid_to is not None and station.failsafe_limit is None:
+                        # Nothing under the live limits any more: they must not expire.
+                        for connector, point in run.points.items():
+                            if point.control.limit is not None:
+                                sender.wanted.setdefault(connector, point.control.limit)
                     continue
-                limit = run.sender.wanted
-                assert limit is not None
-                status = await station.async_set_limit(limit, validity=self.control.validity)
+                if sender.cap is not None and cut is None:
+                    cap = sender.cap
+                    status = await station.async_set_station_cap(
+                        cap, validity=self.control.validity
+                    )
+                    if status == "Accepted":
+                        run.cap = cap
+                        run.cap_at = self._clock() if station.layered else None
+                    if sender.cap == cap or not station.cap_supported:
+                        sender.cap = None
+                    continue
+                assert job is not None
+                connector, limit = job
+                status = await station.async_set_limit(
+                    limit, validity=self.control.validity, connector_id=connector
+                )
             except CommandError as err:
-                delay = SEND_RETRY[min(run.sender.failures, len(SEND_RETRY) - 1)]
-                run.sender.failures += 1
+                delay = SEND_RETRY[min(sender.failures, len(SEND_RETRY) - 1)]
+                sender.failures += 1
                 _LOGGER.debug(
                     "Limit to %s failed (%s); retry in %s s", station.station_id, err, delay
                 )
                 if not station.connected:
-                    run.sender.wanted = run.sender.failsafe = None
+                    sender.wanted.clear()
+                    sender.failsafe = sender.cap = None
                     return
                 await asyncio.sleep(delay)
                 continue
-            run.sender.failures = 0
+            sender.failures = 0
+            point = run.point(connector)
             # Renewed later only if it went out with an expiry (not again and again when
             # the station refused it).
             expiring = status == "Accepted" and station.live_valid_to is not None
-            run.live_at = self._clock() if expiring else None
-            if status == "Accepted" and limit != run.control.limit:
+            point.live_at = self._clock() if expiring else None
+            if status == "Accepted" and limit != point.control.limit:
                 # A renewal of the same limit is no change (raise hold, settling).
-                run.control.sent(limit, self._clock())
+                point.control.sent(limit, self._clock())
+                point.held(limit, self._clock())
                 if station.config.zone is not None:
                     self._zone_changed_at[station.config.zone] = self._clock()
-            if run.sender.wanted == limit:
-                run.sender.wanted = None
+            if sender.wanted.get(connector) == limit:
+                del sender.wanted[connector]
 
 
 _PHASE_KEYS = PHASES
+
+
+def _connectors(station: Station) -> list[int]:
+    """The charging points of a station: 0 (all of it) or each of its connectors."""
+    count = station.connector_count
+    return [0] if count <= 1 else list(range(1, count + 1))
+
+
+def _point_key(station: Station, connector: int) -> str:
+    """Allocator key of a charging point."""
+    key = station.config.subentry_id
+    return key if connector == 0 else f"{key}#{connector}"
+
+
+def _session_connectors(station: Station) -> set[int]:
+    """Connectors with an open session (none while the station is offline)."""
+    if not station.connected:
+        return set()
+    return {session.connector_id for session in station.open_sessions()}
+
+
+def _reading_max_age(station: Station) -> float:
+    """Seconds a station's reading counts (see READING_INTERVALS)."""
+    return READING_INTERVALS * station.sample_interval + READING_SLACK
+
+
+def _first_reading_due(station: Station, wall: datetime) -> bool:
+    """Whether a session started (or its station connected) lately: no reading yet."""
+    for session in station.open_sessions():
+        connector = station.connectors.get(session.connector_id)
+        since = [t for t in (connector and connector.cleared_at, station.attached_at) if t]
+        if since and (wall - max(since)).total_seconds() <= _reading_max_age(station):
+            return True
+    return False
+
+
+def _may_draw(station: Station, connector: int) -> bool:
+    """Whether an offline station's point may still be charging (an open session)."""
+    connectors = {session.connector_id for session in station.open_sessions()}
+    return bool(connectors) if connector == 0 else connector in connectors
+
+
+def _station_allocation(station: Station, points: Mapping[int, Allocation]) -> Allocation | None:
+    """One allocation for the station as a whole (its points' limits added up)."""
+    if not points:
+        return None
+    if list(points) == [0]:
+        return points[0]
+    sessions = {session.connector_id for session in station.open_sessions()}
+    lead = next((points[c] for c in sorted(points) if c in sessions), points[min(points)])
+    total = round(sum(a.limit for a in points.values()), 6)
+    return Allocation(total, lead.reason, lead.node)
 
 
 def _zone(station: Station) -> str:

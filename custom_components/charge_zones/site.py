@@ -193,6 +193,7 @@ ISSUE_KINDS = (
     "credentials_rejected",
     "key_not_delivered",
     "profile_refused",
+    "limit_ignored",
     "meter_unreachable",
     "port_unavailable",
 )
@@ -396,6 +397,7 @@ class Site:
                         self._delete_issue("key_not_delivered", subentry_id)
                 if old.zone is not None and config.zone is None:
                     self._delete_issue("profile_refused", subentry_id)
+                    self._delete_issue("limit_ignored", subentry_id)
                 if config.zone is not None and old.zone != config.zone:
                     station.allocation = None
                     self.load.station_ready(station)
@@ -694,20 +696,32 @@ class Site:
 
     @callback
     def _check_station_issues(self, station: Station) -> None:
-        """A managed station refusing every charging profile gets a repair issue."""
-        refusing = station.profile_error is not None and station.config.zone is not None
-        if refusing == station.refusal_reported:
-            return
-        station.refusal_reported = refusing
-        if not refusing:
-            self._delete_issue("profile_refused", station.config.subentry_id)
-            return
-        self._raise_issue(
-            "profile_refused",
-            station.config.subentry_id,
-            ir.IssueSeverity.ERROR,
-            {"station_id": station.station_id, "error": station.profile_error or ""},
-        )
+        """A managed station refusing or ignoring its limits gets a repair issue."""
+        managed = station.config.zone is not None
+        refusing = station.profile_error is not None and managed
+        if refusing != station.refusal_reported:
+            station.refusal_reported = refusing
+            if refusing:
+                self._raise_issue(
+                    "profile_refused",
+                    station.config.subentry_id,
+                    ir.IssueSeverity.ERROR,
+                    {"station_id": station.station_id, "error": station.profile_error or ""},
+                )
+            else:
+                self._delete_issue("profile_refused", station.config.subentry_id)
+        ignoring = station.ignoring_limit is not None and managed
+        if ignoring != station.ignoring_reported:
+            station.ignoring_reported = ignoring
+            if ignoring:
+                self._raise_issue(
+                    "limit_ignored",
+                    station.config.subentry_id,
+                    ir.IssueSeverity.ERROR,
+                    {"station_id": station.station_id, "error": station.ignoring_limit or ""},
+                )
+            else:
+                self._delete_issue("limit_ignored", station.config.subentry_id)
 
     @callback
     def _check_meter_issues(self) -> None:

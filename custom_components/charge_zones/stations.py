@@ -28,6 +28,7 @@ from .central.models import (
 )
 from .central.readings import (
     CURRENT_IMPORT,
+    POWER_IMPORT,
     VOLTAGE,
     Measurements,
     Sample,
@@ -57,6 +58,8 @@ BOOT_KEYS: tuple[str, ...] = (
 )
 
 PROFILE_ID_MAX_CURRENT = 1
+# The live limit of one connector of a station with several (connector n: 10 + n).
+PROFILE_ID_CONNECTOR_BASE = 10
 # The fail-safe profile under the live limit of a load-managed station.
 PROFILE_ID_FAILSAFE = 4
 # Default charging profile id per purpose: a profile with the same id replaces the
@@ -120,6 +123,21 @@ class ConnectorState:
     status_at: datetime | None = None
     measurements: Measurements = field(default_factory=Measurements)
     measured_at: datetime | None = None
+    # When the live values were last dropped (a session started or stopped).
+    cleared_at: datetime | None = None
+
+    def forget_live(self) -> None:
+        """Drop the instantaneous values (currents, power, offered, SoC), keep registers.
+
+        Called when a session starts or stops: many stations send nothing outside a
+        transaction, so the last values of a session must not pass for what the
+        connector draws now.
+        """
+        samples = self.measurements.samples
+        for key in [k for k in samples if not k[0].endswith("Register")]:
+            del samples[key]
+        self.measured_at = None
+        self.cleared_at = datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +184,7 @@ class Station:
         self._timezone = timezone
         self._create_task = create_task
         self.connection: StationConnection | None = None
+        self.attached_at: datetime | None = None  # when the connection opened
         self.boot: BootInfo | None = None
         self.booted_at: datetime | None = None
         self.last_seen: datetime | None = None
@@ -184,6 +203,17 @@ class Station:
         self.profile_strategy = 0
         self.profile_error: str | None = None
         self.refusal_reported = False  # the hub's repair issue for refused profiles
+        # Set by the load manager: the station draws clearly more than the limit it
+        # accepted (what it draws and what it holds), and whether the repair was raised.
+        self.ignoring_limit: str | None = None
+        self.ignoring_reported = False
+        # Limits in force per connector of a station with several (connector -> A).
+        self.connector_limits: dict[int, float] = {}
+        # The station-wide cap (ChargePointMaxProfile) in force; False: refused.
+        self.station_cap: float | None = None
+        self.cap_supported = True
+        # Sessions seen on more connectors than configured: logged once.
+        self.connectors_warned = False
         # The fail-safe current installed under the live limit on this connection.
         self.failsafe_limit: float | None = None
         # The fail-safe current set in the station's own fallback setting.
@@ -196,6 +226,9 @@ class Station:
         # Set by the load manager: the limit this station should have and why.
         self.allocation: Any = None
         self.allocation_by: str | None = None  # readable name of what limited it
+        # Per charging point (0: the station; else each connector of a station with
+        # several): the limit and why.
+        self.connector_allocations: dict[int, Any] = {}
         self._ready_listeners: list[Callable[[Station], None]] = []
         # Told when sessions or connector states change (not on every meter value).
         self.session_listeners: list[Callable[[], None]] = []
@@ -273,9 +306,12 @@ class Station:
     def attach(self, connection: StationConnection) -> None:
         """A websocket for this station opened."""
         self.connection = connection
-        self.last_seen = _utcnow()
+        self.last_seen = self.attached_at = _utcnow()
         # Sent again once it is configured (it may have rebooted and lost its profiles).
         self.failsafe_limit = None
+        self.station_cap = None
+        self.cap_supported = True
+        self.connector_limits = {}
         self.notify()
         # A station that was already booted before a restart of Home Assistant does
         # not boot again: configure it anyway if no BootNotification comes soon.
@@ -391,7 +427,8 @@ class Station:
                 connector_id,
                 old.transaction_id,
             )
-        self.connectors.setdefault(connector_id, ConnectorState(connector_id))
+        # What the connector reported before this session is not what it draws now.
+        self.connectors.setdefault(connector_id, ConnectorState(connector_id)).forget_live()
         self.notify()
         self._sessions_changed()
         return session.transaction_id, self._id_tag_info(decision)
@@ -426,6 +463,13 @@ class Station:
         if session.connector_id in self.connectors:
             connector = self.connectors[session.connector_id]
             connector.measurements.update(samples)
+            # The session's last currents are not what the connector draws any more
+            # (many stations send nothing until the next session).
+            still_open = {s.connector_id for s in self.open_sessions()}
+            if session.connector_id not in still_open:
+                connector.forget_live()
+            if not still_open:
+                self.connectors[0].forget_live()
         self.last_closed = session
         self.notify()
         self._sessions_changed()
@@ -523,6 +567,76 @@ class Station:
             if total is not None:
                 result[wiring.grid_phases[0]] = total
         return result
+
+    @property
+    def sample_interval(self) -> float:
+        """Seconds between the station's MeterValues (its setting, else the hub's)."""
+        value = _int_key(self.configuration, "MeterValueSampleInterval")
+        return float(value) if value and value > 0 else float(self._settings().meter_interval)
+
+    @property
+    def connector_count(self) -> int:
+        """Connectors the station has: configured, reported, or seen, whichever is most.
+
+        A connector the installer did not configure still draws current: it counts.
+        """
+        reported = _int_key(self.configuration, "NumberOfConnectors") or 0
+        seen = max((cid for cid in self.connectors if cid > 0), default=0)
+        return max(self.config.connectors, reported, seen)
+
+    def draw(self, connector_id: int) -> tuple[tuple[float, float, float], datetime] | None:
+        """What a connector (0: the whole station) draws per building phase, and when.
+
+        None when nothing was reported since its session started. From Current.Import per phase; a station that reports only power gets its
+        current estimated from it at the reported (else nominal) voltage, which with a
+        power factor below 1 is less than the real current: the safe side, as that
+        leaves more of the meter's reading to "other load".
+        """
+        if connector_id == 0:
+            found = [r for cid, c in self.connectors.items() if cid > 0 and (r := self._draw(c))]
+            if not found:
+                return self._draw(self.connectors[0])
+            total = [sum(r[0][p] for r in found) for p in range(3)]
+            return (total[0], total[1], total[2]), min(r[1] for r in found)
+        connector = self.connectors.get(connector_id)
+        return self._draw(connector) if connector is not None else None
+
+    def _draw(
+        self, connector: ConnectorState
+    ) -> tuple[tuple[float, float, float], datetime] | None:
+        if connector.measured_at is None:
+            return None
+        measurements = connector.measurements
+        wiring = self.config.wiring
+        values = [0.0, 0.0, 0.0]
+
+        def add(station_phase: Phase, amps: float) -> None:
+            grid = wiring.to_grid(station_phase)
+            if grid is not None:
+                values[PHASES.index(grid)] += max(0.0, amps)
+
+        currents = measurements.per_phase(CURRENT_IMPORT)
+        unphased = measurements.value(CURRENT_IMPORT)
+        powers = measurements.per_phase(POWER_IMPORT)
+        power = measurements.power_w
+        voltages = measurements.per_phase(VOLTAGE)
+        own = PHASES[: wiring.phase_count]
+        if currents:
+            for phase, amps in currents.items():
+                add(phase, amps)
+        elif unphased is not None:
+            # Per phase or the sum? The sum spread over the phases is the lesser.
+            for phase in own:
+                add(phase, unphased / len(own))
+        elif powers:
+            for phase, watts in powers.items():
+                add(phase, watts / voltages.get(phase, NOMINAL_VOLTAGE))
+        elif power is not None:
+            for phase in own:
+                add(phase, power / len(own) / voltages.get(phase, NOMINAL_VOLTAGE))
+        else:
+            return None
+        return (values[0], values[1], values[2]), connector.measured_at
 
     def current(self, phase: Phase) -> float | None:
         """Current drawn on one building phase (A)."""
@@ -789,8 +903,14 @@ class Station:
         await connection.clear_charging_profile(profile_id=PROFILE_ID_FAILSAFE)
         self.failsafe_limit = None
 
-    async def async_set_limit(self, limit: float, *, validity: float | None = None) -> str:
+    async def async_set_limit(
+        self, limit: float, *, validity: float | None = None, connector_id: int = 0
+    ) -> str:
         """Send a current limit (A per phase) as a charging profile.
+
+        connector_id 0 limits every connector (OCPP 1.6: a TxDefaultProfile on
+        connector 0 applies to each connector); a station with several connectors gets
+        a limit per connector instead, on that connector.
 
         validity (seconds): a load-managed limit. In the layered form, with the fail-safe
         profile installed, it expires after that long (refreshed by the load manager
@@ -809,6 +929,8 @@ class Station:
         rejected = False
         for index in range(self.profile_strategy, len(PROFILE_STRATEGIES)):
             purpose, level, layered = PROFILE_STRATEGIES[index]
+            if connector_id and purpose == "ChargePointMaxProfile":
+                continue  # a station-wide cap cannot limit one connector
             stack_level = self.live_stack_level if layered else level
             if layered and (stack_level is None or validity is None):
                 continue  # a limit that never expires goes out at the model's level
@@ -825,8 +947,14 @@ class Station:
                 if expiring and validity
                 else None
             )
-            profile = self.max_current_profile(limit, purpose, stack_level, valid_to=valid_to)
-            status = await connection.set_charging_profile(0, profile)
+            profile = self.max_current_profile(
+                limit,
+                purpose,
+                stack_level,
+                valid_to=valid_to,
+                profile_id=PROFILE_ID_CONNECTOR_BASE + connector_id if connector_id else None,
+            )
+            status = await connection.set_charging_profile(connector_id, profile)
             self.profile_status = status
             if status != "Accepted":
                 rejected = True
@@ -840,7 +968,10 @@ class Station:
                     )
                     self.profile_strategy = index
                 self.profile_error = None
-                self.limit_sent = round(limit, 1)
+                if connector_id:
+                    self.connector_limits[connector_id] = round(limit, 1)
+                else:
+                    self.limit_sent = round(limit, 1)
                 self.live_valid_to = valid_to
                 self._note_fallback(validity)
                 self.notify()
@@ -850,6 +981,37 @@ class Station:
         )
         _LOGGER.warning("Station %s %s", self.station_id, self.profile_error)
         self._note_fallback(validity)
+        self.notify()
+        return status
+
+    async def async_set_station_cap(self, total: float, *, validity: float | None = None) -> str:
+        """Cap the sum of every connector (A per phase) with a ChargePointMaxProfile.
+
+        A second line behind the per-connector limits of a station with several
+        connectors. It expires like the live limits (in the layered form), so a station
+        left alone falls back to its fail-safe profile. A station that refuses it is
+        not asked again on this connection (its connectors' limits still hold).
+        """
+        connection = self.require_connection()
+        valid_to = (
+            (_utcnow() + timedelta(seconds=validity)).replace(microsecond=0)
+            if validity and self.layered and self.failsafe_limit is not None
+            else None
+        )
+        profile = self.max_current_profile(
+            total, "ChargePointMaxProfile", self.stack_level, valid_to=valid_to
+        )
+        status = await connection.set_charging_profile(0, profile)
+        if status == "Accepted":
+            self.station_cap = round(total, 1)
+        else:
+            self.cap_supported = False
+            self.station_cap = None
+            _LOGGER.info(
+                "Station %s refused a station-wide cap (%s): its connectors are limited one by one",
+                self.station_id,
+                status,
+            )
         self.notify()
         return status
 

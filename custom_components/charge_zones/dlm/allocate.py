@@ -40,6 +40,8 @@ class Reason(StrEnum):
     PAUSED = "paused"
     FAILSAFE = "failsafe"
     IDLE = "idle"  # no session: ready at the minimum where there is room, else 0 A
+    IGNORING_LIMIT = "ignoring_limit"  # draws clearly more than its limit: at its maximum
+    OFFLINE = "offline"  # not connected during a session: counted at the limit it holds
 
 
 @dataclass(frozen=True, slots=True)
