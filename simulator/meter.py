@@ -7,8 +7,14 @@ order, scale) through `registers.encode`, the inverse of what the integration de
 
 Failure modes per unit: ``silent`` (requests get no answer: the client times out),
 ``exception_code`` (every request gets that Modbus exception), ``garbage`` (answers
-carry one register too few) and ``delay`` (seconds before answering). A request for a
-unit the endpoint does not serve gets exception 0x0B, as from a TCP gateway.
+carry one register too few), ``delay`` (seconds before answering) and ``missing`` (the
+quantities the meter does not offer: a read touching one of their registers gets
+exception 2, illegal data address, as from a meter variant without, say, an export
+counter). `SimulatedUnit.set_no_value` stores a "no value" marker and `set_words` any
+raw words (a NaN, another model's layout). A meter model with a current-transformer
+ratio register (Chint DTSU666) stores secondary-side currents and powers: see
+`SimulatedUnit.set_ct_ratio`. A request for a unit the endpoint does not serve gets
+exception 0x0B, as from a TCP gateway.
 
 CLI: ``python -m simulator.meter --model sdm630 --port 5020 --unit 1 --currents 10 12 8``
 """
@@ -37,8 +43,12 @@ from custom_components.charge_zones.meters.registers import (
     VOLTAGES,
     MeterModel,
     Quantity,
+    Register,
     encode,
 )
+
+# quantities a current-transformer ratio applies to (the meter stores them secondary-side)
+_SCALED_BY_CT = frozenset((*CURRENTS, *POWERS, Quantity.POWER_TOTAL))
 
 
 def _bits_block() -> list[SimData]:
@@ -59,10 +69,15 @@ class SimulatedUnit:
         self.garbage = False
         self.exception_code: int | None = None
         self.delay = 0.0
+        # quantities whose registers answer exception 2 (illegal data address)
+        self.missing: set[Quantity] = set()
+        self.ct_ratio = 1
         # what the server saw: (function, address, count) of every read that reached it
         self.requests: list[tuple[int, int, int]] = []
         self.in_flight = 0
         self.max_in_flight = 0
+        if model.ct_ratio is not None:
+            self.set_ct_ratio(1)
         self.set_currents(0.0, 0.0, 0.0)
         self.set_energy(0.0, 0.0)
         if Quantity.FREQUENCY in model.registers:
@@ -74,8 +89,26 @@ class SimulatedUnit:
         register = self.model.registers.get(quantity)
         if register is None:
             raise ValueError(f"{self.model.label} has no register for {quantity}")
-        self.set_words(quantity, encode(register, value))
+        stored = value / self.ct_ratio if quantity in _SCALED_BY_CT else value
+        self.set_words(quantity, encode(register, stored))
         self.values[quantity] = value
+
+    def set_ct_ratio(self, ratio: int) -> None:
+        """The meter's current-transformer ratio (its IrAt setting; 1 = no transformer).
+
+        Currents and powers set afterwards are stored secondary-side (value / ratio), as
+        the meter measures them; only models with a ratio register have one.
+        """
+        register = self.model.ct_ratio
+        if register is None:
+            raise ValueError(f"{self.model.label} has no current-transformer ratio")
+        self._store(register, encode(register, ratio))
+        self.ct_ratio = ratio
+
+    def set_no_value(self, quantity: Quantity | str) -> None:
+        """Store the meter's "no value" marker (all ones: 0xFFFF..., a NaN for float32)."""
+        quantity = Quantity(quantity)
+        self.set_words(quantity, [0xFFFF] * self.model.registers[quantity].words)
 
     def set_words(self, quantity: Quantity | str, words: Sequence[int]) -> None:
         """Store raw words in the quantity's register (e.g. a float32 NaN)."""
@@ -83,10 +116,13 @@ class SimulatedUnit:
         register = self.model.registers[quantity]
         if len(words) != register.words:
             raise ValueError(f"{quantity} takes {register.words} words, not {len(words)}")
+        self._store(register, words)
+        self.values.pop(quantity, None)
+
+    def _store(self, register: Register, words: Sequence[int]) -> None:
         table = self.words[register.function]
         for offset, word in enumerate(words):
             table[register.address + offset] = word
-        self.values.pop(quantity, None)
 
     def set_currents(
         self, l1: float, l2: float = 0.0, l3: float = 0.0, voltage: float = 230.0
@@ -117,7 +153,10 @@ class SimulatedUnit:
     def spans(self) -> dict[int, tuple[int, int]]:
         """Per function, the address range [first, end) the meter answers."""
         result: dict[int, tuple[int, int]] = {}
-        for register in self.model.registers.values():
+        registers = [*self.model.registers.values()]
+        if self.model.ct_ratio is not None:
+            registers.append(self.model.ct_ratio)
+        for register in registers:
             first, end = result.get(register.function, (register.address, register.address))
             result[register.function] = (
                 min(first, register.address),
@@ -157,6 +196,8 @@ class SimulatedUnit:
         if set_values is not None:
             return ExcCodes.ILLEGAL_FUNCTION  # a meter's measurements are read-only
         self.requests.append((function_code, address, count))
+        if self._touches_missing(function_code, address, count):
+            return ExcCodes.ILLEGAL_ADDRESS
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
@@ -168,6 +209,15 @@ class SimulatedUnit:
         for index in range(count):
             registers[address - start_address + index] = table.get(address + index, 0)
         return None
+
+    def _touches_missing(self, function: int, address: int, count: int) -> bool:
+        for quantity in self.missing:
+            register = self.model.registers[quantity]
+            if register.function == function and (
+                address < register.address + register.words and register.address < address + count
+            ):
+                return True
+        return False
 
 
 class SimulatedMeter:

@@ -24,6 +24,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.charge_zones.const import DOMAIN
+from custom_components.charge_zones.meters import Quantity
 from homeassistant import loader
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
@@ -208,34 +209,92 @@ async def test_restart_during_failsafe_stays_in_failsafe(
         await client.close()
 
 
-@pytest.mark.parametrize("fault", ["exception", "garbage", "gateway"])
+@pytest.mark.parametrize(
+    "fault",
+    ["exception", "garbage", "gateway", "negative", "above_rating", "no_value", "voltage"],
+)
 async def test_modbus_faults_send_the_zone_to_failsafe(
     hass: HomeAssistant,
     loaded_entry: MockConfigEntry,
     sim_meter: SimulatedMeter,
     fault: str,
 ) -> None:
-    """Exception codes and garbage from the meter: fail-safe (6 A, not 0), then back."""
+    """Exception codes, garbage and impossible values from the meter (a negative current,
+    more than 3 x its 40 A, a "no value" marker, 0 V): fail-safe (6 A, not 0, never more
+    room), counted and shown, then back."""
     client, station, _tid = await start_charging(loaded_entry, "CP-A")
     limits = profile_limits(station)
     await wait_until(hass, lambda: limit_of(station) == 16.0)
+    poller = loaded_entry.runtime_data.load.pollers[METER]
     if fault == "exception":
         sim_meter.exception_code = 4  # server device failure
     elif fault == "garbage":
         sim_meter.garbage = True
+    elif fault == "negative":
+        sim_meter.set_currents(-40.0, 10.0, 10.0)
+    elif fault == "above_rating":
+        sim_meter.set_currents(10.0, 500.0, 10.0)
+    elif fault == "no_value":
+        sim_meter.primary.set_no_value(Quantity.CURRENT_L3)
+    elif fault == "voltage":
+        sim_meter.set(Quantity.VOLTAGE_L1, 0.0)
     else:
         sim_meter.exception_code = 0x0B  # gateway: target device failed to respond
     await wait_until(hass, lambda: limit_of(station) == 6.0, within=5.0)
     assert state_of(hass, "binary_sensor", f"{ZONE}_failsafe") == "on"
     assert state_of(hass, "binary_sensor", f"{METER}_reachable") == "off"
     assert failsafe_issue(hass, loaded_entry) is not None
+    assert poller.failures > 0
+    assert poller.last_error is not None
+    if fault in ("negative", "above_rating", "voltage"):
+        shown = {"negative": "current_l1 = -40 A", "above_rating": "current_l2 = 500 A"}
+        assert shown.get(fault, "voltage_l1 = 0 V") in poller.last_error
     sim_meter.exception_code = None
     sim_meter.garbage = False
+    sim_meter.set_currents(10.0, 10.0, 10.0)
     await wait_until(hass, lambda: limit_of(station) == 16.0, within=5.0)
     assert state_of(hass, "binary_sensor", f"{ZONE}_failsafe") == "off"
     assert state_of(hass, "binary_sensor", f"{METER}_reachable") == "on"
     assert 0.0 not in limits
     await client.close()
+
+
+async def test_meter_without_export_counter_keeps_the_zone_managed(
+    hass: HomeAssistant,
+    hass_client: Any,
+    port: int,
+) -> None:
+    """A meter refusing its export register (exception 2): the currents still manage the
+    zone (no fail-safe); diagnostics say which group is missing and why."""
+    from pytest_homeassistant_custom_component.components.diagnostics import (
+        get_diagnostics_for_config_entry,
+    )
+
+    async with SimulatedMeter("sdm630", unit=1) as sim:
+        sim.set_currents(30.0, 30.0, 30.0)
+        sim.primary.missing = {Quantity.EXPORT_ENERGY}
+        entry = dlm_entry(port, dlm_site(sim.port))
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        try:
+            client, station, _tid = await start_charging(entry, "CP-A")
+            # 40 A supply, 30 A of other loads: 10 A for the station, not the fail-safe 6 A
+            await wait_until(hass, lambda: limit_of(station) == 10.0, within=5.0)
+            poller = entry.runtime_data.load.pollers[METER]
+            assert poller.failures == 0
+            assert state_of(hass, "binary_sensor", f"{ZONE}_failsafe") == "off"
+            diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+            shown = diagnostics["load_management"]["meters"][METER]
+            assert shown["blocks"]["current"] == "ok"
+            assert shown["blocks"]["energy"].startswith("export_energy: not offered by the meter")
+            assert shown["last_reading"]["import_wh"] == 0.0
+            assert shown["last_reading"]["export_wh"] is None
+            assert "export_energy" in shown["last_reading"]["unavailable"]
+            await client.close()
+        finally:
+            assert await hass.config_entries.async_unload(entry.entry_id)
+            await hass.async_block_till_done()
 
 
 async def test_station_drops_mid_session_and_reconnects(

@@ -11,6 +11,7 @@ import contextlib
 import itertools
 import logging
 import math
+import re
 import socket
 import struct
 import time
@@ -31,6 +32,7 @@ from custom_components.charge_zones.meters import (
     BusTimeout,
     ConnectionConfig,
     DataType,
+    ImplausibleReading,
     MeterModel,
     MeterPoller,
     MeterReading,
@@ -41,11 +43,19 @@ from custom_components.charge_zones.meters import (
     custom_model,
     decode,
     encode,
+    group_status,
     read_meter,
     read_plan,
     words_needed,
 )
-from custom_components.charge_zones.meters.reader import next_tick
+from custom_components.charge_zones.meters.reader import next_tick, read_blocks
+from custom_components.charge_zones.meters.registers import (
+    CURRENTS,
+    GROUPS,
+    POWERS,
+    VOLTAGES,
+    group_of,
+)
 from simulator.meter import SimulatedMeter, build_parser, serve
 
 Q = Quantity
@@ -102,6 +112,8 @@ class TableBus:
 
 def layout(model: MeterModel, values: dict[Quantity, float]) -> dict[int, dict[int, int]]:
     table: dict[int, dict[int, int]] = {3: {}, 4: {}}
+    if model.ct_ratio is not None:  # no current transformer: ratio 1
+        table[model.ct_ratio.function][model.ct_ratio.address] = 1
     for quantity, register in model.registers.items():
         for offset, word in enumerate(encode(register, values[quantity])):
             table[register.function][register.address + offset] = word
@@ -125,6 +137,7 @@ def test_models_listed() -> None:
         "sdm120",
         "abb_b23",
         "em24",
+        "em24_rs485",
         "em340",
         "iem3x5x",
         "dtsu666",
@@ -141,8 +154,9 @@ def test_models_listed() -> None:
 
 def test_model_tables_are_read_only() -> None:
     assert len({MODELS["sdm630"], MODELS["sdm630"], MODELS["em24"]}) == 2  # hashable
-    assert MODELS["em24"] == MeterModel("em24", "Carlo Gavazzi EM24", 3, MODELS["em24"].registers)
-    assert MODELS["em24"] != MeterModel("em24", "Carlo Gavazzi EM24", 3, MODELS["sdm630"].registers)
+    label = "Carlo Gavazzi EM24 Ethernet (E1)"
+    assert MODELS["em24"] == MeterModel("em24", label, 3, MODELS["em24"].registers)
+    assert MODELS["em24"] != MeterModel("em24", label, 3, MODELS["sdm630"].registers)
     with pytest.raises(TypeError):
         MODELS["sdm630"].registers[Q.CURRENT_L1] = Register(4, 0, DataType.FLOAT32)  # type: ignore[index]
 
@@ -158,7 +172,8 @@ async def test_every_model_decodes_its_own_layout(key: str) -> None:
         )
     bus = TableBus(layout(model, values))
     reading = await read_meter(bus, 7, model)
-    assert len(bus.calls) == len(read_plan(model))
+    # one request per block, and one for the current-transformer ratio where there is one
+    assert len(bus.calls) == len(read_plan(model)) + (model.ct_ratio is not None)
     assert all(call[0] == 7 for call in bus.calls)
     got: dict[Quantity, float | None] = {
         Q.CURRENT_L1: reading.current[0],
@@ -217,6 +232,21 @@ def test_em24_raw_words_low_word_first() -> None:
     assert decode(regs[Q.IMPORT_ENERGY], [0x0001, 0x0002]) == pytest.approx(0x00020001 * 100)
     assert regs[Q.IMPORT_ENERGY].address == 0x0034
     assert MODELS["em340"].registers[Q.IMPORT_ENERGY].address == 0x0034
+    # the RS485 EM24 (AV...) has its own frequency and total counters (0x33 is a PF there)
+    rs485 = MODELS["em24_rs485"].registers
+    assert [rs485[q].address for q in (Q.FREQUENCY, Q.IMPORT_ENERGY, Q.EXPORT_ENERGY)] == [
+        0x0037,
+        0x003E,
+        0x005C,
+    ]
+    assert [regs[q].address for q in (Q.FREQUENCY, Q.IMPORT_ENERGY, Q.EXPORT_ENERGY)] == [
+        0x0033,
+        0x0034,
+        0x004E,
+    ]
+    for quantity in (*CURRENTS, *VOLTAGES, *POWERS, Q.POWER_TOTAL):
+        assert rs485[quantity] == regs[quantity]
+    assert MODELS["em24_rs485"].label == "Carlo Gavazzi EM24 RS485 (AV)"
 
 
 def test_schneider_and_chint_scales() -> None:
@@ -232,7 +262,9 @@ def test_schneider_and_chint_scales() -> None:
         0x200C,
         0x2012,
     ]
-    assert dtsu[Q.IMPORT_ENERGY].address == 0x401E
+    # energy per the maker's manual (0x401E/0x4028 are not the counters)
+    assert (dtsu[Q.IMPORT_ENERGY].address, dtsu[Q.EXPORT_ENERGY].address) == (0x101E, 0x1028)
+    assert MODELS["dtsu666"].ct_ratio == Register(3, 0x0006, DataType.INT16)
 
 
 def test_words_needed() -> None:
@@ -372,42 +404,74 @@ def _spans(plan: list[Block]) -> list[tuple[int, int, int]]:
 
 
 def test_read_plan_sdm630() -> None:
+    """Currents first, alone; each other group in blocks of its own."""
     plan = read_plan(MODELS["sdm630"])
-    assert _spans(plan) == [(4, 0x0000, 18), (4, 0x0034, 2), (4, 0x0046, 6)]
-    first = dict(plan[0].items)
-    assert first[Q.VOLTAGE_L1] == 0
-    assert first[Q.CURRENT_L2] == 8
-    assert first[Q.POWER_L3] == 16
-    assert dict(plan[2].items) == {Q.FREQUENCY: 0, Q.IMPORT_ENERGY: 2, Q.EXPORT_ENERGY: 4}
+    assert _spans(plan) == [
+        (4, 0x0006, 6),  # currents
+        (4, 0x0000, 6),  # voltages
+        (4, 0x000C, 6),  # powers
+        (4, 0x0034, 2),  # total power
+        (4, 0x0048, 4),  # energy
+        (4, 0x0046, 2),  # frequency
+    ]
+    assert [b.essential for b in plan] == [True, False, False, False, False, False]
+    assert [b.group for b in plan] == [
+        "current",
+        "voltage",
+        "power",
+        "power",
+        "energy",
+        "frequency",
+    ]
+    assert dict(plan[0].items) == {Q.CURRENT_L1: 0, Q.CURRENT_L2: 2, Q.CURRENT_L3: 4}
+    assert dict(plan[4].items) == {Q.IMPORT_ENERGY: 0, Q.EXPORT_ENERGY: 2}
 
 
 def test_read_plan_other_models() -> None:
     assert _spans(read_plan(MODELS["abb_b23"])) == [
+        (3, 0x5B0C, 6),
+        (3, 0x5B00, 6),
+        (3, 0x5B14, 8),
         (3, 0x5000, 8),
-        (3, 0x5B00, 28),
         (3, 0x5B2C, 1),
     ]
-    assert _spans(read_plan(MODELS["em24"])) == [(4, 0x0000, 24), (4, 0x0028, 14), (4, 0x004E, 2)]
-    assert dict(read_plan(MODELS["em24"])[1].items) == {
-        Q.POWER_TOTAL: 0,
-        Q.FREQUENCY: 11,
-        Q.IMPORT_ENERGY: 12,
-    }
+    assert _spans(read_plan(MODELS["em24"])) == [
+        (4, 0x000C, 6),
+        (4, 0x0000, 6),
+        (4, 0x0012, 6),
+        (4, 0x0028, 2),
+        (4, 0x0034, 2),
+        (4, 0x004E, 2),
+        (4, 0x0033, 1),
+    ]
+    assert _spans(read_plan(MODELS["em24_rs485"]))[-3:] == [
+        (4, 0x003E, 2),
+        (4, 0x005C, 2),
+        (4, 0x0037, 1),
+    ]
     assert _spans(read_plan(MODELS["dtsu666"])) == [
-        (3, 0x2006, 20),
+        (3, 0x200C, 6),
+        (3, 0x2006, 6),
+        (3, 0x2012, 8),
+        (3, 0x101E, 12),
         (3, 0x2044, 2),
-        (3, 0x401E, 12),
     ]
     assert _spans(read_plan(MODELS["iem3x5x"])) == [
         (3, 0x0BB7, 6),
         (3, 0x0BD3, 6),
         (3, 0x0BED, 8),
-        (3, 0x0C25, 2),
         (3, 0x0C83, 8),
+        (3, 0x0C25, 2),
     ]
     sdm120 = read_plan(MODELS["sdm120"])
-    assert _spans(sdm120) == [(4, 0x0000, 14), (4, 0x0046, 6)]
-    assert dict(sdm120[0].items)[Q.POWER_TOTAL] == dict(sdm120[0].items)[Q.POWER_L1] == 12
+    assert _spans(sdm120) == [
+        (4, 0x0006, 2),
+        (4, 0x0000, 2),
+        (4, 0x000C, 2),
+        (4, 0x0048, 4),
+        (4, 0x0046, 2),
+    ]
+    assert dict(sdm120[2].items) == {Q.POWER_L1: 0, Q.POWER_TOTAL: 0}
 
 
 def test_read_plan_mixes_functions_and_respects_limits() -> None:
@@ -418,17 +482,30 @@ def test_read_plan_mixes_functions_and_respects_limits() -> None:
     }
     spec["current_l1"] = {"function": 3, "address": 0, "data_type": "float32"}
     model = custom_model(spec)
-    assert _spans(read_plan(model)) == [(3, 0, 2), (4, 0, 92), (4, 100, 12)]
-    assert _spans(read_plan(model, max_count=50)) == [
+    # currents at 0 (function 3), 0, 10; voltages 20-40; powers 50-80; energy 90, 100;
+    # frequency 110
+    assert _spans(read_plan(model)) == [
         (3, 0, 2),
-        (4, 0, 42),
-        (4, 50, 42),
-        (4, 100, 12),
+        (4, 0, 12),
+        (4, 20, 22),
+        (4, 50, 32),
+        (4, 90, 12),
+        (4, 110, 2),
+    ]
+    assert _spans(read_plan(model, max_count=20)) == [
+        (3, 0, 2),
+        (4, 0, 12),
+        (4, 20, 12),
+        (4, 40, 2),
+        (4, 50, 12),
+        (4, 70, 12),
+        (4, 90, 12),
+        (4, 110, 2),
     ]
     assert _spans(read_plan(model, max_gap=7)) == [(3, 0, 2)] + [(4, 10 * i, 2) for i in range(12)]
-    offsets = dict(read_plan(model)[1].items)
-    assert offsets[Quantity.CURRENT_L2] == 0
-    assert offsets[Quantity.POWER_L1] == 50
+    offsets = dict(read_plan(model)[3].items)
+    assert offsets[Quantity.POWER_L1] == 0
+    assert offsets[Quantity.POWER_TOTAL] == 30
     with pytest.raises(ValueError, match="max_count"):
         read_plan(model, max_count=3)
     with pytest.raises(ValueError, match="max_gap"):
@@ -474,7 +551,12 @@ def test_read_plan_properties(model: MeterModel, max_count: int, max_gap: int) -
             run = run + 1 if index and holes[index - 1] == hole - 1 else 1
             assert run <= max_gap
     assert sorted(seen) == sorted(model.registers)
+    groups = [block.group for block in plan]
+    assert groups == sorted(groups, key=list(GROUPS).index)  # currents first, then by group
+    assert all(group_of(q) == block.group for block in plan for q, _ in block.items)
     for before, after in itertools.pairwise(plan):  # greedy blocks: none could merge
+        if before.group != after.group:
+            continue
         assert (before.function, before.address) < (after.function, after.address)
         if before.function == after.function:
             # the first register of `after` did not fit into `before`
@@ -641,11 +723,20 @@ async def test_read_meter_over_tcp(meter: SimulatedMeter, bus: ModbusBus) -> Non
     assert reading.export_wh == 2_000.0
     assert reading.frequency == 50.0
     assert reading.age(reading.at + 2.5) == 2.5
-    assert bus.stats.requests == 3  # three blocks
+    assert bus.stats.requests == 6  # currents, voltages, powers, total power, energy, frequency
     assert bus.stats.errors == 0
     assert bus.stats.connects == 1
     assert bus.connected
-    assert [r[:2] for r in meter.primary.requests] == [(4, 0x0000), (4, 0x0034), (4, 0x0046)]
+    assert [r[:2] for r in meter.primary.requests] == [
+        (4, 0x0006),
+        (4, 0x0000),
+        (4, 0x000C),
+        (4, 0x0034),
+        (4, 0x0048),
+        (4, 0x0046),
+    ]
+    assert reading.unavailable == {}
+    assert reading.implausible == ()
     meter.set_currents(20.5, 0.0, 3.25)
     reading = await read_meter(bus, 1, MODELS["sdm630"])
     assert reading.current == (20.5, 0.0, 3.25)
@@ -951,7 +1042,7 @@ async def test_short_answer_from_a_custom_bus() -> None:
         async def read(self, unit: int, function: int, address: int, count: int) -> list[int]:
             return [0] * (count - 1)
 
-    with pytest.raises(BusDataError, match="expected 18 registers, got 17"):
+    with pytest.raises(BusDataError, match="expected 6 registers, got 5"):
         await read_meter(ShortBus(), 1, MODELS["sdm630"])
 
 
@@ -1221,7 +1312,7 @@ async def test_simulator_cli(capsys: pytest.CaptureFixture[str]) -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await task
     assert reading.current == (10.0, 12.0, 8.0)
-    assert "Carlo Gavazzi EM24 as unit 2" in out
+    assert "Carlo Gavazzi EM24 Ethernet (E1) as unit 2" in out
     with pytest.raises(SystemExit):
         await serve(build_parser().parse_args(["--currents", "1", "2", "3", "4"]))
 
@@ -1232,3 +1323,340 @@ async def test_simulator_stores_what_the_meter_would(meter: SimulatedMeter) -> N
     assert [words[0x0000], words[0x0001]] == [0x4366, 0x0000]  # 230 V
     assert 0x0012 not in words  # nothing outside the model's registers
     assert meter.primary.spans() == {4: (0x0000, 0x004C)}
+
+
+# --- impossible readings (issue #10, defect 4) ----------------------------------------
+
+
+async def test_another_models_table_is_not_a_reading(meter: SimulatedMeter, bus: ModbusBus) -> None:
+    """An EM24 table read against an SDM630: no -1,073,724 A, the read fails, saying why."""
+    meter.set_currents(10.0, 12.0, 8.0)
+    with pytest.raises(ImplausibleReading) as caught:
+        await read_meter(bus, 1, MODELS["em24"], max_current=3 * 63.0)
+    err = caught.value
+    assert isinstance(err, BusDataError)
+    # the float words of the SDM630's powers read as int32 low word first: -1073724.4 A
+    assert "current_l1 = -1.07372e+06 A, a negative current" in str(err)
+    assert "voltage_l1 = 1725.4 V, outside 80-300 V" in str(err)
+    assert len(err.values) >= 4
+    assert all(value in err.values for value in str(err).split(" answered ")[1].split("; "))
+
+
+@pytest.mark.parametrize(
+    ("words", "why"),
+    [
+        ([0xFFFF, 0xFFFF], "no value (the meter answered 0xffff 0xffff)"),
+        ([0x7FFF, 0xFFFF], "no value (the meter answered 0x7fff 0xffff)"),
+        ([0x8000, 0x0000], "no value (the meter answered 0x8000 0x0000)"),
+    ],
+)
+async def test_no_value_marker_in_a_current_fails_the_read(words: list[int], why: str) -> None:
+    """ABB answers 0xFFFFFFFF for "no value": never 42,949,672.95 A."""
+    async with SimulatedMeter("abb_b23", unit=2) as sim:
+        sim.set_currents(20.0, 20.0, 20.0)
+        sim.primary.set_words(Q.CURRENT_L2, words)
+        modbus = ModbusBus(tcp(sim.port))
+        try:
+            with pytest.raises(ImplausibleReading, match=f"current_l2: {re.escape(why)}"):
+                await read_meter(modbus, 2, sim.model)
+        finally:
+            await modbus.close()
+
+
+async def test_no_value_markers_in_optional_quantities_are_none() -> None:
+    async with SimulatedMeter("abb_b23", unit=2) as sim:
+        sim.set_currents(20.0, 21.0, 22.0)
+        sim.set_energy(5_000.0, 1_000.0)
+        sim.primary.set_no_value(Q.IMPORT_ENERGY)  # uint64 all ones
+        sim.primary.set_words(Q.POWER_TOTAL, [0x7FFF, 0xFFFF])  # int32 largest value
+        sim.primary.set_no_value(Q.FREQUENCY)  # uint16 0xFFFF
+        sim.primary.set_no_value(Q.VOLTAGE_L3)  # a missing voltage is not a failure
+        modbus = ModbusBus(tcp(sim.port))
+        try:
+            reading = await read_meter(modbus, 2, sim.model, max_current=100.0)
+        finally:
+            await modbus.close()
+    assert reading.current == pytest.approx((20.0, 21.0, 22.0))
+    assert reading.import_wh is None
+    assert reading.export_wh == pytest.approx(1_000.0)
+    assert reading.power_total is None
+    assert reading.frequency is None
+    assert reading.voltage == pytest.approx((230.0, 230.0, None))
+    assert reading.unavailable == {
+        "import_energy": "no value (the meter answered 0xffff 0xffff 0xffff 0xffff)",
+        "power_total": "no value (the meter answered 0x7fff 0xffff)",
+        "frequency": "no value (the meter answered 0xffff)",
+        "voltage_l3": "no value (the meter answered 0xffff 0xffff)",
+    }
+    assert reading.implausible == ()
+    assert group_status(sim.model, reading) == {
+        "current": "ok",
+        "voltage": "voltage_l3: no value (the meter answered 0xffff 0xffff)",
+        "power": "power_total: no value (the meter answered 0x7fff 0xffff)",
+        "energy": "import_energy: no value (the meter answered 0xffff 0xffff 0xffff 0xffff)",
+        "frequency": "frequency: no value (the meter answered 0xffff)",
+    }
+
+
+@pytest.mark.parametrize(
+    ("currents", "expected", "error"),
+    [
+        ((-0.4, 5.0, 0.0), (0.4, 5.0, 0.0), None),  # noise around 0: its magnitude
+        ((-0.6, 5.0, 0.0), None, "current_l1 = -0.6 A, a negative current"),
+        ((189.0, 5.0, 0.0), (189.0, 5.0, 0.0), None),  # 3 x 63 A is still a reading
+        ((5.0, 190.0, 0.0), None, "current_l2 = 190 A, above 3 x the meter's amperage"),
+        ((float("nan"), 5.0, 0.0), None, "current_l1: float32 value nan is not a finite"),
+        ((5.0, 5.0, float("inf")), None, "current_l3: float32 value inf is not a finite"),
+    ],
+)
+async def test_current_bounds(
+    meter: SimulatedMeter,
+    bus: ModbusBus,
+    currents: tuple[float, float, float],
+    expected: tuple[float, float, float] | None,
+    error: str | None,
+) -> None:
+    for quantity, value in zip(CURRENTS, currents, strict=True):
+        meter.primary.set_words(quantity, list(struct.unpack(">2H", struct.pack(">f", value))))
+    if error is None:
+        reading = await read_meter(bus, 1, MODELS["sdm630"], max_current=3 * 63.0)
+        assert reading.current == pytest.approx(expected, abs=1e-6)
+    else:
+        with pytest.raises(ImplausibleReading, match=re.escape(error)):
+            await read_meter(bus, 1, MODELS["sdm630"], max_current=3 * 63.0)
+
+
+@pytest.mark.parametrize(
+    ("voltage", "ok"), [(79.0, False), (80.0, True), (300.0, True), (301.0, False), (0.0, False)]
+)
+async def test_voltage_range(
+    meter: SimulatedMeter, bus: ModbusBus, voltage: float, ok: bool
+) -> None:
+    meter.set(Q.VOLTAGE_L2, voltage)
+    if ok:
+        assert (await read_meter(bus, 1, MODELS["sdm630"])).voltage[1] == voltage
+    else:
+        with pytest.raises(
+            ImplausibleReading, match=f"voltage_l2 = {voltage:g} V, outside 80-300 V"
+        ):
+            await read_meter(bus, 1, MODELS["sdm630"])
+
+
+async def test_implausible_optional_values_are_left_out(
+    meter: SimulatedMeter, bus: ModbusBus
+) -> None:
+    meter.set(Q.FREQUENCY, 500.0)
+    meter.set(Q.IMPORT_ENERGY, -161_000_000_000.0)
+    reading = await read_meter(bus, 1, MODELS["sdm630"])
+    assert reading.current == (10.0, 12.0, 8.0)
+    assert (reading.frequency, reading.import_wh) == (None, None)
+    assert reading.export_wh == 2_000.0
+    assert reading.implausible == (
+        "import_energy = -1.61e+11 Wh, a negative energy counter",
+        "frequency = 500 Hz, outside 40-70 Hz",
+    )
+    assert reading.unavailable["frequency"] == "implausible: frequency = 500 Hz, outside 40-70 Hz"
+
+
+async def test_poller_counts_impossible_readings_as_failures(
+    meter: SimulatedMeter, bus: ModbusBus
+) -> None:
+    """Garbage is a failed read: counted, shown, and the last good reading stays."""
+    poller = MeterPoller(bus, 1, MODELS["sdm630"], amperage=40.0)
+    assert poller.max_current == 120.0
+    assert poller.block_status == {}
+    good = await poller.poll_once()
+    assert good is not None
+    assert poller.block_status == dict.fromkeys(GROUPS, "ok")
+    meter.set_currents(10.0, 121.0, 8.0)
+    assert await poller.poll_once() is None
+    assert poller.last_good is good
+    assert (poller.failures, poller.consecutive_failures, poller.reads) == (1, 1, 1)
+    assert poller.last_error == "unit 1 answered current_l2 = 121 A, above 3 x the meter's amperage"
+    meter.primary.set_no_value(Q.CURRENT_L3)
+    assert await poller.poll_once() is None
+    assert poller.last_error is not None
+    assert "current_l3: float32 value nan is not a finite number" in poller.last_error
+    with pytest.raises(ValueError, match="amperage"):
+        MeterPoller(bus, 1, MODELS["sdm630"], amperage=0.0)
+
+
+# --- one optional register loses nothing else (defect 5) --------------------------------
+
+
+async def test_missing_export_register_keeps_the_currents(caplog: pytest.LogCaptureFixture) -> None:
+    """An EM24 without export counter answers exception 2 there: the rest is read."""
+    async with SimulatedMeter("em24", unit=1) as sim:
+        sim.set_currents(10.0, 12.0, 8.0)
+        sim.set_energy(5_000.0, 1_000.0)
+        sim.primary.missing = {Q.EXPORT_ENERGY}
+        modbus = ModbusBus(tcp(sim.port))
+        poller = MeterPoller(modbus, 1, sim.model, amperage=63.0, name="Main")
+        try:
+            with caplog.at_level(logging.WARNING):
+                first = await poller.poll_once()
+                requests = len(sim.primary.requests)
+                second = await poller.poll_once()
+        finally:
+            await modbus.close()
+    assert first is not None
+    assert second is not None
+    assert first.current == second.current == pytest.approx((10.0, 12.0, 8.0))
+    assert first.import_wh == second.import_wh == pytest.approx(5_000.0)
+    assert first.export_wh is second.export_wh is None
+    assert first.frequency == pytest.approx(50.0)
+    why = first.unavailable["export_energy"]
+    assert why.startswith("not offered by the meter, not asked again: ")
+    assert "exception 2 (illegal data address)" in why
+    assert second.unavailable == first.unavailable
+    assert poller.block_status["energy"] == f"export_energy: {why}"
+    assert poller.block_status["current"] == "ok"
+    assert (poller.failures, poller.reads) == (0, 2)
+    # the refused register is not asked again: one request less the second time
+    assert len(sim.primary.requests) - requests == len(read_plan(sim.model)) - 1
+    assert (4, 0x004E, 2) not in sim.primary.requests[requests:]
+    assert [r.message for r in caplog.records].count(
+        f"Meter Main: no energy reading: export_energy: {why}"
+    ) == 1
+
+
+async def test_refused_block_of_several_quantities_is_read_piecewise(
+    meter: SimulatedMeter, bus: ModbusBus
+) -> None:
+    """SDM630 import and export share a block: a meter without export keeps its import."""
+    meter.primary.missing = {Q.EXPORT_ENERGY, Q.VOLTAGE_L2}
+    reading, plan = await read_blocks(bus, 1, MODELS["sdm630"], read_plan(MODELS["sdm630"]))
+    assert reading.current == (10.0, 12.0, 8.0)
+    assert reading.voltage == (230.0, None, 230.0)
+    assert reading.import_wh == 1_500_000.0
+    assert reading.export_wh is None
+    refused = [(b.address, b.count) for b in plan if b.refused]
+    assert refused == [(0x0002, 2), (0x004A, 2)]
+    assert [(b.address, b.count) for b in plan if not b.refused] == [
+        (0x0006, 6),
+        (0x0000, 2),
+        (0x0004, 2),
+        (0x000C, 6),
+        (0x0034, 2),
+        (0x0048, 2),
+        (0x0046, 2),
+    ]
+    again, plan_again = await read_blocks(bus, 1, MODELS["sdm630"], plan)
+    assert plan_again == plan
+    assert again.unavailable == reading.unavailable
+
+
+@pytest.mark.parametrize("fault", ["busy", "silent"])
+async def test_other_failures_of_an_optional_block_keep_it(
+    meter: SimulatedMeter, fault: str
+) -> None:
+    """A busy answer or a timeout on an optional block: None for now, asked again next time."""
+
+    class FlakyBus:
+        def __init__(self, inner: ModbusBus) -> None:
+            self.inner = inner
+
+        async def read(self, unit: int, function: int, address: int, count: int) -> list[int]:
+            if address == 0x0046:
+                if fault == "busy":
+                    raise BusExceptionResponse(
+                        6, "unit 1 answered exception 6 (server device busy)"
+                    )
+                raise BusTimeout("no answer from unit 1")
+            return await self.inner.read(unit, function, address, count)
+
+    modbus = ModbusBus(tcp(meter.port))
+    try:
+        plan = read_plan(MODELS["sdm630"])
+        reading, next_plan = await read_blocks(FlakyBus(modbus), 1, MODELS["sdm630"], plan)
+    finally:
+        await modbus.close()
+    assert next_plan == plan
+    assert reading.frequency is None
+    assert reading.current == (10.0, 12.0, 8.0)
+    assert reading.unavailable == {
+        "frequency": "unit 1 answered exception 6 (server device busy)"
+        if fault == "busy"
+        else "no answer from unit 1"
+    }
+
+
+async def test_currents_refused_fail_the_read(meter: SimulatedMeter, bus: ModbusBus) -> None:
+    meter.primary.missing = {Q.CURRENT_L3}
+    with pytest.raises(BusExceptionResponse, match="exception 2"):
+        await read_meter(bus, 1, MODELS["sdm630"])
+
+
+@pytest.mark.parametrize("answer", ["missing", "zeros"])
+async def test_sdm72dm_v1_does_not_pass_as_v2(answer: str) -> None:
+    """The v1 has no per-phase values: it refuses them, or answers 0 (0 V is no supply)."""
+    async with SimulatedMeter("sdm72dm_v2", unit=1) as sim:
+        per_phase = {*CURRENTS, *VOLTAGES, *POWERS}
+        if answer == "missing":
+            sim.primary.missing = per_phase
+        else:
+            for quantity in per_phase:
+                sim.primary.set_words(quantity, [0, 0])
+        modbus = ModbusBus(tcp(sim.port))
+        try:
+            with pytest.raises(BusError) as caught:
+                await read_meter(modbus, 1, sim.model, max_current=300.0)
+        finally:
+            await modbus.close()
+    if answer == "missing":
+        assert isinstance(caught.value, BusExceptionResponse)
+        assert caught.value.code == 2
+    else:
+        assert isinstance(caught.value, ImplausibleReading)
+        assert [v.split(",")[0] for v in caught.value.values] == [
+            "voltage_l1 = 0 V",
+            "voltage_l2 = 0 V",
+            "voltage_l3 = 0 V",
+        ]
+
+
+# --- register maps (defect 6): DTSU666 current-transformer ratio -------------------------
+
+
+async def test_dtsu666_currents_are_multiplied_by_the_ct_ratio() -> None:
+    """A DTSU666 behind 200/5 A transformers measures 2.5 A for 100 A: the breaker sees 100 A."""
+    async with SimulatedMeter("dtsu666", unit=1) as sim:
+        sim.primary.set_ct_ratio(40)
+        sim.set_currents(100.0, 80.0, 60.0)
+        sim.set_energy(2_000_000.0, 0.0)
+        stored = sim.primary.words[3]
+        register = sim.model.registers[Q.CURRENT_L1]
+        assert decode(register, [stored[0x200C], stored[0x200D]]) == pytest.approx(2.5)
+        assert stored[0x0006] == 40
+        modbus = ModbusBus(tcp(sim.port))
+        try:
+            reading = await read_meter(modbus, 1, sim.model, max_current=3 * 125.0)
+            assert (3, 0x0006, 1) in sim.primary.requests
+            sim.primary.set_ct_ratio(0)
+            with pytest.raises(ImplausibleReading, match="CT ratio = 0, not between 1 and 10000"):
+                await read_meter(modbus, 1, sim.model)
+            sim.primary.set_ct_ratio(-1)  # 0xFFFF
+            with pytest.raises(ImplausibleReading, match="CT ratio: no value"):
+                await read_meter(modbus, 1, sim.model)
+            sim.primary.missing = {Q.CURRENT_L1}
+            with pytest.raises(BusExceptionResponse):
+                await read_meter(modbus, 1, sim.model)
+        finally:
+            await modbus.close()
+    assert reading.current == pytest.approx((100.0, 80.0, 60.0))
+    assert reading.power[0] == pytest.approx(100.0 * 230.0)
+    assert reading.power_total == pytest.approx(240.0 * 230.0)
+    assert reading.voltage == pytest.approx((230.0, 230.0, 230.0))
+    assert reading.import_wh == pytest.approx(2_000_000.0)
+
+
+def test_simulator_ct_ratio_and_markers() -> None:
+    sim = SimulatedMeter("sdm630")
+    with pytest.raises(ValueError, match="no current-transformer ratio"):
+        sim.primary.set_ct_ratio(10)
+    sim.primary.set_no_value(Q.FREQUENCY)
+    assert sim.primary.words[4][0x0046] == sim.primary.words[4][0x0047] == 0xFFFF
+    assert Q.FREQUENCY not in sim.primary.values
+    dtsu = SimulatedMeter("dtsu666")
+    assert dtsu.primary.spans()[3] == (0x0006, 0x2046)
+    assert dtsu.primary.ct_ratio == 1

@@ -21,7 +21,8 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.charge_zones import config_flow
 from custom_components.charge_zones.config_flow import tcp_connect_error
 from custom_components.charge_zones.const import DOMAIN
-from custom_components.charge_zones.meters import MODELS, ConnectionConfig
+from custom_components.charge_zones.meters import MODELS, ConnectionConfig, Quantity
+from custom_components.charge_zones.meters.registers import CURRENTS, POWERS, VOLTAGES
 from custom_components.charge_zones.subentries import (
     connection_config,
     custom_meter_model,
@@ -598,6 +599,92 @@ async def test_meter_wrong_address_or_model(
     assert reason in result["description_placeholders"]["error"]
 
 
+async def test_meter_refuses_another_models_readings(hass: HomeAssistant, port: int) -> None:
+    """An EM24 at the address, SDM630 chosen: the test read refuses what it decodes."""
+    em24 = SimulatedMeter("em24", unit=3)
+    em24.set_currents(10.0, 12.0, 8.0)
+    async with em24:
+        entry = hub(hass, port, gateway(em24))
+        result = await submit(hass, await start(hass, entry, "meter"), meter_input("Main"))
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "implausible_reading"}
+    placeholders = result["description_placeholders"]
+    assert placeholders["count"] == "4"
+    assert placeholders["model"] == "Eastron SDM630"
+    values = placeholders["values"].split("; ")
+    assert [value.split(" = ")[0] for value in values] == [
+        "voltage_l1",
+        "voltage_l2",
+        "voltage_l3",
+        "frequency",
+    ]
+    assert values[3] == "frequency = 0 Hz, outside 40-70 Hz"
+    assert not [s for s in entry.subentries.values() if s.subentry_type == "meter"]
+
+
+@pytest.mark.parametrize(
+    ("answer", "error", "words"),
+    [
+        ("missing", "cannot_read", "exception 2 (illegal data address)"),
+        ("zeros", "implausible_reading", "voltage_l1 = 0 V, outside 80-300 V"),
+    ],
+)
+async def test_meter_sdm72dm_v1_is_not_a_v2(
+    hass: HomeAssistant, port: int, answer: str, error: str, words: str
+) -> None:
+    """An SDM72D-M v1 (totals only) chosen as the v2 does not pass the test read."""
+    v1 = SimulatedMeter("sdm72dm_v2", unit=3)
+    per_phase = {*CURRENTS, *VOLTAGES, *POWERS}
+    if answer == "missing":
+        v1.primary.missing = per_phase
+    else:
+        for quantity in per_phase:
+            v1.primary.set_words(quantity, [0, 0])
+    async with v1:
+        entry = hub(hass, port, gateway(v1))
+        result = await submit(
+            hass, await start(hass, entry, "meter"), meter_input("Main", meter_model="sdm72dm_v2")
+        )
+    assert result["errors"] == {"base": error}
+    placeholders = result["description_placeholders"]
+    assert words in placeholders.get("error", placeholders.get("values", ""))
+
+
+async def test_meter_current_above_three_times_the_amperage(
+    hass: HomeAssistant, port: int, sim: SimulatedMeter
+) -> None:
+    """The form knows the amperage: 250 A through an 80 A meter is no reading; 240 A is."""
+    entry = hub(hass, port, gateway(sim))
+    sim.set_currents(10.0, 250.0, 8.0)
+    result = await submit(hass, await start(hass, entry, "meter"), meter_input("Main"))
+    assert result["errors"] == {"base": "implausible_reading"}
+    assert result["description_placeholders"]["values"] == (
+        "current_l2 = 250 A, above 3 x the meter's amperage"
+    )
+    assert result["description_placeholders"]["count"] == "1"
+    sim.set_currents(10.0, 240.0, 8.0)
+    result = await submit(hass, result, meter_input("Main"))
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_meter_implausible_optional_value_is_refused(
+    hass: HomeAssistant, port: int, sim: SimulatedMeter
+) -> None:
+    """A negative energy counter alone would not fail a poll, but the form refuses it;
+    a "no value" marker (a meter without that counter) passes."""
+    entry = hub(hass, port, gateway(sim))
+    sim.set(Quantity.EXPORT_ENERGY, -5_000.0)
+    result = await submit(hass, await start(hass, entry, "meter"), meter_input("Main"))
+    assert result["errors"] == {"base": "implausible_reading"}
+    assert result["description_placeholders"]["values"] == (
+        "export_energy = -5000 Wh, a negative energy counter"
+    )
+    sim.primary.set_no_value(Quantity.EXPORT_ENERGY)
+    sim.primary.missing = {Quantity.FREQUENCY}
+    result = await submit(hass, result, meter_input("Main"))
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
 async def test_meter_skip_test(hass: HomeAssistant, port: int) -> None:
     """ "Save without reading" saves a meter whose bus is not reachable."""
     entry = hub(hass, port, connection_subentry(port=free_port(), timeout=0.2))
@@ -809,8 +896,10 @@ async def test_meter_reconfigure(hass: HomeAssistant, port: int, sim: SimulatedM
     result = await submit(hass, result, meter_input("Commons meter", unit=5.0, skip_test=True))
     assert result["errors"] == {"unit": "already_configured"}
 
+    # an EM24 table against the SDM630: its values cannot be an EM24's
     result = await submit(hass, result, meter_input("Commons meter", meter_model="em24"))
-    assert result["errors"] == {"base": "cannot_read"}
+    assert result["errors"] == {"base": "implausible_reading"}
+    assert "current_l1 = " in result["description_placeholders"]["values"]
 
     result = await submit(hass, result, meter_input("Commons", amperage=100.0))
     assert result["type"] is FlowResultType.ABORT

@@ -8,7 +8,7 @@ subentry ids; the options are built when the form is shown and checked again on 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 import contextlib
 import os
 import re
@@ -115,12 +115,14 @@ from .meters import (
     MODELS as METER_MODELS,
     BusError,
     DataType,
+    ImplausibleReading,
     MeterModel,
     ModbusBus,
     Quantity,
     WordOrder,
     read_meter,
 )
+from .meters.reader import OVER_RATING
 from .site import server_ssl_context, tls_files
 from .subentries import (
     KIND_RTU,
@@ -920,23 +922,41 @@ def _registers_data(model: MeterModel) -> dict[str, dict[str, Any]]:
 
 
 async def meter_read_error(
-    connection: Mapping[str, Any], unit: int, model: MeterModel
-) -> str | None:
-    """Read the meter once on a bus of its own; why it failed (None when it worked)."""
+    connection: Mapping[str, Any], unit: int, model: MeterModel, amperage: float | None = None
+) -> tuple[str, dict[str, str]] | None:
+    """Read the meter once on a bus of its own; the form error and its placeholders.
+
+    None when the read worked and every value it gave can be the model's: values that
+    cannot be true (another model's table, another meter at the address, a current far
+    above the ``amperage``) are refused as ``implausible_reading``, naming them.
+    """
     try:
         bus = ModbusBus(connection_config(connection))
     except ValueError as err:
-        return str(err)
+        return "cannot_read", {"error": str(err)}
+    max_current = None if amperage is None else OVER_RATING * amperage
     try:
         async with asyncio.timeout(READ_TEST_LIMIT):
-            await read_meter(bus, unit, model)
+            reading = await read_meter(bus, unit, model, max_current=max_current)
+    except ImplausibleReading as err:
+        return _implausible(model, err.values)
     except BusError as err:
-        return str(err)
+        return "cannot_read", {"error": str(err)}
     except TimeoutError:
-        return f"no complete answer within {READ_TEST_LIMIT:g} s"
+        return "cannot_read", {"error": f"no complete answer within {READ_TEST_LIMIT:g} s"}
     finally:
         await bus.close()
+    if reading.implausible:
+        return _implausible(model, reading.implausible)
     return None
+
+
+def _implausible(model: MeterModel, values: Sequence[str]) -> tuple[str, dict[str, str]]:
+    return "implausible_reading", {
+        "count": str(len(values)),
+        "model": model.label,
+        "values": "; ".join(values),
+    }
 
 
 def _registers_placeholders(error: str = "") -> dict[str, str]:
@@ -1097,10 +1117,13 @@ class MeterSubentryFlow(ConfigSubentryFlow):
         if skip_test:
             return {}, {}
         connection = self._get_entry().subentries[data[CONF_CONNECTION]]
-        error = await meter_read_error(connection.data, data[CONF_UNIT], model)
-        if error is None:
+        failed = await meter_read_error(
+            connection.data, data[CONF_UNIT], model, data[CONF_AMPERAGE]
+        )
+        if failed is None:
             return {}, {}
-        return {"base": "cannot_read"}, {"error": error}
+        error, placeholders = failed
+        return {"base": error}, placeholders
 
     def _async_finish(self, data: dict[str, Any]) -> SubentryFlowResult:
         if self.source == SOURCE_RECONFIGURE:

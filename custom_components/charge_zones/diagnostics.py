@@ -142,6 +142,7 @@ def _load(site: Site) -> dict[str, Any]:
                 "reads": poller.reads if (poller := load.pollers.get(key)) else None,
                 "failures": poller.failures if poller else None,
                 "last_error": poller.last_error if poller else None,
+                "blocks": poller.block_status if poller else None,
                 "last_reading": asdict(poller.last_good) if poller and poller.last_good else None,
             }
             for key, meter in load.meters.items()

@@ -363,6 +363,7 @@ class LoadManager:
             meter.poll_interval,
             on_update=self._on_meter_update,
             name=meter.name,
+            amperage=meter.amperage,
         )
         self.pollers[meter.key] = poller
         poller.start()

@@ -15,7 +15,14 @@ from .bus import (
     ConnectionConfig,
     ModbusBus,
 )
-from .reader import MeterPoller, MeterReading, RegisterReader, read_meter
+from .reader import (
+    ImplausibleReading,
+    MeterPoller,
+    MeterReading,
+    RegisterReader,
+    group_status,
+    read_meter,
+)
 from .registers import (
     MODELS,
     Block,
@@ -42,6 +49,7 @@ __all__ = [
     "BusTimeout",
     "ConnectionConfig",
     "DataType",
+    "ImplausibleReading",
     "MeterModel",
     "MeterPoller",
     "MeterReading",
@@ -53,6 +61,7 @@ __all__ = [
     "custom_model",
     "decode",
     "encode",
+    "group_status",
     "read_meter",
     "read_plan",
     "words_needed",

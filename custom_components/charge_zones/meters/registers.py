@@ -52,6 +52,22 @@ _NOT_SINGLE_PHASE: Final = frozenset(
     (*CURRENTS[1:], *VOLTAGES[1:], *POWERS[1:]),
 )
 
+#: Quantities reported together: a block of the read plan never mixes groups, so one
+#: group a meter does not offer (e.g. no export counter) cannot lose another.
+GROUPS: Final[dict[str, tuple[Quantity, ...]]] = {
+    "current": CURRENTS,
+    "voltage": VOLTAGES,
+    "power": (*POWERS, Quantity.POWER_TOTAL),
+    "energy": (Quantity.IMPORT_ENERGY, Quantity.EXPORT_ENERGY),
+    "frequency": (Quantity.FREQUENCY,),
+}
+_GROUP_OF: Final = {quantity: group for group, members in GROUPS.items() for quantity in members}
+
+
+def group_of(quantity: Quantity) -> str:
+    """The group (current, voltage, power, energy, frequency) a quantity is reported in."""
+    return _GROUP_OF[quantity]
+
 
 class DataType(StrEnum):
     """How the words of one value are interpreted."""
@@ -165,6 +181,22 @@ def decode(register: Register, words: Sequence[int]) -> float:
     return float(value)
 
 
+def is_no_value(register: Register, words: Sequence[int]) -> bool:
+    """Whether the raw words are a meter's "no value" marker rather than a value.
+
+    Integer registers: all ones (0xFFFF, 0xFFFFFFFF, ...), the largest signed value
+    (0x7FFF, 0x7FFFFFFF, ...) and the smallest one (0x8000, 0x80000000, ...), whatever
+    the register's signedness (ABB answers 0xFFFFFFFF / 0x7FFFFFFF for "no value").
+    A float32 NaN or infinity is refused by `decode` already.
+    """
+    if register.data_type is DataType.FLOAT32:
+        return False
+    ordered = list(words) if register.word_order is WordOrder.BIG else list(reversed(words))
+    raw = int.from_bytes(struct.pack(f">{len(ordered)}H", *ordered), "big")
+    bits = 16 * len(ordered)
+    return raw in ((1 << bits) - 1, (1 << (bits - 1)) - 1, 1 << (bits - 1))
+
+
 def encode(register: Register, value: float) -> list[int]:
     """Raw words a meter stores for this value (the inverse of `decode`).
 
@@ -198,6 +230,10 @@ class MeterModel:
     label: str
     phases: int
     registers: Mapping[Quantity, Register] = field(hash=False)
+    #: Register holding the current-transformer ratio when the meter reports currents and
+    #: powers on the secondary side of its transformers (Chint DTSU666's IrAt): they are
+    #: multiplied by it. Read with the currents, on every read.
+    ct_ratio: Register | None = None
 
     def __post_init__(self) -> None:
         """Freeze the register table and check it can serve load management."""
@@ -214,9 +250,14 @@ class MeterModel:
 
 
 def _model(
-    key: str, label: str, phases: int, table: Mapping[Quantity, tuple[Any, ...]]
+    key: str,
+    label: str,
+    phases: int,
+    table: Mapping[Quantity, tuple[Any, ...]],
+    ct_ratio: Register | None = None,
 ) -> MeterModel:
-    return MeterModel(key, label, phases, {q: Register(*spec) for q, spec in table.items()})
+    registers = {q: Register(*spec) for q, spec in table.items()}
+    return MeterModel(key, label, phases, registers, ct_ratio)
 
 
 def _eastron(key: str, label: str) -> MeterModel:
@@ -244,11 +285,16 @@ def _eastron(key: str, label: str) -> MeterModel:
     )
 
 
-def _carlo_gavazzi(key: str, label: str) -> MeterModel:
-    # Carlo Gavazzi EM24 / EM340: input registers, int32 low word first.
-    # Total import kWh(+) is 0x0034 on both (0x0040/0x0042/0x0044 are the per-phase
-    # import counters), export kWh(-) 0x004E, both in 0.1 kWh; frequency 0x0033 in 0.1 Hz
-    # (vendor manuals as used by open-source drivers, e.g. Victron's dbus-modbus-client).
+def _carlo_gavazzi(
+    key: str, label: str, frequency: int, import_energy: int, export_energy: int
+) -> MeterModel:
+    # Carlo Gavazzi: input registers, int32 low word first. Voltages, currents and powers
+    # sit at the same addresses on the EM24 (both variants) and the EM340; frequency
+    # (0.1 Hz) and the total import/export counters (0.1 kWh) do not:
+    # - EM340/EM330/EM530/EM540 and the Ethernet EM24 (E1): 0x33, 0x34, 0x4E;
+    # - the RS485 EM24 (AV2/AV5/AV6/AV9): 0x37, 0x3E, 0x5C (0x33 is a power factor and
+    #   0x42 a resettable partial counter there).
+    # (vendor manuals as used by open-source drivers, e.g. Victron's dbus-modbus-client)
     i32, in_, lo = DataType.INT32, FUNCTION_INPUT, WordOrder.LITTLE
     return _model(
         key,
@@ -265,9 +311,9 @@ def _carlo_gavazzi(key: str, label: str) -> MeterModel:
             Quantity.POWER_L2: (in_, 0x0014, i32, lo, 0.1),
             Quantity.POWER_L3: (in_, 0x0016, i32, lo, 0.1),
             Quantity.POWER_TOTAL: (in_, 0x0028, i32, lo, 0.1),
-            Quantity.FREQUENCY: (in_, 0x0033, DataType.UINT16, lo, 0.1),
-            Quantity.IMPORT_ENERGY: (in_, 0x0034, i32, lo, 100.0),  # 0.1 kWh
-            Quantity.EXPORT_ENERGY: (in_, 0x004E, i32, lo, 100.0),  # 0.1 kWh
+            Quantity.FREQUENCY: (in_, frequency, DataType.UINT16, lo, 0.1),
+            Quantity.IMPORT_ENERGY: (in_, import_energy, i32, lo, 100.0),  # 0.1 kWh
+            Quantity.EXPORT_ENERGY: (in_, export_energy, i32, lo, 100.0),  # 0.1 kWh
         },
     )
 
@@ -317,8 +363,11 @@ MODELS: Final[dict[str, MeterModel]] = {
                 Quantity.EXPORT_ENERGY: (_HR, 0x5004, DataType.UINT64, _BIG, 10.0),  # 0.01 kWh
             },
         ),
-        _carlo_gavazzi("em24", "Carlo Gavazzi EM24"),
-        _carlo_gavazzi("em340", "Carlo Gavazzi EM340"),
+        # "em24" is the key entries saved before the RS485 map existed: it keeps the
+        # Ethernet map it always had (currents, voltages and powers are the same on both).
+        _carlo_gavazzi("em24", "Carlo Gavazzi EM24 Ethernet (E1)", 0x0033, 0x0034, 0x004E),
+        _carlo_gavazzi("em24_rs485", "Carlo Gavazzi EM24 RS485 (AV)", 0x0037, 0x003E, 0x005C),
+        _carlo_gavazzi("em340", "Carlo Gavazzi EM340", 0x0033, 0x0034, 0x004E),
         _model(
             "iem3x5x",
             "Schneider iEM3x5x",
@@ -344,9 +393,9 @@ MODELS: Final[dict[str, MeterModel]] = {
         # decimal steps. Addresses and steps come from the vendor manual as collected
         # by open-source projects: Ua/Ub/Uc 0x2006/08/0A (0.1 V; 0x2000-0x2004 are the
         # line-to-line voltages), Ia/Ib/Ic 0x200C/0E/10 (0.001 A), Pt 0x2012 and
-        # Pa/Pb/Pc 0x2014/16/18 (0.1 W), Freq 0x2044 (0.01 Hz), ImpEp 0x401E and
-        # ExpEp 0x4028 (kWh). Some firmware variants are reported to mirror the energy
-        # counters at 0x101E/0x1028; define a custom model for those.
+        # Pa/Pb/Pc 0x2014/16/18 (0.1 W), Freq 0x2044 (0.01 Hz), ImpEp 0x101E and
+        # ExpEp 0x1028 (kWh). Currents and powers are secondary-side: with current
+        # transformers they are multiplied by IrAt (0x0006, int16, 1 without CTs).
         _model(
             "dtsu666",
             "Chint DTSU666",
@@ -363,9 +412,10 @@ MODELS: Final[dict[str, MeterModel]] = {
                 Quantity.POWER_L2: (_HR, 0x2016, _f32, _BIG, 0.1),
                 Quantity.POWER_L3: (_HR, 0x2018, _f32, _BIG, 0.1),
                 Quantity.FREQUENCY: (_HR, 0x2044, _f32, _BIG, 0.01),
-                Quantity.IMPORT_ENERGY: (_HR, 0x401E, _f32, _BIG, 1000.0),  # kWh
-                Quantity.EXPORT_ENERGY: (_HR, 0x4028, _f32, _BIG, 1000.0),  # kWh
+                Quantity.IMPORT_ENERGY: (_HR, 0x101E, _f32, _BIG, 1000.0),  # kWh
+                Quantity.EXPORT_ENERGY: (_HR, 0x1028, _f32, _BIG, 1000.0),  # kWh
             },
+            ct_ratio=Register(_HR, 0x0006, DataType.INT16),
         ),
     )
 }
@@ -450,32 +500,57 @@ def _choices(enum: type[StrEnum]) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Block:
-    """One read request: ``count`` registers from ``address``; where each quantity sits."""
+    """One read request: ``count`` registers from ``address``; where each quantity sits.
+
+    ``refused`` says why a block is no longer sent (the meter answered "illegal data
+    address" for it alone): its quantities are reported unavailable for that reason.
+    """
 
     function: int
     address: int
     count: int
     items: tuple[tuple[Quantity, int], ...]  # (quantity, offset in the block)
+    refused: str | None = None
+
+    @property
+    def essential(self) -> bool:
+        """Whether the block holds currents (a read fails without them)."""
+        return any(quantity in CURRENTS for quantity, _offset in self.items)
+
+    @property
+    def group(self) -> str:
+        """The group of the block's quantities (a block never mixes groups)."""
+        return group_of(self.items[0][0])
 
 
 def read_plan(
     model: MeterModel, *, max_count: int = MAX_BLOCK, max_gap: int = MAX_GAP
 ) -> list[Block]:
-    """Fewest read requests covering every register of the model.
+    """Fewest read requests covering every register of the model, one group at a time.
 
-    Registers of one function are grouped while the block stays within ``max_count``
-    registers and skips at most ``max_gap`` unused registers between two values.
-    Blocks come ordered by function, then address.
+    The currents come first, in blocks of their own; then every other group (voltage,
+    power, energy, frequency), so that a group the meter refuses loses nothing else.
+    Registers of one function and group are merged while the block stays within
+    ``max_count`` registers and skips at most ``max_gap`` unused registers between two
+    values. Within a group, blocks come ordered by function, then address.
     """
     if max_count < 4:
         raise ValueError("max_count must allow at least one 64-bit value (4 registers)")
     if max_gap < 0:
         raise ValueError("max_gap must not be negative")
     blocks: list[Block] = []
+    for members in GROUPS.values():
+        table = {q: model.registers[q] for q in members if q in model.registers}
+        blocks.extend(_plan(table, max_count, max_gap))
+    return blocks
+
+
+def _plan(registers: Mapping[Quantity, Register], max_count: int, max_gap: int) -> list[Block]:
+    blocks: list[Block] = []
     for function in FUNCTIONS:
         entries = sorted(
             (reg.address, reg.words, quantity)
-            for quantity, reg in model.registers.items()
+            for quantity, reg in registers.items()
             if reg.function == function
         )
         start = end = 0
@@ -493,6 +568,22 @@ def read_plan(
         if members:
             blocks.append(_block(function, start, end, members))
     return blocks
+
+
+def split(block: Block, model: MeterModel) -> list[Block]:
+    """One block per quantity of ``block`` (registers shared by two quantities stay one)."""
+    by_address: dict[int, list[tuple[Quantity, int]]] = {}
+    for quantity, offset in block.items:
+        by_address.setdefault(block.address + offset, []).append((quantity, 0))
+    return [
+        Block(
+            block.function,
+            address,
+            max(model.registers[q].words for q, _ in members),
+            tuple(members),
+        )
+        for address, members in sorted(by_address.items())
+    ]
 
 
 def _block(function: int, start: int, end: int, members: list[tuple[Quantity, int]]) -> Block:
