@@ -1204,6 +1204,70 @@ async def test_zone_reconfigure(hass: HomeAssistant, port: int) -> None:
     }
 
 
+async def test_zone_paused_form_saves_untouched(hass: HomeAssistant, port: int) -> None:
+    """A paused zone (maximum 0 A) keeps its fail-safe current: its form saves as shown,
+    and 0 A entered pauses a zone; a fail-safe current entered while paused has no
+    maximum to be checked against: refused until the zone has its maximum again."""
+    entry = hub(hass, port, zone_subentry("Car park", max_current=0.0, failsafe_current=6.0))
+    result = await reconfigure(hass, entry, "zone_car_park")
+    assert suggested(result, "max_current") == 0.0
+    assert suggested(result, "failsafe_current") == 6.0
+    result = await submit(hass, result, zone_input("Parking", max_current=0.0))
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.subentries["zone_car_park"].data["max_current"] == 0.0
+    assert entry.subentries["zone_car_park"].data["failsafe_current"] == 6.0
+
+    result = await reconfigure(hass, entry, "zone_car_park")
+    result = await submit(
+        hass, result, zone_input("Parking", max_current=0.0, failsafe_current=10.0)
+    )
+    assert result["errors"] == {"failsafe_current": "failsafe_above_max"}
+    result = await submit(
+        hass, result, zone_input("Parking", max_current=32.0, failsafe_current=10.0)
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert entry.subentries["zone_car_park"].data["failsafe_current"] == 10.0
+
+    # Paused through the form: the fail-safe current stays.
+    result = await reconfigure(hass, entry, "zone_car_park")
+    result = await submit(
+        hass, result, zone_input("Parking", max_current=0.0, failsafe_current=10.0)
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert entry.subentries["zone_car_park"].data["max_current"] == 0.0
+    assert entry.subentries["zone_car_park"].data["failsafe_current"] == 10.0
+
+    # A new zone is given its maximum (the fail-safe current is checked against it).
+    result = await start(hass, entry, "zone")
+    result = await submit(hass, result, zone_input("Garage", max_current=0.0))
+    assert result["errors"] == {"failsafe_current": "failsafe_above_max"}
+
+
+async def test_zone_lowered_by_automation_form_saves_untouched(
+    hass: HomeAssistant, port: int
+) -> None:
+    """A maximum lowered at run time below the fail-safe current (4 A < 6 A): the form saves
+    unchanged values; a maximum or fail-safe current the user enters is checked."""
+    entry = hub(hass, port, zone_subentry("Car park", max_current=4.0, failsafe_current=6.0))
+    result = await reconfigure(hass, entry, "zone_car_park")
+    result = await submit(hass, result, zone_input("Parking", max_current=4.0))
+    assert result["type"] is FlowResultType.ABORT
+    assert entry.subentries["zone_car_park"].data["max_current"] == 4.0
+    assert entry.subentries["zone_car_park"].data["failsafe_current"] == 6.0
+
+    result = await reconfigure(hass, entry, "zone_car_park")
+    result = await submit(hass, result, zone_input("Parking", max_current=5.0))
+    assert result["errors"] == {"failsafe_current": "failsafe_above_max"}
+    result = await submit(
+        hass, result, zone_input("Parking", max_current=4.0, failsafe_current=8.0)
+    )
+    assert result["errors"] == {"failsafe_current": "failsafe_above_max"}
+    result = await submit(hass, result, zone_input("Parking", max_current=32.0))
+    assert result["type"] is FlowResultType.ABORT
+    assert entry.subentries["zone_car_park"].data["max_current"] == 32.0
+
+
 # --- stations: the zone field -----------------------------------------------------------
 
 

@@ -1169,8 +1169,9 @@ class ZoneSubentryFlow(ConfigSubentryFlow):
         entry = self._get_entry()
         fields: dict[vol.Marker, Any] = {
             vol.Required(CONF_NAME): selector.TextSelector(),
+            # 0 A pauses the zone (as its Maximum current number does).
             vol.Required(CONF_MAX_CURRENT): vol.All(
-                _number(1, MAX_ZONE_CURRENT, 1, "A"), vol.Coerce(float)
+                _number(0, MAX_ZONE_CURRENT, 1, "A"), vol.Coerce(float)
             ),
             vol.Required(CONF_ZONE_PHASES, default=ZONE_PHASES[0]): _select(
                 list(ZONE_PHASES), "zone_phases"
@@ -1192,6 +1193,16 @@ class ZoneSubentryFlow(ConfigSubentryFlow):
     def _validate(
         self, user_input: dict[str, Any], editing: str | None
     ) -> tuple[dict[str, Any], dict[str, str]]:
+        """The zone's data and the field errors.
+
+        The fail-safe current (what the stations fall back to when Home Assistant is
+        down) is a setting of its own, checked where the user enters it or a maximum:
+        a fail-safe current entered must not be above the maximum (a paused zone, 0 A,
+        has none to check it against: refused until the zone has its maximum again); a
+        maximum entered, unless 0 A (a pause), must not be below the fail-safe current.
+        Values shown and saved untouched (a pause or a maximum an automation set through
+        the zone's number) are never refused.
+        """
         entry = self._get_entry()
         data: dict[str, Any] = {
             CONF_NAME: user_input[CONF_NAME].strip(),
@@ -1223,7 +1234,13 @@ class ZoneSubentryFlow(ConfigSubentryFlow):
                 errors[CONF_PARENT_ZONE] = "unknown_zone"
             elif _parent_cycle(entry, editing, parent):
                 errors[CONF_PARENT_ZONE] = "parent_cycle"
-        if data[CONF_FAILSAFE_CURRENT] > data[CONF_MAX_CURRENT]:
+        found = entry.subentries.get(editing) if editing else None
+        stored = found.data if found else {}
+        maximum, failsafe = data[CONF_MAX_CURRENT], data[CONF_FAILSAFE_CURRENT]
+        if failsafe > maximum and (
+            failsafe != stored.get(CONF_FAILSAFE_CURRENT)
+            or (maximum > 0 and maximum != stored.get(CONF_MAX_CURRENT))
+        ):
             errors[CONF_FAILSAFE_CURRENT] = "failsafe_above_max"
         return data, errors
 

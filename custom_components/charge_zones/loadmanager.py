@@ -25,6 +25,7 @@ from typing import Any
 
 from .central.connection import CommandError
 from .central.models import PHASES
+from .const import MIN_SIGNAL_CURRENT
 from .dlm.allocate import Allocation, Demand, Node, Reason, Settings, allocate, ancestors
 from .dlm.budget import (
     Budget,
@@ -34,6 +35,7 @@ from .dlm.budget import (
     compute,
     fronted_zones,
     withhold,
+    zone_chain,
 )
 from .dlm.control import ControlSettings, OtherLoadEstimator, StationControl
 from .meters import (
@@ -487,7 +489,7 @@ class LoadManager:
                 point = run.point(connector)
                 session = bool(sessions) if connector == 0 else connector in sessions
                 if zone.key in budget.failsafe:
-                    limit = min(zone.failsafe_current, station.config.max_current)
+                    limit = _failsafe_limit(specs, zone.key, station)
                     fixed[key] = Allocation(limit, Reason.FAILSAFE, zone.key)
                     if session or not station.connected:
                         nodes = withhold(nodes, zone.key, phases, limit)
@@ -1005,6 +1007,21 @@ def _zone(station: Station) -> str:
     zone = station.config.zone
     assert zone is not None  # only managed stations get here
     return zone
+
+
+def _failsafe_limit(specs: Mapping[str, ZoneSpec], zone: str, station: Station) -> float:
+    """The live limit in fail-safe: the fail-safe current, capped by the zones' maximums.
+
+    Never above the maximum of the zone or a zone it is in (less current when unsure: a
+    paused zone, 0 A, stays at 0 A); a maximum below what a car can be signalled gives
+    0 A. The fail-safe profile under the live limit (for when Home Assistant is down)
+    stays the fail-safe current.
+    """
+    limit = min(specs[zone].failsafe_current, station.config.max_current)
+    cap = min(specs[key].max_current for key in zone_chain(specs, zone))
+    if cap >= limit:
+        return limit
+    return cap if cap >= MIN_SIGNAL_CURRENT else 0.0
 
 
 def _phase_indices(station: Station) -> tuple[int, ...]:

@@ -14,7 +14,7 @@ from homeassistant.const import EntityCategory, UnitOfElectricCurrent
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import CONF_FAILSAFE_CURRENT, CONF_MAX_CURRENT, MIN_SIGNAL_CURRENT
+from .const import CONF_MAX_CURRENT, MIN_SIGNAL_CURRENT
 from .entity import LoadEntity, StationEntity, add_for_subentries, zone_device_info
 from .site import ChargeZonesConfigEntry, Site
 from .stations import Station
@@ -129,10 +129,13 @@ class ZoneMaxCurrentNumber(LoadEntity, NumberEntity):
         return (self.available, self.native_value)
 
     async def async_set_native_value(self, value: float) -> None:
-        """Store it in the zone; the next cycle uses it (0 A pauses the zone)."""
+        """Store it in the zone; the next cycle uses it (0 A pauses the zone).
+
+        The maximum only: the fail-safe current is a setting of its own (the stations'
+        fallback when Home Assistant is down), never rewritten by a pause.
+        """
         entry = self.site.entry
         subentry = entry.subentries[self.key]
-        data = {**subentry.data, CONF_MAX_CURRENT: float(value)}
-        if float(data.get(CONF_FAILSAFE_CURRENT, MIN_SIGNAL_CURRENT)) > value:
-            data[CONF_FAILSAFE_CURRENT] = float(value)
-        self.hass.config_entries.async_update_subentry(entry, subentry, data=data)
+        self.hass.config_entries.async_update_subentry(
+            entry, subentry, data={**subentry.data, CONF_MAX_CURRENT: float(value)}
+        )
