@@ -382,6 +382,16 @@ async def test_a_station_ignoring_its_limit_is_flagged_and_the_others_cut(
         diagnostics = runtime.ignoring_limit
         assert diagnostics is not None
         assert diagnostics.startswith("draws 16.0 A with a limit of")
+        # Its firmware fixed: it follows its limit (the minimum it is asked for) again;
+        # after a minute within it the flag and the repair go, and it shares again.
+        bad.ignore_limits = False
+        await wait_until(hass, lambda: runtime.ignoring_limit is None, within=90)
+        assert (
+            ir.async_get(hass).async_get_issue(DOMAIN, f"limit_ignored_{entry.entry_id}_sub_CP-BAD")
+            is None
+        )
+        await wait_until(hass, lambda: bad.state.current == 13.0 and good.state.current == 13.0)
+        assert supply.over(46.0, reacted) == 0.0
     finally:
         await supply.stop()
         await bad.stop()
@@ -419,3 +429,33 @@ async def test_a_power_only_station_counts_its_draw(
     finally:
         await supply.stop()
         await charger.stop()
+
+
+async def test_a_station_offline_during_its_session_is_counted_at_its_limit(
+    hass: HomeAssistant, port: int, meter: SimulatedMeter
+) -> None:
+    """A station that loses its connection in a session may go on charging at the limit
+    it holds: the zone's breaker (32 A) keeps room for it until it is back."""
+    subs = _subentries(meter.port, 100.0, [managed("CP-A"), managed("CP-B"), managed("CP-C")])
+    entry = hub(port, subs)
+    await setup(hass, entry)
+    meter.set_currents(20, 20, 20)
+    a_client, a, _tx = await charging(entry, "CP-A")
+    b_client, b, _tx = await charging(entry, "CP-B")
+    await wait_until(hass, lambda: limit_on(a, 1) == 16.0 and limit_on(b, 1) == 16.0)
+    meter.set_currents(52, 52, 52)
+    await a_client.close()  # the car goes on drawing its 16 A
+    site = entry.runtime_data
+    runtime = site.station_by_id("CP-A")
+    assert runtime is not None
+    await wait_until(hass, lambda: not runtime.connected)
+    c_client, c, _tx = await charging(entry, "CP-C")
+    # 32 A zone: 16 A held by CP-A, 16 A for CP-B and CP-C together.
+    await wait_until(hass, lambda: limit_on(c, 1) is not None and limit_on(b, 1) == 8.0)
+    await asyncio.sleep(1.0)
+    assert (limit_on(b, 1) or 0) + (limit_on(c, 1) or 0) <= 16.0
+    allocated = hass.states.get(entity_id(hass, "sensor", "sub_CP-A_allocated_current"))
+    assert allocated is not None
+    assert allocated.attributes["reason"] == "offline"
+    await b_client.close()
+    await c_client.close()

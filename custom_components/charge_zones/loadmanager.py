@@ -497,8 +497,7 @@ class LoadManager:
                 if not station.connected:
                     # It may still charge at the limit it holds: count it there.
                     if _may_draw(station, connector):
-                        held = point.control.limit
-                        held = station.config.max_current if held is None else held
+                        held = _held(station, point)
                         nodes = withhold(nodes, zone.key, phases, held)
                         fixed[key] = Allocation(held, Reason.OFFLINE)
                     continue
@@ -564,7 +563,14 @@ class LoadManager:
         limit (after a cut, the last values are higher than what it draws now).
         """
         if not station.connected:
-            return None
+            if not _may_draw(station, connector):
+                return None
+            # Offline during a session: counted at the limit it holds, in the estimate
+            # as in the allocation (see cycle), so that the two agree.
+            held = _held(station, point)
+            phases = _phase_indices(station)
+            amps = _t([held if p in phases else 0.0 for p in range(3)])
+            return _Reading(amps, amps, math.inf, False)
         sessions = _session_connectors(station)
         if not (sessions if connector == 0 else connector in sessions):
             return None
@@ -983,6 +989,12 @@ def _first_reading_due(station: Station, wall: datetime) -> bool:
         if since and (wall - max(since)).total_seconds() <= _reading_max_age(station):
             return True
     return False
+
+
+def _held(station: Station, point: _Point) -> float:
+    """The limit a point holds (its maximum when none was accepted)."""
+    limit = point.control.limit
+    return station.config.max_current if limit is None else limit
 
 
 def _may_draw(station: Station, connector: int) -> bool:
