@@ -950,8 +950,8 @@ def _context(
         computed = ha["limits"].get(station["id"]) if ha else None
         seen = ha["measured"].get(station["id"]) if ha else None
         parts.append(
-            f"{station['id'].removeprefix('SOAK-')} {draw:.1f}/{held:.0f}"
-            + (f"/{computed:.0f}" if computed is not None else "/-")
+            f"{station['id'].removeprefix('SOAK-')} {draw:.1f}/{held:.1f}"
+            + (f"/{computed:.1f}" if computed is not None else "/-")
             + (f"/{seen[0]:.1f}@{seen[1]:.0f}s" if seen else "/-")
         )
     lines.append(
