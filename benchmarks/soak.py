@@ -52,7 +52,8 @@ Definitions (per node, i.e. supply or zone, and per phase; t is time):
   the system could not see).
 - blamed A·s = integral of max(0, overload(t) - allowed(t)) dt. Target: 0 on every node,
   in every seed.
-- flagged stations: what the integration shows (a station's profile_error, repair
+- flagged stations: what the integration shows (a station's profile_error or
+  ignoring_limit, repair
   issues), next to the stations that really ignore their limits.
 - fairness: per cohort (equal stations, equal cars, same span), the spread of the energy
   delivered, (max - min) / mean. No target in the issue; lower is fairer.
@@ -738,6 +739,8 @@ def _look(hass: Any, entry: Any, view: _View) -> None:
     for station in site.stations.values():
         if station.profile_error:
             view.flagged[station.station_id] = station.profile_error
+        if station.ignoring_limit:
+            view.flagged[station.station_id] = f"ignores its limit: {station.ignoring_limit}"
     for domain, issue_id in ir.async_get(hass).issues:
         if domain == "charge_zones":
             view.issues.add(issue_id.replace(f"_{entry.entry_id}", ""))

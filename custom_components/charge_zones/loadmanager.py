@@ -151,6 +151,13 @@ class _Point:
     ignoring: bool = False
     drawn: float = 0.0  # the most it drew on a phase, last fresh reading
     limits: list[tuple[float, float]] = field(default_factory=list)  # (since, limit)
+    # Whether it was seen following a cut in this session (then its cuts free room at
+    # once); until then the highest limit it held since its first cut (`peak`) stays
+    # taken: a station that does not follow its limits frees nothing when cut.
+    trusted: bool = False
+    peak: float | None = None
+    cut_at: float | None = None  # when its last cut was accepted
+    seen: float | None = None  # what its last fresh reading showed (None: none)
 
     def held(self, limit: float, at: float) -> None:
         """Record a limit the station accepted."""
@@ -179,6 +186,31 @@ class _Point:
         self.over_since = self.within_since = None
         self.ignoring = False
         self.served_at = None
+        self.trusted = False
+        self.peak = None
+
+    def accepted(self, before: float | None, limit: float, at: float) -> None:
+        """A new limit is in force: track its cuts until it is seen following one."""
+        if before is not None and limit < before:
+            self.cut_at = at
+            if not self.trusted and self.seen is not None and self.seen > limit:
+                # What it was seen drawing above its new limit (no reading: the meter
+                # sees it as other load; a station that never reports is not pinned).
+                self.peak = max(self.peak or 0.0, min(before, self.seen))
+        elif not before:
+            # Resuming from 0 A (some stations ignore limits after that): prove again.
+            self.trusted = False
+
+    def prove(self, reading_taken: float, over: bool) -> None:
+        """A reading taken well after its last cut shows whether it follows its limits."""
+        if over or self.cut_at is None or reading_taken < self.cut_at + FOLLOW_TIME:
+            return
+        self.trusted = True
+        self.peak = None
+
+    def risk(self, pending: float | None) -> float:
+        """The most it may draw now: its limit (or one on its way), or an unproven peak."""
+        return max(self.control.limit or 0.0, pending or 0.0, self.peak or 0.0)
 
 
 @dataclass(slots=True)
@@ -206,6 +238,8 @@ class _Reading:
     counted: Triple  # the charging current counted (see LoadManager._reading)
     allowed: float  # the most it could draw when taken, following its limits
     over: bool  # more than that: it does not follow its limit
+    settled: bool  # taken at least the settle time after its last limit change
+    taken: float  # when (the load manager's clock)
 
     @property
     def drawn(self) -> float:
@@ -244,7 +278,6 @@ class LoadManager:
         self.cycles = 0
         self._estimator = OtherLoadEstimator()
         self._runs: dict[str, _StationRun] = {}
-        self._zone_changed_at: dict[str, float] = {}
         self._wake = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
         self._listeners: list[Callable[[], None]] = []
@@ -453,6 +486,15 @@ class LoadManager:
             for connector in _connectors(station):
                 reading = self._reading(station, run.point(connector), connector, now, wall)
                 readings[_point_key(station, connector)] = reading
+                # What it was seen drawing: a session whose first reading is still on
+                # its way may draw up to its limit.
+                run.point(connector).seen = (
+                    reading.drawn
+                    if reading is not None
+                    else math.inf
+                    if _first_reading_due(station, wall)
+                    else None
+                )
                 self._watch(station, run.point(connector), reading, now)
             self._note_ignoring(station, run)
         estimates = self._estimates(specs, by_zone, meters, readings, now, wall)
@@ -544,10 +586,74 @@ class LoadManager:
                     )
                 )
         result = allocate(nodes, demands, self.allocation_settings)
+        self._hold_unproven_room(managed, demands, result, nodes)
         result.update(fixed)
         self._idle_limits(managed, result, nodes)
         self._publish(specs, by_zone, result, budget)
         self._dispatch(managed, result, now)
+
+    def _hold_unproven_room(
+        self,
+        managed: list[Station],
+        demands: list[Demand],
+        result: dict[str, Allocation],
+        nodes: Mapping[str, Node],
+    ) -> None:
+        """No rise on room that a cut station has not been seen to free.
+
+        A station that was cut and has not yet shown a reading within its new limit may
+        be one that ignores its limits: until it shows one, the highest limit it held
+        stays taken on every node above it. Where the sessions' new limits and those
+        peaks do not fit a node, nobody under it rises this cycle (cuts go out as ever).
+        """
+        points: dict[str, tuple[Station, _Point, int]] = {}
+        for station in managed:
+            run = self._runs.get(station.config.subentry_id)
+            if run is None:
+                continue
+            for connector in _connectors(station):
+                point = run.points.get(connector)
+                if point is not None:
+                    points[_point_key(station, connector)] = (station, point, connector)
+        load: dict[tuple[str, int], float] = {}
+        rising: list[tuple[Demand, float]] = []
+        pinned = False
+        for demand in demands:
+            found = points.get(demand.key)
+            allocation = result.get(demand.key)
+            if found is None or allocation is None:
+                continue
+            station, point, connector = found
+            run = self._runs[station.config.subentry_id]
+            now_at = point.risk(run.sender.wanted.get(connector))
+            after = allocation.limit
+            if allocation.limit > now_at:
+                rising.append((demand, now_at))
+            elif not point.trusted and now_at > allocation.limit:
+                after = now_at  # cut (now or lately), not yet seen following
+                pinned = True
+            for node in ancestors(nodes, demand.node):
+                for p in demand.phases:
+                    load[(node, p)] = load.get((node, p), 0.0) + after
+        if not pinned or not rising:
+            return
+        over = {key for key, amps in load.items() if amps > nodes[key[0]].capacity[key[1]] + 1e-6}
+        if not over:
+            return
+        for demand, now_at in rising:
+            blocked = next(
+                (
+                    node
+                    for node in ancestors(nodes, demand.node)
+                    if any((node, p) in over for p in demand.phases)
+                ),
+                None,
+            )
+            if blocked is None:
+                continue
+            held = now_at if now_at >= demand.min_current else 0.0
+            reason = Reason.PAUSED if held == 0 else result[demand.key].reason
+            result[demand.key] = Allocation(held, reason, blocked)
 
     # --- readings -------------------------------------------------------------------
 
@@ -570,7 +676,7 @@ class LoadManager:
             held = _held(station, point)
             phases = _phase_indices(station)
             amps = _t([held if p in phases else 0.0 for p in range(3)])
-            return _Reading(amps, amps, math.inf, False)
+            return _Reading(amps, amps, math.inf, False, True, now)
         sessions = _session_connectors(station)
         if not (sessions if connector == 0 else connector in sessions):
             return None
@@ -587,12 +693,14 @@ class LoadManager:
         # A reading may be older than the last cut: it cannot draw more than its limit
         # now, unless it shows that it does not follow its limits.
         counted = raw if over or limit is None else _t([min(v, limit) for v in raw])
-        return _Reading(raw, counted, allowed, over)
+        settled = now - age >= point.control.changed_at + self.control.settle_time
+        return _Reading(raw, counted, allowed, over, settled, now - age)
 
     def _watch(self, station: Station, point: _Point, reading: _Reading | None, now: float) -> None:
         """Flag a charging point that draws clearly more than the limits it held."""
         if reading is None or point.control.limit is None:
             return
+        point.prove(reading.taken, reading.over)
         point.drawn = reading.drawn
         over = reading.drawn > reading.allowed + IGNORE_MARGIN
         if not point.ignoring:
@@ -665,8 +773,8 @@ class LoadManager:
             low = [0.0, 0.0, 0.0]
             high = [0.0, 0.0, 0.0]
             synchronous = True
-            unknown = False  # a session whose draw is not known (no fresh reading)
-            changed = -math.inf
+            # Whether every session's reading shows what it draws under its limit now.
+            settled = True
             for zone in _subtrees(specs, behind):
                 consumption = specs[zone].consumption_meter
                 state = meters.get(consumption) if consumption else None
@@ -682,28 +790,38 @@ class LoadManager:
                         high[p] += state.current[p]
                     continue
                 synchronous = False
-                changed = max(changed, self._zone_changed_at.get(zone, -math.inf))
                 for station in by_zone.get(zone, []):
                     run = self._runs.get(station.config.subentry_id)
                     phases = _phase_indices(station)
                     sessions = _session_connectors(station)
                     for connector in _connectors(station):
                         reading = readings.get(_point_key(station, connector))
-                        value = reading.counted if reading is not None else ZERO
                         point = run.points.get(connector) if run else None
                         session = bool(sessions) if connector == 0 else connector in sessions
-                        # The most it may draw: its limit in force while it has a session.
-                        cap = (point.control.limit or 0.0) if point and session else 0.0
-                        unknown = unknown or (
-                            session and reading is None and _first_reading_due(station, wall)
-                        )
+                        value = reading.counted if reading is not None else ZERO
+                        if reading is not None and reading.settled:
+                            # It draws what it showed after it had settled on its limit.
+                            most = value
+                        else:
+                            # Its limit changed since, or no reading: at most its limit
+                            # in force while it has a session.
+                            cap = (point.control.limit or 0.0) if point and session else 0.0
+                            most = _t(
+                                [max(v, cap if p in phases else 0.0) for p, v in enumerate(value)]
+                            )
+                            if session and (
+                                reading is not None or _first_reading_due(station, wall)
+                            ):
+                                # A reading that stops coming counts as nothing (its
+                                # draw is other load); one on its way holds the estimate.
+                                settled = False
                         for p in range(3):
                             low[p] += value[p]
-                            high[p] += max(value[p], cap if p in phases else 0.0)
-            # Not settled while a session that just started has no reading yet: the
-            # meter sees its draw, which would pass for other load until the next
-            # settled estimate. (A reading that stops coming later counts as nothing.)
-            settled = synchronous or (now - changed >= self.control.settle_time and not unknown)
+                            high[p] += most[p]
+            # Settled: other load = meter - what the stations showed. Otherwise the last
+            # settled estimate is kept, raised where the meter minus the most the
+            # stations may draw now shows more.
+            settled = synchronous or settled
             estimates[meter_key] = self._estimator.estimate(
                 meter_key, meter.current, _t(low), _t(high), settled
             )
@@ -726,16 +844,20 @@ class LoadManager:
                 room[(key, p)] = node.capacity[p]
         for station in managed:
             sessions = _session_connectors(station)
+            run = self._runs.get(station.config.subentry_id)
             for connector in _connectors(station):
                 allocation = result.get(_point_key(station, connector))
-                if allocation is None or allocation.limit <= 0:
+                point = run.points.get(connector) if run is not None else None
+                # A cut it has not been seen to follow still takes its peak.
+                taken = max(allocation.limit if allocation else 0.0, (point and point.peak) or 0.0)
+                if allocation is None or taken <= 0:
                     continue
                 session = bool(sessions) if connector == 0 else connector in sessions
                 if allocation.reason in (Reason.FAILSAFE, Reason.OFFLINE) and not session:
                     continue  # withheld already
                 for above in ancestors(nodes, _zone(station)):
                     for p in _phase_indices(station):
-                        room[(above, p)] -= allocation.limit
+                        room[(above, p)] -= taken
         for station in managed:
             need = station.config.min_current + self.allocation_settings.restart_margin
             path = ancestors(nodes, _zone(station))
@@ -946,10 +1068,9 @@ class LoadManager:
             point.live_at = self._clock() if expiring else None
             if status == "Accepted" and limit != point.control.limit:
                 # A renewal of the same limit is no change (raise hold, settling).
+                point.accepted(point.control.limit, limit, self._clock())
                 point.control.sent(limit, self._clock())
                 point.held(limit, self._clock())
-                if station.config.zone is not None:
-                    self._zone_changed_at[station.config.zone] = self._clock()
             if sender.wanted.get(connector) == limit:
                 del sender.wanted[connector]
 
