@@ -69,6 +69,7 @@ LIMIT_HISTORY = 600.0  # seconds of limits kept to judge readings
 # the station ignores its limit (repair, counted at its maximum). It follows again after
 # FOLLOWS_AGAIN_AFTER within the margin.
 OVER_TOLERANCE = 0.5
+OVER_SHARE = 0.05  # cars and station meters read a few % above the signalled current
 IGNORE_MARGIN = 2.0
 IGNORE_AFTER = 30.0
 FOLLOWS_AGAIN_AFTER = 60.0
@@ -188,6 +189,7 @@ class _Point:
         self.served_at = None
         self.trusted = False
         self.peak = None
+        self.cut_at = None
 
     def accepted(self, before: float | None, limit: float, at: float) -> None:
         """A new limit is in force: track its cuts until it is seen following one."""
@@ -203,10 +205,27 @@ class _Point:
 
     def prove(self, reading_taken: float, over: bool) -> None:
         """A reading taken well after its last cut shows whether it follows its limits."""
-        if over or self.cut_at is None or reading_taken < self.cut_at + FOLLOW_TIME:
+        if over:
+            self.trusted = False
+            return
+        if self.cut_at is None or reading_taken < self.cut_at + FOLLOW_TIME:
             return
         self.trusted = True
         self.peak = None
+
+    def expire_peak(self, now: float, max_age: float) -> None:
+        """Forget a peak that no reading came to prove or disprove.
+
+        Its station reports nothing: what it draws is seen by the DLM meter as other
+        load, as for any reading that stops coming.
+        """
+        if (
+            self.peak is not None
+            and self.cut_at is not None
+            and self.seen is None
+            and now - self.cut_at > max_age + FOLLOW_TIME
+        ):
+            self.peak = None
 
     def risk(self, pending: float | None) -> float:
         """The most it may draw now: its limit (or one on its way), or an unproven peak."""
@@ -318,6 +337,10 @@ class LoadManager:
             *(run.sender.task for run in self._runs.values() if run.sender.task is not None),
             return_exceptions=True,
         )
+        for run in self._runs.values():
+            # Sent again from what the next cycle wants (a pending value would look sent).
+            run.sender = _Sender()
+            run.failsafe_sent = run.failsafe_on = None
         for poller in list(self.pollers.values()):
             await poller.stop()
         self.pollers.clear()
@@ -459,7 +482,8 @@ class LoadManager:
         reading = poller.last_good if poller is not None else None
         if reading is None:
             return MeterState(key, meter.amperage)
-        current = tuple(0.0 if c is None else float(c) for c in reading.current)
+        # A phase the meter does not read has no room (never 0 A of load).
+        current = tuple(meter.amperage if c is None else float(c) for c in reading.current)
         return MeterState(key, meter.amperage, (current[0], current[1], current[2]), reading.at)
 
     def cycle(self) -> None:
@@ -484,18 +508,21 @@ class LoadManager:
             run = self._runs.setdefault(station.config.subentry_id, _StationRun())
             self._check_connectors(station)
             for connector in _connectors(station):
-                reading = self._reading(station, run.point(connector), connector, now, wall)
+                point = run.point(connector)
+                reading = self._reading(station, point, connector, now, wall)
                 readings[_point_key(station, connector)] = reading
                 # What it was seen drawing: a session whose first reading is still on
                 # its way may draw up to its limit.
-                run.point(connector).seen = (
+                point.seen = (
                     reading.drawn
                     if reading is not None
                     else math.inf
-                    if _first_reading_due(station, wall)
+                    if _first_reading_due(station, wall, connector)
                     else None
                 )
-                self._watch(station, run.point(connector), reading, now)
+                if station.connected:
+                    self._watch(station, point, reading, now)
+                point.expire_peak(now, _reading_max_age(station))
             self._note_ignoring(station, run)
         estimates = self._estimates(specs, by_zone, meters, readings, now, wall)
         budget = compute(specs, meters, estimates, now)
@@ -540,6 +567,8 @@ class LoadManager:
                     # It may still charge at the limit it holds: count it there.
                     if _may_draw(station, connector):
                         held = _held(station, point)
+                        if point.ignoring or station.profile_error is not None:
+                            held = station.config.max_current
                         nodes = withhold(nodes, zone.key, phases, held)
                         fixed[key] = Allocation(held, Reason.OFFLINE)
                     continue
@@ -626,11 +655,19 @@ class LoadManager:
             station, point, connector = found
             run = self._runs[station.config.subentry_id]
             now_at = point.risk(run.sender.wanted.get(connector))
+            if point.control.limit is None:
+                # No limit of ours accepted yet (a restart, a new connection): it may
+                # hold any limit up to its maximum.
+                now_at = max(now_at, station.config.max_current)
             after = allocation.limit
             if allocation.limit > now_at:
-                rising.append((demand, now_at))
-            elif not point.trusted and now_at > allocation.limit:
-                after = now_at  # cut (now or lately), not yet seen following
+                rising.append((demand, point.control.limit or 0.0))
+            elif now_at > allocation.limit and (
+                not point.trusted or (point.control.limit or math.inf) > allocation.limit
+            ):
+                # Cut now (not yet accepted: other stations may apply their rise
+                # first) or lately and not yet seen following: still takes its draw.
+                after = now_at
                 pinned = True
             for node in ancestors(nodes, demand.node):
                 for p in demand.phases:
@@ -640,7 +677,7 @@ class LoadManager:
         over = {key for key, amps in load.items() if amps > nodes[key[0]].capacity[key[1]] + 1e-6}
         if not over:
             return
-        for demand, now_at in rising:
+        for demand, held_now in rising:
             blocked = next(
                 (
                     node
@@ -651,7 +688,7 @@ class LoadManager:
             )
             if blocked is None:
                 continue
-            held = now_at if now_at >= demand.min_current else 0.0
+            held = held_now if held_now >= demand.min_current else 0.0
             reason = Reason.PAUSED if held == 0 else result[demand.key].reason
             result[demand.key] = Allocation(held, reason, blocked)
 
@@ -674,6 +711,8 @@ class LoadManager:
             # Offline during a session: counted at the limit it holds, in the estimate
             # as in the allocation (see cycle), so that the two agree.
             held = _held(station, point)
+            if point.ignoring or station.profile_error is not None:
+                held = station.config.max_current
             phases = _phase_indices(station)
             amps = _t([held if p in phases else 0.0 for p in range(3)])
             return _Reading(amps, amps, math.inf, False, True, now)
@@ -689,7 +728,7 @@ class LoadManager:
             return None
         limit = point.control.limit
         allowed = point.allowed(now - age)
-        over = max(raw) > allowed + OVER_TOLERANCE
+        over = max(raw) > allowed + max(OVER_TOLERANCE, OVER_SHARE * allowed)
         # A reading may be older than the last cut: it cannot draw more than its limit
         # now, unless it shows that it does not follow its limits.
         counted = raw if over or limit is None else _t([min(v, limit) for v in raw])
@@ -810,7 +849,7 @@ class LoadManager:
                                 [max(v, cap if p in phases else 0.0) for p, v in enumerate(value)]
                             )
                             if session and (
-                                reading is not None or _first_reading_due(station, wall)
+                                reading is not None or _first_reading_due(station, wall, connector)
                             ):
                                 # A reading that stops coming counts as nothing (its
                                 # draw is other load); one on its way holds the estimate.
@@ -978,7 +1017,14 @@ class LoadManager:
                 ):
                     # The same limit again, before it expires on the station.
                     wanted = point.control.limit
-                if wanted is None or wanted == run.sender.wanted.get(connector):
+                pending = run.sender.wanted.get(connector)
+                if wanted is None and pending is not None and pending > target:
+                    # A rise still queued (a retry) that is no longer wanted.
+                    if point.control.limit is not None and point.control.limit <= target:
+                        del run.sender.wanted[connector]
+                        continue
+                    wanted = target
+                if wanted is None or wanted == pending:
                     continue
                 run.sender.wanted[connector] = wanted
                 changed = True
@@ -1028,7 +1074,8 @@ class LoadManager:
                         sender.failsafe = None
                     if station.live_valid_to is not None and station.failsafe_limit is None:
                         # Nothing under the live limits any more: they must not expire.
-                        for connector, point in run.points.items():
+                        for connector in _connectors(station):
+                            point = run.point(connector)
                             if point.control.limit is not None:
                                 sender.wanted.setdefault(connector, point.control.limit)
                     continue
@@ -1102,9 +1149,14 @@ def _reading_max_age(station: Station) -> float:
     return READING_INTERVALS * station.sample_interval + READING_SLACK
 
 
-def _first_reading_due(station: Station, wall: datetime) -> bool:
-    """Whether a session started (or its station connected) lately: no reading yet."""
+def _first_reading_due(station: Station, wall: datetime, point: int) -> bool:
+    """Whether a point's session started (or its station connected) lately.
+
+    Then no reading may have come yet (point 0: any session of the station).
+    """
     for session in station.open_sessions():
+        if point and session.connector_id != point:
+            continue
         connector = station.connectors.get(session.connector_id)
         since = [t for t in (connector and connector.cleared_at, station.attached_at) if t]
         if since and (wall - max(since)).total_seconds() <= _reading_max_age(station):
@@ -1131,8 +1183,9 @@ def _station_allocation(station: Station, points: Mapping[int, Allocation]) -> A
     if list(points) == [0]:
         return points[0]
     sessions = {session.connector_id for session in station.open_sessions()}
-    lead = next((points[c] for c in sorted(points) if c in sessions), points[min(points)])
-    total = round(sum(a.limit for a in points.values()), 6)
+    charging = [c for c in sorted(points) if c in sessions] or sorted(points)
+    lead = points[charging[0]]
+    total = round(sum(points[c].limit for c in charging), 6)
     return Allocation(total, lead.reason, lead.node)
 
 

@@ -58,6 +58,8 @@ BOOT_KEYS: tuple[str, ...] = (
 )
 
 PROFILE_ID_MAX_CURRENT = 1
+# Measurands that tell what a connector draws (fresh ones make its reading fresh).
+_DRAW_MEASURANDS = frozenset({CURRENT_IMPORT, POWER_IMPORT})
 # The live limit of one connector of a station with several (connector n: 10 + n).
 PROFILE_ID_CONNECTOR_BASE = 10
 # The fail-safe profile under the live limit of a load-managed station.
@@ -484,7 +486,10 @@ class Station:
         """Record MeterValues."""
         connector = self.connectors.setdefault(connector_id, ConnectorState(connector_id))
         connector.measurements.update(samples)
-        connector.measured_at = self.last_seen = _utcnow()
+        self.last_seen = _utcnow()
+        if any(s.measurand in _DRAW_MEASURANDS for s in samples):
+            # Only a current or a power says what it draws now (not a register alone).
+            connector.measured_at = self.last_seen
         if transaction_id is not None and (energy := connector.measurements.energy_wh) is not None:
             newest = max((s.timestamp for s in samples), default=_utcnow())
             self._sessions.record_meter(
