@@ -27,7 +27,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 from simulator.charger import Car, SimulatedCharger
 from simulator.meter import SimulatedMeter
-from simulator.station import SimulatedStation, StationClient
+from simulator.station import SimulatedStation, StationBehaviour, StationClient
 
 from .conftest import DEFAULT_BADGES, station_subentry, ws_url
 from .helpers import entity_id, state_of, wait_until
@@ -459,3 +459,24 @@ async def test_a_station_offline_during_its_session_is_counted_at_its_limit(
     assert allocated.attributes["reason"] == "offline"
     await b_client.close()
     await c_client.close()
+
+
+async def test_a_station_refusing_every_profile_is_not_asked_every_cycle(
+    hass: HomeAssistant, port: int, meter: SimulatedMeter
+) -> None:
+    """A station that rejects every charging profile is counted at its maximum and asked
+    again only after a minute, not several times a second (flash wear on some models)."""
+    entry = hub(port, _subentries(meter.port, 40.0, [managed("CP-A")]))
+    await setup(hass, entry)
+    client = StationClient(ws_url(entry), "CP-A", StationBehaviour(reject_profiles=True))
+    station = await client.connect()
+    await station.boot()
+    await station.start_transaction(1, "BADGE-ALICE", 0)
+    runtime = entry.runtime_data.station_by_id("CP-A")
+    assert runtime is not None
+    await wait_until(hass, lambda: runtime.profile_error is not None)
+    await asyncio.sleep(5.0)
+    sent = [p for action, p in station.received if action == "SetChargingProfile"]
+    # The fail-safe profile, then the limit in each form it may take: once.
+    assert len(sent) <= 6, len(sent)
+    await client.close()

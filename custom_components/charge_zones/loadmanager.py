@@ -73,6 +73,9 @@ OVER_SHARE = 0.05  # cars and station meters read a few % above the signalled cu
 IGNORE_MARGIN = 2.0
 IGNORE_AFTER = 30.0
 FOLLOWS_AGAIN_AFTER = 60.0
+# A station that rejected every profile is asked again after this long (not every
+# cycle: some stations wear their flash with every profile written).
+REFUSED_RETRY = 60.0
 # Retry delay after a station did not answer a profile.
 SEND_RETRY = (1.0, 2.0, 5.0, 10.0, 30.0)
 
@@ -239,6 +242,7 @@ class _StationRun:
     failsafe_sent: float | None = None  # the fail-safe current handed to the station
     failsafe_on: object | None = None  # on this connection (sent again on a new one)
     cap_at: float | None = None  # when the expiring station-wide cap was sent
+    refused_at: float | None = None  # when it last rejected every profile
     cap: float | None = None  # the station-wide cap in force
 
     def point(self, connector: int) -> _Point:
@@ -998,6 +1002,12 @@ class LoadManager:
                 # Not before its configuration is read: the stack level depends on it.
                 continue
             run = self._runs.setdefault(station.config.subentry_id, _StationRun())
+            if (
+                station.profile_error is not None
+                and run.refused_at is not None
+                and now - run.refused_at < REFUSED_RETRY
+            ):
+                continue  # it refused every profile lately: not again every cycle
             connectors = _connectors(station)
             changed = False
             for connector in connectors:
@@ -1109,6 +1119,7 @@ class LoadManager:
                 continue
             sender.failures = 0
             point = run.point(connector)
+            run.refused_at = self._clock() if station.profile_error is not None else None
             # Renewed later only if it went out with an expiry (not again and again when
             # the station refused it).
             expiring = status == "Accepted" and station.live_valid_to is not None
