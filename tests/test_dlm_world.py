@@ -301,6 +301,14 @@ async def test_two_connectors_each_get_their_own_limit(
         await wait_until(hass, lambda: charger.points[1].current == 16.0, within=10)
         await asyncio.sleep(1.0)
         assert supply.total() <= 40.0
+        # Out of the zones: its maximum on connector 0, no per-connector limit left over.
+        subentry = entry.subentries["sub_CP-DUO"]
+        data = {k: v for k, v in subentry.data.items() if k != "zone"}
+        hass.config_entries.async_update_subentry(entry, subentry, data=data)
+        await wait_until(
+            hass,
+            lambda: limit_on(station, 1) == 16.0 and not {2, 11, 12} & set(held.profiles),
+        )
     finally:
         await supply.stop()
         await charger.stop()

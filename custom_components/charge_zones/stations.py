@@ -929,6 +929,7 @@ class Station:
         refusing profiles.
         """
         connection = self.require_connection()
+        await self._clear_other_form(connection, connector_id)
         status = "Rejected"
         tried: set[tuple[str, int, bool]] = set()
         rejected = False
@@ -988,6 +989,25 @@ class Station:
         self._note_fallback(validity)
         self.notify()
         return status
+
+    async def _clear_other_form(self, connection: StationConnection, connector_id: int) -> None:
+        """Remove the limits of the other form before sending one.
+
+        A limit on connector 0 and limits per connector must not stay side by side: a
+        station leaving per-connector limits (or the zones) would keep them, and one
+        taking them would keep the connector-0 limit on connectors without their own.
+        """
+        if connector_id == 0:
+            stale = [PROFILE_ID_CONNECTOR_BASE + c for c in self.connector_limits]
+            if self.station_cap is not None:
+                stale.append(PROFILE_IDS["ChargePointMaxProfile"])
+            self.connector_limits = {}
+            self.station_cap = None
+        else:
+            stale = [PROFILE_ID_MAX_CURRENT] if self.limit_sent is not None else []
+            self.limit_sent = None
+        for profile_id in stale:
+            await connection.clear_charging_profile(profile_id=profile_id)
 
     async def async_set_station_cap(self, total: float, *, validity: float | None = None) -> str:
         """Cap the sum of every connector (A per phase) with a ChargePointMaxProfile.
