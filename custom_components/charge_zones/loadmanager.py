@@ -186,9 +186,12 @@ class _Point:
         return max(most, later)
 
     def forget_session(self) -> None:
-        """No session (any more): nothing to follow or flag."""
+        """No session (any more): nothing to follow yet.
+
+        A station flagged for ignoring its limit stays flagged into its next session
+        (counted at its maximum from the car's start) until it is seen following.
+        """
         self.over_since = self.within_since = None
-        self.ignoring = False
         self.served_at = None
         self.trusted = False
         self.peak = None
