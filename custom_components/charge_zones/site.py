@@ -697,31 +697,29 @@ class Site:
     @callback
     def _check_station_issues(self, station: Station) -> None:
         """A managed station refusing or ignoring its limits gets a repair issue."""
-        managed = station.config.zone is not None
-        refusing = station.profile_error is not None and managed
-        if refusing != station.refusal_reported:
-            station.refusal_reported = refusing
-            if refusing:
+        station.refusal_reported = self._sync_station_issue(
+            station, "profile_refused", station.profile_error, station.refusal_reported
+        )
+        station.ignoring_reported = self._sync_station_issue(
+            station, "limit_ignored", station.ignoring_limit, station.ignoring_reported
+        )
+
+    def _sync_station_issue(
+        self, station: Station, kind: str, error: str | None, reported: bool
+    ) -> bool:
+        """Raise or remove one repair of a station; returns whether it is raised."""
+        wanted = error is not None and station.config.zone is not None
+        if wanted != reported:
+            if wanted:
                 self._raise_issue(
-                    "profile_refused",
+                    kind,
                     station.config.subentry_id,
                     ir.IssueSeverity.ERROR,
-                    {"station_id": station.station_id, "error": station.profile_error or ""},
+                    {"station_id": station.station_id, "error": error or ""},
                 )
             else:
-                self._delete_issue("profile_refused", station.config.subentry_id)
-        ignoring = station.ignoring_limit is not None and managed
-        if ignoring != station.ignoring_reported:
-            station.ignoring_reported = ignoring
-            if ignoring:
-                self._raise_issue(
-                    "limit_ignored",
-                    station.config.subentry_id,
-                    ir.IssueSeverity.ERROR,
-                    {"station_id": station.station_id, "error": station.ignoring_limit or ""},
-                )
-            else:
-                self._delete_issue("limit_ignored", station.config.subentry_id)
+                self._delete_issue(kind, station.config.subentry_id)
+        return wanted
 
     @callback
     def _check_meter_issues(self) -> None:
