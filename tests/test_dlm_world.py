@@ -503,3 +503,40 @@ async def test_a_station_refusing_every_profile_is_not_asked_every_cycle(
     # The fail-safe profile, then the limit in each form it may take: once.
     assert len(sent) <= 6, len(sent)
     await client.close()
+
+
+async def test_a_failing_cycle_falls_back_to_the_failsafe_current(
+    hass: HomeAssistant, port: int, meter: SimulatedMeter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A defect in the DLM cycle (fault injected into the allocator: no real input is
+    known to raise) must not freeze the last limits: when unsure, less current. Every
+    managed station goes to its zone's fail-safe current, the DLM service shows off, a
+    repair says why; all of it ends when a cycle succeeds again."""
+    entry = hub(port, _subentries(meter.port, 40.0, [managed("CP-A")]))
+    await setup(hass, entry)
+    a_client, a, _transaction = await charging(entry, "CP-A")
+    await wait_until(hass, lambda: limit_on(a, 1) == 16.0)
+    service = f"{entry.entry_id}_dlm_service"
+    assert state_of(hass, "binary_sensor", service) == "on"
+    issues = ir.async_get(hass)
+    issue = f"dlm_cycle_failed_{entry.entry_id}"
+
+    def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError("injected fault")
+
+    from custom_components.charge_zones import loadmanager
+
+    working = loadmanager.allocate
+    monkeypatch.setattr(loadmanager, "allocate", broken)
+    await wait_until(hass, lambda: limit_on(a, 1) == 6.0)
+    await wait_until(hass, lambda: issues.async_get_issue(DOMAIN, issue) is not None)
+    found = issues.async_get_issue(DOMAIN, issue)
+    assert found is not None
+    assert found.translation_placeholders == {"error": "RuntimeError: injected fault"}
+    await wait_until(hass, lambda: state_of(hass, "binary_sensor", service) == "off")
+
+    monkeypatch.setattr(loadmanager, "allocate", working)
+    await wait_until(hass, lambda: issues.async_get_issue(DOMAIN, issue) is None)
+    await wait_until(hass, lambda: limit_on(a, 1) == 16.0)
+    assert state_of(hass, "binary_sensor", service) == "on"
+    await a_client.close()

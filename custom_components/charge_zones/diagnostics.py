@@ -125,6 +125,8 @@ def _load(site: Site) -> dict[str, Any]:
     return {
         "running": load.running,
         "cycles": load.cycles,
+        "cycle_error": load.cycle_error,
+        "cycle_failures": load.cycle_failures,
         "zones": {
             key: {
                 "name": zone.name,

@@ -302,6 +302,10 @@ class LoadManager:
         self.last_budget: Budget | None = None
         self.last_cycle: float | None = None
         self.cycles = 0
+        # A cycle that raised (a defect): every managed station is then at its fail-safe
+        # current until a cycle succeeds again; the DLM service shows off, a repair says why.
+        self.cycle_error: str | None = None
+        self.cycle_failures = 0
         self._estimator = OtherLoadEstimator()
         self._runs: dict[str, _StationRun] = {}
         self._wake = asyncio.Event()
@@ -314,7 +318,7 @@ class LoadManager:
     @property
     def running(self) -> bool:
         """Whether the service runs: its loop is alive and cycled recently."""
-        if self._loop_task is None or self._loop_task.done():
+        if self._loop_task is None or self._loop_task.done() or self.cycle_error is not None:
             return False
         return self.last_cycle is not None and self._clock() - self.last_cycle < 5 * CYCLE_INTERVAL
 
@@ -477,9 +481,48 @@ class LoadManager:
             self._wake.clear()
             try:
                 self.cycle()
-            except Exception:
-                _LOGGER.exception("DLM cycle failed; the limits in force are kept")
+            except Exception as err:  # noqa: BLE001 - a defect must not end load management
+                self._cycle_failed(err)
+            else:
+                if self.cycle_error is not None:
+                    _LOGGER.info(
+                        "The DLM cycle works again after %d failed cycles", self.cycle_failures
+                    )
+                self.cycle_error = None
+                self.cycle_failures = 0
             self.notify()
+
+    def _cycle_failed(self, err: Exception) -> None:
+        """A cycle raised: when unsure, less current.
+
+        Every managed station goes to its zone's fail-safe current (0 A in a paused
+        zone) until a cycle succeeds.
+        """
+        self.cycle_failures += 1
+        self.cycle_error = f"{type(err).__name__}: {err}"
+        if self.cycle_failures == 1:
+            _LOGGER.error(
+                "The DLM cycle failed; every managed station is set to its zone's fail-safe "
+                "current until it works again",
+                exc_info=err,
+            )
+        specs = {key: zone.spec for key, zone in self.zones.items()}
+        for station in self._stations():
+            try:
+                if station.config.zone not in specs or not station.ready:
+                    continue
+                run = self._runs.setdefault(station.config.subentry_id, _StationRun())
+                failsafe = _failsafe_limit(specs, _zone(station), station)
+                for connector in _connectors(station):
+                    held = run.point(connector).control.limit
+                    # Only ever down: a paused car is not raised by a fault.
+                    limit = failsafe if held is None else min(held, failsafe)
+                    if held != limit:
+                        run.sender.wanted[connector] = limit
+                if run.sender.wanted:
+                    self._start_sender(station, run)
+            except Exception:
+                _LOGGER.exception("Could not set %s to its fail-safe current", station.station_id)
 
     def _meter_state(self, key: str) -> MeterState | None:
         meter = self.meters.get(key)
@@ -563,7 +606,7 @@ class LoadManager:
             for connector in _connectors(station):
                 key = _point_key(station, connector)
                 point = run.point(connector)
-                session = bool(sessions) if connector == 0 else connector in sessions
+                session = _in_session(sessions, connector)
                 if zone.key in budget.failsafe:
                     limit = _failsafe_limit(specs, zone.key, station)
                     fixed[key] = Allocation(limit, Reason.FAILSAFE, zone.key)
@@ -843,7 +886,7 @@ class LoadManager:
                     for connector in _connectors(station):
                         reading = readings.get(_point_key(station, connector))
                         point = run.points.get(connector) if run else None
-                        session = bool(sessions) if connector == 0 else connector in sessions
+                        session = _in_session(sessions, connector)
                         value = reading.counted if reading is not None else ZERO
                         if reading is not None and reading.settled:
                             # It draws what it showed after it had settled on its limit.
@@ -898,7 +941,7 @@ class LoadManager:
                 taken = max(allocation.limit if allocation else 0.0, (point and point.peak) or 0.0)
                 if allocation is None or taken <= 0:
                     continue
-                session = bool(sessions) if connector == 0 else connector in sessions
+                session = _in_session(sessions, connector)
                 if allocation.reason in (Reason.FAILSAFE, Reason.OFFLINE) and not session:
                     continue  # withheld already
                 for above in ancestors(nodes, _zone(station)):
@@ -938,7 +981,7 @@ class LoadManager:
                     sessions = _session_connectors(station)
                     for connector in _connectors(station):
                         allocation = result.get(_point_key(station, connector))
-                        session = bool(sessions) if connector == 0 else connector in sessions
+                        session = _in_session(sessions, connector)
                         if allocation is None or not session:
                             continue
                         if allocation.limit > 0:
@@ -1186,8 +1229,12 @@ def _held(station: Station, point: _Point) -> float:
 
 def _may_draw(station: Station, connector: int) -> bool:
     """Whether an offline station's point may still be charging (an open session)."""
-    connectors = {session.connector_id for session in station.open_sessions()}
-    return bool(connectors) if connector == 0 else connector in connectors
+    return _in_session({session.connector_id for session in station.open_sessions()}, connector)
+
+
+def _in_session(sessions: set[int], connector: int) -> bool:
+    """Whether a point has an open session (point 0, the whole station: any connector)."""
+    return bool(sessions) if connector == 0 else connector in sessions
 
 
 def _station_allocation(station: Station, points: Mapping[int, Allocation]) -> Allocation | None:

@@ -196,6 +196,7 @@ ISSUE_KINDS = (
     "limit_ignored",
     "meter_unreachable",
     "port_unavailable",
+    "dlm_cycle_failed",
 )
 
 
@@ -244,6 +245,7 @@ class Site:
         self.unknown_stations: dict[str, UnknownStation] = {}
         self._invalid_ids: set[str] = set()
         self._meters_reported: set[str] = set()
+        self._cycle_reported = False
         self.hub_device_id: str | None = None
         self._station_added: list[Callable[[Station], None]] = []
         self._configured: list[Callable[[], None]] = []
@@ -749,6 +751,14 @@ class Site:
         for key in reported - set(self.load.pollers):
             reported.discard(key)
             self._delete_issue("meter_unreachable", key)
+        # A defect in the DLM cycle: the stations are at their fail-safe current.
+        failing = self.load.cycle_error
+        if failing is not None and not self._cycle_reported:
+            self._cycle_reported = True
+            self._raise_issue("dlm_cycle_failed", "", ir.IssueSeverity.ERROR, {"error": failing})
+        elif failing is None and self._cycle_reported:
+            self._cycle_reported = False
+            self._delete_issue("dlm_cycle_failed")
 
     @callback
     def _on_unknown_station(self, station_id: str, remote: str) -> None:
