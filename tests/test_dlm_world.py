@@ -540,3 +540,47 @@ async def test_a_failing_cycle_falls_back_to_the_failsafe_current(
     await wait_until(hass, lambda: limit_on(a, 1) == 16.0)
     assert state_of(hass, "binary_sensor", service) == "on"
     await a_client.close()
+
+
+async def test_no_rise_into_room_a_cut_station_has_not_freed(
+    hass: HomeAssistant, port: int, meter: SimulatedMeter
+) -> None:
+    """Room a station was cut out of is not given away before the station is seen
+    following the cut (a reading taken 10 s after it, within the new limit): it may be
+    one that ignores its limits, and then the zone would be over its rating.
+
+    40 A supply, 8 A other load: CP-A draws 32 A alone. CP-B arrives: A is cut to 16 A
+    at once, but B gets nothing until A shows it draws 16 A after the cut has settled.
+    """
+    entry = hub(
+        port,
+        _subentries(
+            meter.port,
+            40.0,
+            [managed("CP-A", max_current=32), managed("CP-B", max_current=32)],
+        ),
+    )
+    meter.set_currents(8, 8, 8)
+    await setup(hass, entry)
+    a_client, a, a_tx = await charging(entry, "CP-A")
+    await wait_until(hass, lambda: limit_on(a, 1) == 32.0)
+    meter.set_currents(40, 40, 40)
+    await a.meter_values(1, currents(32.0), transaction_id=a_tx)
+    site = entry.runtime_data
+    await wait_until(hass, lambda: site.load.zone_states[ZONE].budget[0] == 32.0)
+
+    b_client, b, _b_tx = await charging(entry, "CP-B")
+    await wait_until(hass, lambda: limit_on(a, 1) == 16.0)
+    loop = asyncio.get_running_loop()
+    cut_at = loop.time()
+    # A's answer right after the cut (the car still ramping down) proves nothing yet.
+    meter.set_currents(24, 24, 24)
+    await a.meter_values(1, currents(16.0), transaction_id=a_tx)
+    await asyncio.sleep(3.0)
+    assert (limit_on(b, 1) or 0.0) == 0.0
+    # A reading taken once the cut had time to be followed frees A's room for B.
+    await asyncio.sleep(max(0.0, cut_at + 10.5 - loop.time()))
+    await a.meter_values(1, currents(16.0), transaction_id=a_tx)
+    await wait_until(hass, lambda: limit_on(b, 1) == 16.0)
+    await a_client.close()
+    await b_client.close()

@@ -705,12 +705,20 @@ class LoadManager:
             station, point, connector = found
             run = self._runs[station.config.subentry_id]
             now_at = point.risk(run.sender.wanted.get(connector))
+            base = now_at  # what a rise is measured from
             if point.control.limit is None:
-                # No limit of ours accepted yet (a restart, a new connection): it may
-                # hold any limit up to its maximum.
-                now_at = max(now_at, station.config.max_current)
+                # No live limit of ours accepted yet (a new session, a restart, a new
+                # connection): the fail-safe profile it accepted on this connection
+                # holds it, else it may hold any limit up to its maximum. The fail-safe
+                # profile goes out before any live limit: above it is a rise.
+                failsafe = run.failsafe_sent if run.failsafe_on is station.connection else None
+                now_at = max(now_at, station.config.max_current if failsafe is None else failsafe)
+                zone = self.zones.get(_zone(station))
+                if failsafe is None and zone is not None:
+                    failsafe = min(zone.spec.failsafe_current, station.config.max_current)
+                base = max(base, failsafe or 0.0)
             after = allocation.limit
-            if allocation.limit > now_at:
+            if allocation.limit > base:
                 rising.append((demand, point.control.limit or 0.0))
             elif now_at > allocation.limit and (
                 not point.trusted or (point.control.limit or math.inf) > allocation.limit
