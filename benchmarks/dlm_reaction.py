@@ -31,6 +31,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from homeassistant import loader
+from homeassistant.setup import async_setup_component
 from simulator.meter import SimulatedMeter
 from simulator.station import SimulatedStation, StationClient
 
@@ -147,6 +148,9 @@ async def main(steps: int) -> None:
     with tempfile.TemporaryDirectory() as config_dir:
         async with async_test_home_assistant(config_dir=config_dir) as hass:
             hass.data.pop(loader.DATA_CUSTOM_COMPONENTS)
+            # The integration needs http (its remote endpoint): on loopback, a free port.
+            http = {"server_host": ["127.0.0.1"], "server_port": _free_port()}
+            assert await async_setup_component(hass, "http", {"http": http})
             entry = MockConfigEntry(
                 domain="charge_zones",
                 data={"host": "127.0.0.1", "port": port},

@@ -1082,6 +1082,7 @@ async def main(seeds: list[int], minutes: float, log: Path | None, verbose: bool
     )
 
     from homeassistant import loader  # noqa: PLC0415
+    from homeassistant.setup import async_setup_component  # noqa: PLC0415
 
     print(f"Soak: seeds {' '.join(map(str, seeds))}, {minutes:g} real minutes each", flush=True)
     results = []
@@ -1093,6 +1094,9 @@ async def main(seeds: list[int], minutes: float, log: Path | None, verbose: bool
             async with async_test_home_assistant(config_dir=config_dir) as hass:
                 hass.data.pop(loader.DATA_CUSTOM_COMPONENTS)
                 _quiet(verbose)
+                # The integration needs http (its remote endpoint): on loopback, a free port.
+                http = {"server_host": ["127.0.0.1"], "server_port": _free_port()}
+                assert await async_setup_component(hass, "http", {"http": http})
                 result = await run_seed(hass, seed, minutes, log)
                 await hass.async_stop(force=True)
         results.append(result)

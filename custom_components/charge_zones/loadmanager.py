@@ -616,7 +616,7 @@ class LoadManager:
                 if not station.connected:
                     # It may still charge at the limit it holds: count it there.
                     if _may_draw(station, connector):
-                        held = _held(station, point)
+                        held = _limit_in_force(station, point)
                         if point.ignoring or station.profile_error is not None:
                             held = station.config.max_current
                         nodes = withhold(nodes, zone.key, phases, held)
@@ -768,7 +768,7 @@ class LoadManager:
                 return None
             # Offline during a session: counted at the limit it holds, in the estimate
             # as in the allocation (see cycle), so that the two agree.
-            held = _held(station, point)
+            held = _limit_in_force(station, point)
             if point.ignoring or station.profile_error is not None:
                 held = station.config.max_current
             phases = _phase_indices(station)
@@ -1229,7 +1229,7 @@ def _first_reading_due(station: Station, wall: datetime, point: int) -> bool:
     return False
 
 
-def _held(station: Station, point: _Point) -> float:
+def _limit_in_force(station: Station, point: _Point) -> float:
     """The limit a point holds (its maximum when none was accepted)."""
     limit = point.control.limit
     return station.config.max_current if limit is None else limit
