@@ -132,7 +132,7 @@ def rtu_input(name: str, serial_port: str = "/dev/ttyUSB0", **overrides: Any) ->
         "name": name,
         "serial_port": serial_port,
         "baudrate": "19200",
-        "parity": "E",
+        "parity": "even",
         "stopbits": "1",
         "bytesize": "8",
         "timeout": 0.3,
@@ -156,7 +156,7 @@ def zone_input(name: str, **overrides: Any) -> dict[str, Any]:
     return {
         "name": name,
         "max_current": 63.0,
-        "zone_phases": "L1-L2-L3",
+        "zone_phases": "l1-l2-l3",
         "failsafe_current": 6.0,
         "stale_after": 10.0,
     } | overrides
@@ -168,7 +168,7 @@ def station_input(station_id: str, **overrides: Any) -> dict[str, Any]:
         "station_id": station_id,
         "model": "standard",
         "connectors": 1.0,
-        "phases": "L1-L2-L3",
+        "phases": "l1-l2-l3",
         "min_current": 6.0,
         "max_current": 16.0,
     } | overrides
@@ -338,7 +338,7 @@ async def test_connection_rtu_created(hass: HomeAssistant, port: int) -> None:
         "kind": "rtu",
         "serial_port": "/dev/ttyUSB1",
         "baudrate": 19200,
-        "parity": "E",
+        "parity": "even",
         "stopbits": 1,
         "bytesize": 8,
         "timeout": 0.3,
@@ -456,7 +456,7 @@ async def test_connection_reconfigure_rtu(hass: HomeAssistant, port: int) -> Non
     assert "skip_test" not in fields(result)
     assert suggested(result, "baudrate") == "4800"
     assert suggested(result, "stopbits") == "1"
-    assert suggested(result, "parity") == "N"
+    assert suggested(result, "parity") == "none"
 
     result = await submit(hass, result, rtu_input("Serial", "/dev/ttyS1"))
     assert result["errors"] == {"serial_port": "already_configured"}
@@ -976,7 +976,7 @@ async def test_zone_created(hass: HomeAssistant, port: int) -> None:
         {"value": "m_zone", "label": "Zone meter"},
     ]
     assert select_options(result, "parent_zone") == [{"value": "z_building", "label": "Building"}]
-    assert select_options(result, "zone_phases") == ["L1-L2-L3", "L1", "L2", "L3"]
+    assert select_options(result, "zone_phases") == ["l1-l2-l3", "l1", "l2", "l3"]
 
     result = await submit(
         hass,
@@ -996,7 +996,7 @@ async def test_zone_created(hass: HomeAssistant, port: int) -> None:
     assert result["data"] == {
         "name": "Car park",
         "max_current": 63.0,
-        "zone_phases": "L1-L2-L3",
+        "zone_phases": "l1-l2-l3",
         "dlm_meters": ["m_commons"],
         "consumption_meter": "m_zone",
         "parent_zone": "z_building",
@@ -1021,7 +1021,7 @@ async def test_zone_without_meters(hass: HomeAssistant, port: int) -> None:
     assert result["data"] == {
         "name": "Garage",
         "max_current": 32.0,
-        "zone_phases": "L1-L2-L3",
+        "zone_phases": "l1-l2-l3",
         "dlm_meters": [],
         "failsafe_current": 6.0,
         "stale_after": 10.0,
@@ -1197,7 +1197,7 @@ async def test_zone_reconfigure(hass: HomeAssistant, port: int) -> None:
     assert dict(subentry.data) == {
         "name": "CAR PARK",
         "max_current": 50.0,
-        "zone_phases": "L1-L2-L3",
+        "zone_phases": "l1-l2-l3",
         "dlm_meters": ["m_commons"],
         "failsafe_current": 6.0,
         "stale_after": 10.0,
@@ -1428,9 +1428,8 @@ def test_translations_complete_and_consistent() -> None:
         f"selector.meter_model.options.{key}" for key in [*MODELS, "custom"]
     }
     for selector_key, options in (
-        ("parity", ("N", "E", "O")),
-        ("kind", ("tcp", "rtu_over_tcp", "rtu")),
-        ("zone_phases", ("L1-L2-L3", "L1", "L2", "L3")),
+        ("parity", ("none", "even", "odd")),
+        ("zone_phases", ("l1-l2-l3", "l1", "l2", "l3")),
     ):
         for option in options:
             assert en[f"selector.{selector_key}.options.{option}"], (selector_key, option)
