@@ -1,7 +1,7 @@
 """Hubs written by earlier versions keep working: their config entries are migrated.
 
-Version 1.1 stored select values as shown (``L2``, ``L2-L3-L1``, zone phases ``L1``, parity
-``E``); hassfest rejects such translation keys, so 1.2 stores them lowercase.
+Version 1 stored select values as shown (``L2``, ``L2-L3-L1``, zone phases ``L1``, parity
+``E``); hassfest rejects such translation keys, so version 2 stores them lowercase.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ OLD_SUBENTRIES = [
 ]
 
 
-async def test_version_1_1_hub_migrated_and_working(hass: HomeAssistant, port: int) -> None:
+async def test_version_1_hub_migrated_and_working(hass: HomeAssistant, port: int) -> None:
     """Stored values are rewritten, every subentry included, and mean what they meant."""
     entry = old_hub(port, OLD_SUBENTRIES)
     entry.add_to_hass(hass)
@@ -131,7 +131,7 @@ async def test_current_entry_not_rewritten(hass: HomeAssistant, port: int) -> No
 
 
 async def test_newer_entry_refused(hass: HomeAssistant, port: int) -> None:
-    """An entry written by a newer major version is not loaded (it could be misread)."""
+    """An entry written by a newer version is not loaded (it could be misread)."""
     entry = old_hub(port, [], version=ENTRY_VERSION + 1, minor_version=1)
     entry.add_to_hass(hass)
     assert not await hass.config_entries.async_setup(entry.entry_id)

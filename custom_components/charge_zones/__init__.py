@@ -42,20 +42,17 @@ async def async_migrate_entry(hass: HomeAssistant, entry: ChargeZonesConfigEntry
     """Bring a hub written by an earlier version to today's form (False: a newer one)."""
     if entry.version > ENTRY_VERSION:
         return False
-    if entry.version == ENTRY_VERSION and entry.minor_version < 2:
-        # 1.2: select values are stored lowercase (L1-L2-L3 -> l1-l2-l3, parity N -> none).
+    if entry.version == 1:
+        # 2: select values are stored lowercase (L1-L2-L3 -> l1-l2-l3, parity N -> none).
         # The hub's own data and options hold no such value; its subentries do.
         for subentry in list(entry.subentries.values()):
             data = migrate_subentry_data(subentry.subentry_type, subentry.data)
             if data != subentry.data:
                 hass.config_entries.async_update_subentry(entry, subentry, data=data)
-    if (entry.version, entry.minor_version) < (ENTRY_VERSION, ENTRY_MINOR_VERSION):
         hass.config_entries.async_update_entry(
             entry, version=ENTRY_VERSION, minor_version=ENTRY_MINOR_VERSION
         )
-        LOGGER.debug(
-            "Migrated %s to version %s.%s", entry.title, ENTRY_VERSION, ENTRY_MINOR_VERSION
-        )
+        LOGGER.info("Migrated %s to configuration version %s", entry.title, ENTRY_VERSION)
     return True
 
 

@@ -19,10 +19,12 @@ DEFAULT_PORT: Final = 9000
 DEFAULT_HEARTBEAT_INTERVAL: Final = 300
 DEFAULT_METER_INTERVAL: Final = 10
 
-# Version of the config entries this code writes. Minor version 2: select values are
-# stored lowercase (they are translation keys): phases, zone phases, parity.
-ENTRY_VERSION: Final = 1
-ENTRY_MINOR_VERSION: Final = 2
+# Version of the config entries this code writes. Version 2: select values are stored
+# lowercase (they are translation keys): phases, zone phases, parity. A major version, as
+# earlier code would misread them (a single-phase zone "l1" as three-phase): Home
+# Assistant refuses to load a version 2 hub in earlier code instead.
+ENTRY_VERSION: Final = 2
+ENTRY_MINOR_VERSION: Final = 1
 
 # Subentry types
 SUBENTRY_STATION: Final = "station"
