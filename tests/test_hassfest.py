@@ -31,6 +31,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 import yaml
 
 from custom_components.charge_zones.const import DOMAIN
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv, entity_registry as er
 from simulator.station import StationClient
@@ -253,6 +254,45 @@ def test_manifest_keys_sorted() -> None:
     keys = list(manifest)
     assert keys[:2] == ["domain", "name"]
     assert keys[2:] == sorted(keys[2:])
+
+
+# Integrations hassfest lets any integration import without naming them as dependencies
+# (besides the entity platforms): always set up, or importable without being set up.
+ALWAYS_IMPORTABLE = {
+    "alert", "automation", "conversation", "default_config", "device_automation", "frontend",
+    "group", "homeassistant", "input_boolean", "input_button", "input_datetime",
+    "input_number", "input_select", "input_text", "media_source", "onboarding",
+    "panel_custom", "persistent_notification", "person", "script", "shopping_list", "sun",
+    "system_health", "system_log", "timer", "webhook", "websocket_api", "zone",
+}  # fmt: skip
+
+
+def test_imported_integrations_are_dependencies() -> None:
+    """hassfest: an imported integration is a platform, a dependency, or one this
+    integration has a module for (diagnostics.py, repairs...)."""
+    manifest = json.loads((INTEGRATION / "manifest.json").read_text())
+    allowed = (
+        {str(platform) for platform in Platform}
+        | ALWAYS_IMPORTABLE
+        | set(manifest.get("dependencies", []))
+        | set(manifest.get("after_dependencies", []))
+        | {path.stem for path in INTEGRATION.glob("*.py")}
+    )
+    used: set[str] = set()
+    for path in INTEGRATION.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                if node.module.startswith("homeassistant.components."):
+                    used.add(node.module.split(".")[2])
+                elif node.module == "homeassistant.components":
+                    used.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.Import):
+                used.update(
+                    alias.name.split(".")[2]
+                    for alias in node.names
+                    if alias.name.startswith("homeassistant.components.")
+                )
+    assert sorted(used - allowed) == []
 
 
 SERVICES = yaml.safe_load((INTEGRATION / "services.yaml").read_text())

@@ -227,7 +227,7 @@ class UnknownStation:
 class Site:
     """Everything one hub runs."""
 
-    def __init__(self, hass: HomeAssistant, entry: ConfigEntry) -> None:
+    def __init__(self, hass: HomeAssistant, entry: ChargeZonesConfigEntry) -> None:
         """Prepare from the entry (start with async_start)."""
         self.hass = hass
         self.entry = entry
