@@ -130,6 +130,23 @@ async def test_current_entry_not_rewritten(hass: HomeAssistant, port: int) -> No
     assert entry.runtime_data.stations["sub_MONO"].config.wiring is Wiring.L3
 
 
+async def test_newer_minor_version_loads_unchanged(hass: HomeAssistant, port: int) -> None:
+    """A hub written by a later version with only additions (a newer minor version) loads
+    as it is: nothing is rewritten, nothing is lost."""
+    entry = old_hub(
+        port,
+        [station_subentry("MONO", phases="l2")],
+        version=ENTRY_VERSION,
+        minor_version=ENTRY_MINOR_VERSION + 1,
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert (entry.version, entry.minor_version) == (ENTRY_VERSION, ENTRY_MINOR_VERSION + 1)
+    assert entry.runtime_data.stations["sub_MONO"].config.wiring is Wiring.L2
+
+
 async def test_newer_entry_refused(hass: HomeAssistant, port: int) -> None:
     """An entry written by a newer version is not loaded (it could be misread)."""
     entry = old_hub(port, [], version=ENTRY_VERSION + 1, minor_version=1)

@@ -1433,3 +1433,30 @@ def test_translations_complete_and_consistent() -> None:
     ):
         for option in options:
             assert en[f"selector.{selector_key}.options.{option}"], (selector_key, option)
+
+
+async def test_tcp_connect_error_of_a_name_that_does_not_resolve() -> None:
+    """A resolver failure (no errno of its own) is reported in the resolver's words.
+
+    The tests cannot resolve names; an empty name fails in the resolver all the same."""
+    reason = await tcp_connect_error("", free_port())
+    assert reason
+    assert "refused" not in reason.lower()
+    assert "errno" not in reason.lower()
+
+
+async def test_meter_reconfigure_to_custom_starts_an_empty_table(
+    hass: HomeAssistant, port: int, sim: SimulatedMeter
+) -> None:
+    """A known-model meter switched to a custom table gets an empty table to fill in."""
+    entry = hub(hass, port, gateway(sim), meter_subentry(unit=3))
+    result = await reconfigure(hass, entry, "meter_commons")
+    result = await submit(hass, result, meter_input("Commons", meter_model="custom"))
+    assert result["step_id"] == "registers"
+    assert suggested(result, "registers") is None
+    result = await submit(hass, result, {"registers": CUSTOM_3P})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    data = entry.subentries["meter_commons"].data
+    assert data["meter_model"] == "custom"
+    assert set(data["registers"]) == set(CUSTOM_3P)

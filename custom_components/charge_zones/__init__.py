@@ -39,9 +39,11 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 
 
 async def async_migrate_entry(hass: HomeAssistant, entry: ChargeZonesConfigEntry) -> bool:
-    """Bring a hub written by an earlier version to today's form (False: a newer one)."""
-    if entry.version > ENTRY_VERSION:
-        return False
+    """Bring a hub written by an earlier version to today's form.
+
+    Home Assistant itself refuses a hub of a newer major version (written by a later
+    Charge Zones) without calling this; one of a newer minor version loads as it is.
+    """
     if entry.version == 1:
         # 2: select values are stored lowercase (L1-L2-L3 -> l1-l2-l3, parity N -> none).
         # The hub's own data and options hold no such value; its subentries do.

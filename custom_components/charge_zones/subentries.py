@@ -100,10 +100,7 @@ def meter_model(data: Mapping[str, Any]) -> MeterModel:
 
 def station_wiring(data: Mapping[str, Any]) -> Wiring:
     """The wiring of a station subentry's data (ValueError if unknown)."""
-    value = str(data[CONF_PHASES])
-    if value not in WIRINGS:
-        raise ValueError(f"unknown wiring {value!r}")
-    return WIRINGS[value]
+    return Wiring(str(data[CONF_PHASES]).upper())
 
 
 def zone_phases(data: Mapping[str, Any]) -> tuple[int, ...]:
