@@ -553,3 +553,48 @@ async def test_connector_out_of_service_is_a_state_of_its_own(
     assert EN["entity"]["sensor"]["status_connector"]["state"]["unavailable_connector"] == (
         "Out of service"
     )
+
+
+# --- quality scale -------------------------------------------------------------------
+
+QUALITY_SCALE_RULES = {
+    "bronze": (
+        "action-setup appropriate-polling brands common-modules config-flow "
+        "config-flow-test-coverage dependency-transparency docs-actions docs-conditions "
+        "docs-high-level-description docs-installation-instructions "
+        "docs-removal-instructions docs-triggers entity-event-setup entity-unique-id "
+        "has-entity-name runtime-data test-before-configure test-before-setup "
+        "unique-config-entry"
+    ),
+    "silver": (
+        "action-exceptions config-entry-unloading docs-configuration-parameters "
+        "docs-installation-parameters entity-unavailable integration-owner "
+        "log-when-unavailable parallel-updates reauthentication-flow test-coverage"
+    ),
+    "gold": (
+        "devices diagnostics discovery discovery-update-info docs-data-update docs-examples "
+        "docs-known-limitations docs-supported-devices docs-supported-functions "
+        "docs-troubleshooting docs-use-cases dynamic-devices entity-category "
+        "entity-device-class entity-disabled-by-default entity-translations "
+        "exception-translations icon-translations reconfiguration-flow repair-issues "
+        "stale-devices"
+    ),
+    "platinum": "async-dependency inject-websession strict-typing",
+}
+
+
+def test_quality_scale_file_passes_hassfest_schema() -> None:
+    """Every rule is graded: todo or done (a comment optional), exempt with a comment."""
+    data = yaml.safe_load((INTEGRATION / "quality_scale.yaml").read_text())
+    assert list(data) == ["rules"]
+    rules = {name for names in QUALITY_SCALE_RULES.values() for name in names.split()}
+    assert len(rules) == 54
+    assert set(data["rules"]) == rules
+    for name, value in data["rules"].items():
+        if isinstance(value, str):
+            assert value in ("todo", "done"), name
+        else:
+            assert set(value) == {"status", "comment"}, name
+            assert value["status"] in ("todo", "done", "exempt"), name
+            assert isinstance(value["comment"], str), name
+            assert value["comment"].strip(), name
