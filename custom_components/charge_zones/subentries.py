@@ -108,7 +108,7 @@ def zone_phases(data: Mapping[str, Any]) -> tuple[int, ...]:
     return ZONE_PHASES.get(str(data.get(CONF_ZONE_PHASES, ZONE_THREE_PHASES)), (0, 1, 2))
 
 
-# Minor version 1 stored these select values as shown to the installer (upper case).
+# Version 1 stored these select values as shown to the installer (upper case).
 _LEGACY_VALUES: Final[dict[str, dict[str, dict[str, str]]]] = {
     SUBENTRY_STATION: {CONF_PHASES: {wiring.value: wiring.value.lower() for wiring in Wiring}},
     SUBENTRY_ZONE: {CONF_ZONE_PHASES: {key.upper(): key for key in ZONE_PHASES}},
@@ -117,7 +117,7 @@ _LEGACY_VALUES: Final[dict[str, dict[str, dict[str, str]]]] = {
 
 
 def migrate_subentry_data(subentry_type: str, data: Mapping[str, Any]) -> dict[str, Any]:
-    """A subentry's data with the select values of minor version 1 in today's form."""
+    """A subentry's data with the select values of version 1 in today's form."""
     migrated = dict(data)
     for key, renames in _LEGACY_VALUES.get(subentry_type, {}).items():
         value = migrated.get(key)
