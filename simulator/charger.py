@@ -163,7 +163,7 @@ class SimulatedCharger:
         url: str,
         station_id: str,
         *,
-        wiring: str = "L1-L2-L3",
+        wiring: str = "l1-l2-l3",
         max_current: float = 32.0,
         behaviour: StationBehaviour | None = None,
         tick: float = 1.0,
@@ -183,7 +183,7 @@ class SimulatedCharger:
         self.password = password  # security profile 1 (HTTP Basic), if set
         self.station_id = station_id
         self.wiring = wiring
-        self.grid = WIRINGS[wiring]
+        self.grid = WIRINGS[wiring.upper()]  # either case: l1-l2-l3 is how Home Assistant stores it
         self.max_current = max_current
         self.behaviour = behaviour or StationBehaviour()
         self.tick = tick

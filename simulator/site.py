@@ -17,7 +17,7 @@ Scenario (YAML)::
         stations: all              # whose draw this meter also sees ("all" or a list)
     stations:
       - id: DEMO-CP-1
-        wiring: L1-L2-L3           # L1, L2, L3 or a rotation
+        wiring: l1-l2-l3           # l1, l2, l3 or a rotation (either case), as stored by the hub
         max_current: 16
         quirks: {reject_stack_level_at_max: true}   # StationBehaviour fields
         connectors: 2              # optional: one car per connector (car's `connector`)
@@ -184,7 +184,7 @@ class SimulatedSite:
             charger = SimulatedCharger(
                 s.station_url(raw),
                 raw["id"],
-                wiring=raw.get("wiring", "L1-L2-L3"),
+                wiring=raw.get("wiring", "l1-l2-l3"),
                 max_current=float(raw.get("max_current", 32)),
                 behaviour=StationBehaviour(**quirks),
                 tick=s.tick,

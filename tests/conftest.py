@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 import socket
 from typing import Any
@@ -46,6 +46,8 @@ from custom_components.charge_zones.const import (
     CONF_ZONE,
     CONF_ZONE_PHASES,
     DOMAIN,
+    ENTRY_MINOR_VERSION,
+    ENTRY_VERSION,
     SUBENTRY_BADGE,
     SUBENTRY_CONNECTION,
     SUBENTRY_METER,
@@ -56,12 +58,20 @@ from homeassistant.core import HomeAssistant
 from simulator.meter import SimulatedMeter
 from simulator.station import StationBehaviour, StationClient
 
+from .flow_translations import FlowTranslationChecker, check_flow_translations
+
 STATION_ID = "TACW1142021G1XYZ"
 
 
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Load custom_components from this checkout."""
+
+
+@pytest.fixture(autouse=True)
+def flow_translations() -> Iterator[FlowTranslationChecker]:
+    """Every flow form, menu and abort a test walks through is translated in en.json."""
+    yield from check_flow_translations()
 
 
 @pytest.fixture(autouse=True)
@@ -95,7 +105,7 @@ def station_subentry(
     subentry_id: str | None = None,
     model: str = "standard",
     connectors: int = 1,
-    phases: str = "L1-L2-L3",
+    phases: str = "l1-l2-l3",
     min_current: float = 6.0,
     max_current: float = 16.0,
     zone: str | None = None,
@@ -151,7 +161,7 @@ def connection_subentry(
     port: int = 502,
     serial_port: str = "/dev/ttyUSB0",
     baudrate: int = 9600,
-    parity: str = "N",
+    parity: str = "none",
     stopbits: int = 1,
     bytesize: int = 8,
     timeout: float = 1.0,
@@ -216,7 +226,7 @@ def zone_subentry(
     *,
     subentry_id: str = "zone_car_park",
     max_current: float = 63.0,
-    zone_phases: str = "L1-L2-L3",
+    zone_phases: str = "l1-l2-l3",
     dlm_meters: list[str] | None = None,
     consumption_meter: str | None = None,
     parent_zone: str | None = None,
@@ -267,6 +277,8 @@ def config_entry(port: int, subentries: list[dict[str, Any]]) -> MockConfigEntry
         data={CONF_HOST: "127.0.0.1", CONF_PORT: port},
         options={CONF_HEARTBEAT_INTERVAL: 300, CONF_METER_INTERVAL: 10},
         subentries_data=subentries,
+        version=ENTRY_VERSION,
+        minor_version=ENTRY_MINOR_VERSION,
     )
 
 
@@ -278,6 +290,8 @@ def quick_hub_entry(port: int, subentries: list[dict[str, Any]]) -> MockConfigEn
         data={CONF_HOST: "127.0.0.1", CONF_PORT: port},
         options={CONF_HEARTBEAT_INTERVAL: 300, CONF_METER_INTERVAL: 10, "raise_hold": 0.3},
         subentries_data=subentries,
+        version=ENTRY_VERSION,
+        minor_version=ENTRY_MINOR_VERSION,
     )
 
 

@@ -94,7 +94,7 @@ def station_input(station_id: str, **overrides: Any) -> dict[str, Any]:
         "station_id": station_id,
         "model": "standard",
         "connectors": 1.0,
-        "phases": "L1-L2-L3",
+        "phases": "l1-l2-l3",
         "min_current": 6.0,
         "max_current": 16.0,
     } | overrides
@@ -506,7 +506,7 @@ async def test_station_created(hass: HomeAssistant, config_entry: MockConfigEntr
             " CP-2 ",
             model="abb_terra",
             connectors=2.0,
-            phases="L2-L3-L1",
+            phases="l2-l3-l1",
             min_current=8,
             max_current=32,
         ),
@@ -521,7 +521,7 @@ async def test_station_created(hass: HomeAssistant, config_entry: MockConfigEntr
         "station_id": "CP-2",
         "model": "abb_terra",
         "connectors": 2,
-        "phases": "L2-L3-L1",
+        "phases": "l2-l3-l1",
         "min_current": 8.0,
         "max_current": 32.0,
     }
@@ -759,12 +759,12 @@ async def test_station_reconfigure_errors(hass: HomeAssistant, port: int) -> Non
     assert entry.subentries[SUB].data == station_subentry()["data"]
 
     result = await hass.config_entries.subentries.async_configure(
-        flow_id, station_input(STATION_ID, connectors=2, phases="L1")
+        flow_id, station_input(STATION_ID, connectors=2, phases="l1")
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
     assert entry.subentries[SUB].data["connectors"] == 2
-    assert entry.subentries[SUB].data["phases"] == "L1"
+    assert entry.subentries[SUB].data["phases"] == "l1"
     assert entry.subentries["sub_cp2"].data["station_id"] == "CP-2"
 
 
@@ -986,7 +986,7 @@ async def test_unknown_station_repair_adds_it(
         "station_id": "CP-STRANGER",
         "model": "standard",
         "connectors": 1,
-        "phases": "L1-L2-L3",
+        "phases": "l1-l2-l3",
         "min_current": 6.0,
         "max_current": 16.0,
     }

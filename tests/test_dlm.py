@@ -59,7 +59,7 @@ def zone(
     data: dict[str, Any] = {
         "name": key.capitalize(),
         "max_current": max_current,
-        "zone_phases": "L1-L2-L3",
+        "zone_phases": "l1-l2-l3",
         "dlm_meters": list(dlm_meters),
         "failsafe_current": 6.0,
         "stale_after": 1.0,
@@ -124,7 +124,7 @@ def subentries(request: pytest.FixtureRequest, sim_meter: SimulatedMeter) -> lis
         zone(),
         managed("CP-A"),
         managed("CP-B"),
-        managed("CP-L2", phases="L2", max_current=32),
+        managed("CP-L2", phases="l2", max_current=32),
         *DEFAULT_BADGES,
     ]
 

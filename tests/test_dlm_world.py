@@ -70,7 +70,7 @@ def _subentries(meter_port: int, amperage: float, stations: list[dict[str, Any]]
             "data": {
                 "name": "Parking",
                 "max_current": 32.0,
-                "zone_phases": "L1-L2-L3",
+                "zone_phases": "l1-l2-l3",
                 "dlm_meters": [METER],
                 "failsafe_current": 6.0,
                 "stale_after": 2.0,

@@ -45,7 +45,7 @@ def zone(key: str = ZONE, max_current: float = 10.0, failsafe: float = 6.0) -> d
         "data": {
             "name": key,
             "max_current": max_current,
-            "zone_phases": "L1-L2-L3",
+            "zone_phases": "l1-l2-l3",
             "dlm_meters": [],
             "failsafe_current": failsafe,
             "stale_after": 10.0,

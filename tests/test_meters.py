@@ -1121,10 +1121,13 @@ async def test_poller_keeps_last_good_while_silent_and_recovers(
         await poller.stop()
         await bus.close()
     meter_logs = [r for r in caplog.records if r.name.startswith("custom_components")]
-    warnings = [r for r in meter_logs if r.levelno == logging.WARNING]
-    assert len(warnings) == 1  # first failure only
-    assert "cannot be read" in warnings[0].getMessage()
-    assert any(r.levelno == logging.INFO and "answers again" in r.getMessage() for r in meter_logs)
+    # Home Assistant's log-when-unavailable rule: INFO once when it goes, once when it is back
+    # (the installer is told louder by the zone's fail-safe and the meter's repair).
+    assert [r for r in meter_logs if r.levelno >= logging.WARNING] == []
+    infos = [r.getMessage() for r in meter_logs if r.levelno == logging.INFO]
+    assert len(infos) == 2, infos
+    assert "cannot be read" in infos[0]
+    assert "answers again" in infos[1]
     assert any(r.levelno == logging.DEBUG and "still cannot" in r.getMessage() for r in meter_logs)
 
 

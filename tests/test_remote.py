@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import json
 from pathlib import Path
 from typing import Any
 
@@ -9,8 +12,10 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from websockets.asyncio.client import connect
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from custom_components.charge_zones.central.server import MAX_FRAME_SIZE
+from custom_components.charge_zones.const import ENTRY_MINOR_VERSION, ENTRY_VERSION
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.setup import async_setup_component
@@ -19,6 +24,7 @@ from simulator.station import StationClient
 from .conftest import (
     STATION_ID,
     badge_subentry,
+    free_port,
     station_subentry,
     ws_url,
     zone_subentry,
@@ -224,3 +230,87 @@ async def test_wrong_passwords_count_as_failed_logins(
     await hass.config_entries.async_unload(config_entry.entry_id)
     await hass.async_block_till_done()
     assert "127.0.0.1" in (tmp_path / "ip_bans.yaml").read_text()
+
+
+def basic_auth(station_id: str, password: str) -> dict[str, str]:
+    """HTTP Basic credentials of a station."""
+    token = base64.b64encode(f"{station_id}:{password}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+async def test_remote_binary_frame_is_read_as_text(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, remote_url: str
+) -> None:
+    """A station that sends its JSON in binary frames is understood all the same."""
+    async with connect(
+        f"{remote_url}/{REMOTE_ID}",
+        subprotocols=["ocpp1.6"],  # type: ignore[list-item]
+        additional_headers=basic_auth(REMOTE_ID, PASSWORD),
+    ) as websocket:
+        await websocket.send(json.dumps([2, "hb-1", "Heartbeat", {}]).encode())
+        answer = json.loads(await asyncio.wait_for(websocket.recv(), 10))
+        assert answer[:2] == [3, "hb-1"]
+        assert "currentTime" in answer[2]
+
+
+async def test_remote_oversized_frame_closes_the_link(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, remote_url: str
+) -> None:
+    """A frame over the size limit ends the connection (1009), as on the local server."""
+    site = loaded_entry.runtime_data
+    async with connect(
+        f"{remote_url}/{REMOTE_ID}",
+        subprotocols=["ocpp1.6"],  # type: ignore[list-item]
+        additional_headers=basic_auth(REMOTE_ID, PASSWORD),
+        max_size=None,
+    ) as websocket:
+        await wait_until(hass, lambda: site.station_by_id(REMOTE_ID).connected)
+        await websocket.send("[" + " " * (MAX_FRAME_SIZE + 1) + "]")
+        with pytest.raises(ConnectionClosed):
+            await asyncio.wait_for(websocket.recv(), 10)
+        assert websocket.close_code == 1009
+    await wait_until(hass, lambda: not site.station_by_id(REMOTE_ID).connected)
+
+
+async def test_remote_station_of_a_second_hub(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, remote_url: str
+) -> None:
+    """With two hubs, a remote station is served by the hub that knows it."""
+    other = MockConfigEntry(
+        domain="charge_zones",
+        title="Charge Zones (other)",
+        data={"host": "127.0.0.1", "port": free_port()},
+        options={"heartbeat_interval": 300, "meter_value_sample_interval": 10},
+        subentries_data=[station_subentry("CLOUD-2", remote=True, password=PASSWORD)],
+        version=ENTRY_VERSION,
+        minor_version=ENTRY_MINOR_VERSION,
+    )
+    other.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(other.entry_id)
+    await hass.async_block_till_done()
+    client = StationClient(remote_url, "CLOUD-2", password=PASSWORD)
+    station = await client.connect()
+    assert (await station.boot()).status == "Accepted"
+    await wait_until(hass, lambda: other.runtime_data.station_by_id("CLOUD-2").connected)
+    assert loaded_entry.runtime_data.station_by_id("CLOUD-2") is None
+    await client.close()
+    await hass.config_entries.async_unload(other.entry_id)
+    await hass.async_block_till_done()
+
+
+async def test_remote_unknown_station_logged_once(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    remote_url: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An unknown station retrying the remote endpoint is logged once, not at every try."""
+    for _ in range(3):
+        assert await refused(f"{remote_url}/STRANGER-9") == 404
+    logged = [
+        r
+        for r in caplog.records
+        if r.name.startswith("custom_components") and "STRANGER-9" in r.getMessage()
+    ]
+    assert len(logged) == 1
+    assert logged[0].levelname == "WARNING"

@@ -558,3 +558,32 @@ async def test_reconfigure_turns_tls_on(
     await hass.async_block_till_done()
     assert dict(loaded_entry.data) == {"host": "127.0.0.1", "port": port, "tls": "none"}
     assert not site.server.tls
+
+
+async def test_hub_reconfigure_tls_error_then_fixed(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    """Moving the hub to unusable certificate files is refused with the reason, and the
+    dialog recovers: without TLS it saves."""
+    await async_setup_component(hass, "http", {})
+    port = loaded_entry.data["port"]
+    result = await loaded_entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            "host": "127.0.0.1",
+            "port": port,
+            "tls": "files",
+            "certfile": "/nonexistent/c.pem",
+            "keyfile": "/nonexistent/k.pem",
+        },
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reconfigure"
+    assert result["errors"] == {"base": "tls_invalid"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"host": "127.0.0.1", "port": port, "tls": "none"}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert loaded_entry.data["tls"] == "none"

@@ -591,8 +591,14 @@ async def test_change_configuration(
 
 
 @pytest.mark.parametrize(
-    ("data", "connector"),
-    [({"message": "Heartbeat"}, None), ({"message": "StatusNotification", "connector_id": 1}, 1)],
+    ("data", "connector", "message"),
+    [
+        ({"message": "heartbeat"}, None, "Heartbeat"),
+        ({"message": "status_notification", "connector_id": 1}, 1, "StatusNotification"),
+        ({"message": "boot_notification"}, None, "BootNotification"),
+        # The OCPP names earlier versions took (automations written then keep working)
+        ({"message": "MeterValues", "connector_id": 1}, 1, "MeterValues"),
+    ],
 )
 async def test_trigger_message(
     hass: HomeAssistant,
@@ -600,15 +606,16 @@ async def test_trigger_message(
     sim: SimulatedStation,
     data: dict[str, Any],
     connector: int | None,
+    message: str,
 ) -> None:
-    """TriggerMessage with and without a connector."""
+    """TriggerMessage with and without a connector; the action's values are lowercase keys."""
     response = await call(
         hass, "trigger_message", {"device_id": device_id(hass, loaded_entry), **data}
     )
     assert response == {"status": "Accepted"}
     assert sim.received[-1] == (
         "TriggerMessage",
-        {"requested_message": data["message"], "connector_id": connector},
+        {"requested_message": message, "connector_id": connector},
     )
 
 
@@ -700,7 +707,7 @@ async def test_remote_stop_open_session(
 STATION_ACTIONS: list[tuple[str, dict[str, Any]]] = [
     ("get_configuration", {}),
     ("change_configuration", {"key": "HeartbeatInterval", "value": "60"}),
-    ("trigger_message", {"message": "Heartbeat"}),
+    ("trigger_message", {"message": "heartbeat"}),
     ("remote_start_transaction", {"id_tag": "BADGE-ALICE"}),
     ("remote_stop_transaction", {"transaction_id": 1}),
     ("reset", {}),

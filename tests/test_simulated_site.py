@@ -221,7 +221,7 @@ async def test_scenario_through_home_assistant(hass: HomeAssistant, port: int) -
                 "data": {
                     "name": "Parking",
                     "max_current": 32.0,
-                    "zone_phases": "L1-L2-L3",
+                    "zone_phases": "l1-l2-l3",
                     "dlm_meters": ["commons"],
                     "failsafe_current": 6.0,
                     "stale_after": 5.0,

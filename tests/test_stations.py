@@ -23,8 +23,8 @@ from .helpers import state_of, wait_until
 def subentries() -> list[dict[str, Any]]:
     """A single-phase station on L2 and a two-connector station rotated L2-L3-L1."""
     return [
-        station_subentry("MONO-L2", phases="L2", max_current=32),
-        station_subentry("DUO", connectors=2, phases="L2-L3-L1"),
+        station_subentry("MONO-L2", phases="l2", max_current=32),
+        station_subentry("DUO", connectors=2, phases="l2-l3-l1"),
         *DEFAULT_BADGES,
     ]
 

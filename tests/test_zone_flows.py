@@ -132,7 +132,7 @@ def rtu_input(name: str, serial_port: str = "/dev/ttyUSB0", **overrides: Any) ->
         "name": name,
         "serial_port": serial_port,
         "baudrate": "19200",
-        "parity": "E",
+        "parity": "even",
         "stopbits": "1",
         "bytesize": "8",
         "timeout": 0.3,
@@ -156,7 +156,7 @@ def zone_input(name: str, **overrides: Any) -> dict[str, Any]:
     return {
         "name": name,
         "max_current": 63.0,
-        "zone_phases": "L1-L2-L3",
+        "zone_phases": "l1-l2-l3",
         "failsafe_current": 6.0,
         "stale_after": 10.0,
     } | overrides
@@ -168,7 +168,7 @@ def station_input(station_id: str, **overrides: Any) -> dict[str, Any]:
         "station_id": station_id,
         "model": "standard",
         "connectors": 1.0,
-        "phases": "L1-L2-L3",
+        "phases": "l1-l2-l3",
         "min_current": 6.0,
         "max_current": 16.0,
     } | overrides
@@ -338,7 +338,7 @@ async def test_connection_rtu_created(hass: HomeAssistant, port: int) -> None:
         "kind": "rtu",
         "serial_port": "/dev/ttyUSB1",
         "baudrate": 19200,
-        "parity": "E",
+        "parity": "even",
         "stopbits": 1,
         "bytesize": 8,
         "timeout": 0.3,
@@ -456,7 +456,7 @@ async def test_connection_reconfigure_rtu(hass: HomeAssistant, port: int) -> Non
     assert "skip_test" not in fields(result)
     assert suggested(result, "baudrate") == "4800"
     assert suggested(result, "stopbits") == "1"
-    assert suggested(result, "parity") == "N"
+    assert suggested(result, "parity") == "none"
 
     result = await submit(hass, result, rtu_input("Serial", "/dev/ttyS1"))
     assert result["errors"] == {"serial_port": "already_configured"}
@@ -976,7 +976,7 @@ async def test_zone_created(hass: HomeAssistant, port: int) -> None:
         {"value": "m_zone", "label": "Zone meter"},
     ]
     assert select_options(result, "parent_zone") == [{"value": "z_building", "label": "Building"}]
-    assert select_options(result, "zone_phases") == ["L1-L2-L3", "L1", "L2", "L3"]
+    assert select_options(result, "zone_phases") == ["l1-l2-l3", "l1", "l2", "l3"]
 
     result = await submit(
         hass,
@@ -996,7 +996,7 @@ async def test_zone_created(hass: HomeAssistant, port: int) -> None:
     assert result["data"] == {
         "name": "Car park",
         "max_current": 63.0,
-        "zone_phases": "L1-L2-L3",
+        "zone_phases": "l1-l2-l3",
         "dlm_meters": ["m_commons"],
         "consumption_meter": "m_zone",
         "parent_zone": "z_building",
@@ -1021,7 +1021,7 @@ async def test_zone_without_meters(hass: HomeAssistant, port: int) -> None:
     assert result["data"] == {
         "name": "Garage",
         "max_current": 32.0,
-        "zone_phases": "L1-L2-L3",
+        "zone_phases": "l1-l2-l3",
         "dlm_meters": [],
         "failsafe_current": 6.0,
         "stale_after": 10.0,
@@ -1197,7 +1197,7 @@ async def test_zone_reconfigure(hass: HomeAssistant, port: int) -> None:
     assert dict(subentry.data) == {
         "name": "CAR PARK",
         "max_current": 50.0,
-        "zone_phases": "L1-L2-L3",
+        "zone_phases": "l1-l2-l3",
         "dlm_meters": ["m_commons"],
         "failsafe_current": 6.0,
         "stale_after": 10.0,
@@ -1428,9 +1428,35 @@ def test_translations_complete_and_consistent() -> None:
         f"selector.meter_model.options.{key}" for key in [*MODELS, "custom"]
     }
     for selector_key, options in (
-        ("parity", ("N", "E", "O")),
-        ("kind", ("tcp", "rtu_over_tcp", "rtu")),
-        ("zone_phases", ("L1-L2-L3", "L1", "L2", "L3")),
+        ("parity", ("none", "even", "odd")),
+        ("zone_phases", ("l1-l2-l3", "l1", "l2", "l3")),
     ):
         for option in options:
             assert en[f"selector.{selector_key}.options.{option}"], (selector_key, option)
+
+
+async def test_tcp_connect_error_of_a_name_that_does_not_resolve() -> None:
+    """A resolver failure (no errno of its own) is reported in the resolver's words.
+
+    The tests cannot resolve names; an empty name fails in the resolver all the same."""
+    reason = await tcp_connect_error("", free_port())
+    assert reason
+    assert "refused" not in reason.lower()
+    assert "errno" not in reason.lower()
+
+
+async def test_meter_reconfigure_to_custom_starts_an_empty_table(
+    hass: HomeAssistant, port: int, sim: SimulatedMeter
+) -> None:
+    """A known-model meter switched to a custom table gets an empty table to fill in."""
+    entry = hub(hass, port, gateway(sim), meter_subentry(unit=3))
+    result = await reconfigure(hass, entry, "meter_commons")
+    result = await submit(hass, result, meter_input("Commons", meter_model="custom"))
+    assert result["step_id"] == "registers"
+    assert suggested(result, "registers") is None
+    result = await submit(hass, result, {"registers": CUSTOM_3P})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    data = entry.subentries["meter_commons"].data
+    assert data["meter_model"] == "custom"
+    assert set(data["registers"]) == set(CUSTOM_3P)

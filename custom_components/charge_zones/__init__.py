@@ -12,11 +12,12 @@ from homeassistant.helpers import (
 )
 from homeassistant.helpers.typing import ConfigType
 
-from .const import CONF_HOST, CONF_PORT, DOMAIN
+from .const import CONF_HOST, CONF_PORT, DOMAIN, ENTRY_MINOR_VERSION, ENTRY_VERSION, LOGGER
 from .entity import hub_device_info
 from .remote import RemoteOcppView
 from .services import async_setup_services
 from .site import ISSUE_KINDS, ChargeZonesConfigEntry, Site, issue_id
+from .subentries import migrate_subentry_data
 
 PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
@@ -34,6 +35,26 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the actions and the remote OCPP endpoint."""
     async_setup_services(hass)
     hass.http.register_view(RemoteOcppView(hass))
+    return True
+
+
+async def async_migrate_entry(hass: HomeAssistant, entry: ChargeZonesConfigEntry) -> bool:
+    """Bring a hub written by an earlier version to today's form.
+
+    Home Assistant itself refuses a hub of a newer major version (written by a later
+    Charge Zones) without calling this; one of a newer minor version loads as it is.
+    """
+    if entry.version == 1:
+        # 2: select values are stored lowercase (L1-L2-L3 -> l1-l2-l3, parity N -> none).
+        # The hub's own data and options hold no such value; its subentries do.
+        for subentry in list(entry.subentries.values()):
+            data = migrate_subentry_data(subentry.subentry_type, subentry.data)
+            if data != subentry.data:
+                hass.config_entries.async_update_subentry(entry, subentry, data=data)
+        hass.config_entries.async_update_entry(
+            entry, version=ENTRY_VERSION, minor_version=ENTRY_MINOR_VERSION
+        )
+        LOGGER.info("Migrated %s to configuration version %s", entry.title, ENTRY_VERSION)
     return True
 
 

@@ -30,7 +30,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import selector
 
 from .billing import TARIFF_FIXED, TARIFF_KINDS, TARIFF_NONE
-from .central.models import MODELS, Wiring
+from .central.models import MODELS
 from .central.server import listen_error, valid_station_id
 from .const import (
     BADGE_ACTIVE,
@@ -97,9 +97,12 @@ from .const import (
     DOMAIN,
     ENDPOINT_LOCAL,
     ENDPOINT_REMOTE,
+    ENTRY_MINOR_VERSION,
+    ENTRY_VERSION,
     METER_MODEL_CUSTOM,
     MIN_SIGNAL_CURRENT,
     MODEL_STANDARD,
+    PARITY_NONE,
     PASSWORD_MAX_LENGTH,
     PASSWORD_MIN_LENGTH,
     SUBENTRY_BADGE,
@@ -110,6 +113,8 @@ from .const import (
     TLS_FILES,
     TLS_HOME_ASSISTANT,
     TLS_NONE,
+    WIRING_THREE_PHASES,
+    ZONE_THREE_PHASES,
 )
 from .meters import (
     MODELS as METER_MODELS,
@@ -123,12 +128,15 @@ from .meters import (
     read_meter,
 )
 from .meters.reader import OVER_RATING
-from .site import server_ssl_context, tls_files
+from .site import ChargeZonesConfigEntry, server_ssl_context, tls_files
 from .subentries import (
     KIND_RTU,
     KIND_RTU_OVER_TCP,
     KIND_TCP,
+    PARITIES,
     TCP_KINDS,
+    WIRINGS,
+    ZONE_PHASES,
     connection_config,
     custom_meter_model,
 )
@@ -220,9 +228,9 @@ STATION_SCHEMA = vol.Schema(
             )
         ),
         vol.Required(CONF_CONNECTORS, default=1): vol.All(_number(1, 10), vol.Coerce(int)),
-        vol.Required(CONF_PHASES, default=Wiring.L1_L2_L3.value): selector.SelectSelector(
+        vol.Required(CONF_PHASES, default=WIRING_THREE_PHASES): selector.SelectSelector(
             selector.SelectSelectorConfig(
-                options=[w.value for w in Wiring],
+                options=list(WIRINGS),
                 translation_key="phases",
                 mode=selector.SelectSelectorMode.DROPDOWN,
             )
@@ -292,12 +300,12 @@ async def _address_errors(
 class ChargeZonesConfigFlow(ConfigFlow, domain=DOMAIN):
     """Create a Charge Zones hub."""
 
-    VERSION = 1
-    MINOR_VERSION = 1
+    VERSION = ENTRY_VERSION
+    MINOR_VERSION = ENTRY_MINOR_VERSION
 
     @staticmethod
     @callback
-    def async_get_options_flow(config_entry: ConfigEntry) -> ChargeZonesOptionsFlow:
+    def async_get_options_flow(config_entry: ChargeZonesConfigEntry) -> ChargeZonesOptionsFlow:
         """Options: intervals."""
         return ChargeZonesOptionsFlow()
 
@@ -659,8 +667,6 @@ CONF_SKIP_TEST: Final = "skip_test"
 
 CONNECTION_KINDS: Final = (KIND_TCP, KIND_RTU_OVER_TCP, KIND_RTU)
 BAUDRATES: Final = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
-PARITIES: Final = ("N", "E", "O")
-ZONE_PHASES: Final = ("L1-L2-L3", "L1", "L2", "L3")
 
 #: Seconds the connection test waits for a TCP connection to open.
 CONNECT_TEST_TIMEOUT: Final = 3.0
@@ -772,7 +778,7 @@ def _connection_schema(kind: str) -> vol.Schema:
         fields[vol.Required(CONF_BAUDRATE, default=str(DEFAULT_BAUDRATE))] = _select(
             [str(rate) for rate in BAUDRATES]
         )
-        fields[vol.Required(CONF_PARITY, default="N")] = _select(list(PARITIES), "parity")
+        fields[vol.Required(CONF_PARITY, default=PARITY_NONE)] = _select(list(PARITIES), "parity")
         fields[vol.Required(CONF_STOPBITS, default="1")] = _select(["1", "2"])
         fields[vol.Required(CONF_BYTESIZE, default="8")] = _select(["7", "8"])
     fields[vol.Required(CONF_TIMEOUT, default=DEFAULT_MODBUS_TIMEOUT)] = vol.All(
@@ -1173,7 +1179,7 @@ class ZoneSubentryFlow(ConfigSubentryFlow):
             vol.Required(CONF_MAX_CURRENT): vol.All(
                 _number(0, MAX_ZONE_CURRENT, 1, "A"), vol.Coerce(float)
             ),
-            vol.Required(CONF_ZONE_PHASES, default=ZONE_PHASES[0]): _select(
+            vol.Required(CONF_ZONE_PHASES, default=ZONE_THREE_PHASES): _select(
                 list(ZONE_PHASES), "zone_phases"
             ),
         }

@@ -19,6 +19,13 @@ DEFAULT_PORT: Final = 9000
 DEFAULT_HEARTBEAT_INTERVAL: Final = 300
 DEFAULT_METER_INTERVAL: Final = 10
 
+# Version of the config entries this code writes. Version 2: select values are stored
+# lowercase (they are translation keys): phases, zone phases, parity. A major version, as
+# earlier code would misread them (a single-phase zone "l1" as three-phase): Home
+# Assistant refuses to load a version 2 hub in earlier code instead.
+ENTRY_VERSION: Final = 2
+ENTRY_MINOR_VERSION: Final = 1
+
 # Subentry types
 SUBENTRY_STATION: Final = "station"
 SUBENTRY_BADGE: Final = "badge"
@@ -27,7 +34,8 @@ SUBENTRY_BADGE: Final = "badge"
 CONF_STATION_ID: Final = "station_id"
 CONF_MODEL: Final = "model"
 CONF_CONNECTORS: Final = "connectors"
-CONF_PHASES: Final = "phases"
+CONF_PHASES: Final = "phases"  # the wiring: "l1", "l2", "l3" or a rotation "l1-l2-l3"…
+WIRING_THREE_PHASES: Final = "l1-l2-l3"
 CONF_MIN_CURRENT: Final = "min_current"
 CONF_MAX_CURRENT: Final = "max_current"
 
@@ -57,13 +65,16 @@ CONF_NAME: Final = "name"
 CONF_KIND: Final = "kind"  # "tcp" | "rtu_over_tcp" | "rtu"
 CONF_SERIAL_PORT: Final = "serial_port"
 CONF_BAUDRATE: Final = "baudrate"
-CONF_PARITY: Final = "parity"
+CONF_PARITY: Final = "parity"  # "none" | "even" | "odd"
 CONF_STOPBITS: Final = "stopbits"
 CONF_BYTESIZE: Final = "bytesize"
 CONF_TIMEOUT: Final = "timeout"
 DEFAULT_MODBUS_PORT: Final = 502
 DEFAULT_BAUDRATE: Final = 9600
 DEFAULT_MODBUS_TIMEOUT: Final = 1.0
+PARITY_NONE: Final = "none"
+PARITY_EVEN: Final = "even"
+PARITY_ODD: Final = "odd"
 
 # Meter subentry
 CONF_CONNECTION: Final = "connection"  # subentry id of the connection
@@ -76,7 +87,8 @@ DEFAULT_POLL_INTERVAL: Final = 1.0
 METER_MODEL_CUSTOM: Final = "custom"
 
 # Zone subentry
-CONF_ZONE_PHASES: Final = "zone_phases"  # "L1-L2-L3" | "L1" | "L2" | "L3"
+CONF_ZONE_PHASES: Final = "zone_phases"  # "l1-l2-l3" | "l1" | "l2" | "l3"
+ZONE_THREE_PHASES: Final = "l1-l2-l3"
 CONF_DLM_METERS: Final = "dlm_meters"  # list of meter subentry ids
 CONF_CONSUMPTION_METER: Final = "consumption_meter"  # meter subentry id (optional)
 CONF_PARENT_ZONE: Final = "parent_zone"  # zone subentry id (optional)

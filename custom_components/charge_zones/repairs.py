@@ -11,7 +11,6 @@ from homeassistant.components.repairs import RepairsFlow, RepairsFlowResult
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import HomeAssistant
 
-from .central.models import Wiring
 from .const import (
     CONF_CONNECTORS,
     CONF_MAX_CURRENT,
@@ -22,6 +21,7 @@ from .const import (
     MIN_SIGNAL_CURRENT,
     MODEL_STANDARD,
     SUBENTRY_STATION,
+    WIRING_THREE_PHASES,
 )
 
 
@@ -63,7 +63,7 @@ class AddUnknownStationFlow(RepairsFlow):
                         CONF_STATION_ID: self._station_id,
                         CONF_MODEL: MODEL_STANDARD,
                         CONF_CONNECTORS: 1,
-                        CONF_PHASES: Wiring.L1_L2_L3.value,
+                        CONF_PHASES: WIRING_THREE_PHASES,
                         CONF_MIN_CURRENT: MIN_SIGNAL_CURRENT,
                         CONF_MAX_CURRENT: 16.0,
                     }

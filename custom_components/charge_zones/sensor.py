@@ -57,9 +57,11 @@ CONNECTOR_STATUSES = [
     "suspendedev",
     "finishing",
     "reserved",
-    "unavailable",
+    "unavailable_connector",
     "faulted",
 ]
+# OCPP statuses whose lowercase name is one of Home Assistant's own states
+RENAMED_STATUSES = {"unavailable": "unavailable_connector"}
 ERROR_CODES = [
     "connectorlockfailure",
     "evcommunicationerror",
@@ -125,6 +127,7 @@ def _connector_value(
         if raw is None:
             return None
         lowered = str(raw).lower()
+        lowered = RENAMED_STATUSES.get(lowered, lowered)
         return lowered if lowered in options else None
 
     return value

@@ -67,14 +67,27 @@ ATTR_BADGES = "badges"
 ATTR_ZONES = "zones"
 ATTR_FILENAME = "filename"
 
-TRIGGER_MESSAGES = [
-    "BootNotification",
-    "DiagnosticsStatusNotification",
-    "FirmwareStatusNotification",
-    "Heartbeat",
-    "MeterValues",
-    "StatusNotification",
-]
+# Messages a station can be asked to send: the action's value (a translation key) -> OCPP
+TRIGGER_MESSAGES = {
+    "boot_notification": "BootNotification",
+    "diagnostics_status_notification": "DiagnosticsStatusNotification",
+    "firmware_status_notification": "FirmwareStatusNotification",
+    "heartbeat": "Heartbeat",
+    "meter_values": "MeterValues",
+    "status_notification": "StatusNotification",
+}
+
+
+def _trigger_message(value: Any) -> str:
+    """The OCPP message an action names (its key, or the OCPP name earlier versions took)."""
+    text = cv.string(value)
+    if text in TRIGGER_MESSAGES:
+        return TRIGGER_MESSAGES[text]
+    if text in TRIGGER_MESSAGES.values():
+        return text
+    raise vol.Invalid(f"{text} is not one of {', '.join(TRIGGER_MESSAGES)}")
+
+
 PURPOSES = ["ChargePointMaxProfile", "TxDefaultProfile", "TxProfile"]
 
 STATION = vol.Schema({vol.Required(ATTR_DEVICE_ID): cv.string}, extra=vol.PREVENT_EXTRA)
@@ -107,7 +120,7 @@ SCHEMAS: dict[str, vol.Schema] = {
     ),
     "trigger_message": STATION.extend(
         {
-            vol.Required(ATTR_MESSAGE): vol.In(TRIGGER_MESSAGES),
+            vol.Required(ATTR_MESSAGE): _trigger_message,
             vol.Optional(ATTR_CONNECTOR_ID): OUTLET,
         }
     ),

@@ -22,7 +22,6 @@ from homeassistant.util import dt as dt_util
 
 from .badges import Badge, BadgeBook
 from .central.connection import StationConnection
-from .central.models import Wiring
 from .central.server import (
     Endpoint,
     Handshake,
@@ -56,7 +55,6 @@ from .const import (
     CONF_NAME,
     CONF_PARENT_ZONE,
     CONF_PASSWORD,
-    CONF_PHASES,
     CONF_POLL_INTERVAL,
     CONF_PORT,
     CONF_PRIORITY,
@@ -69,7 +67,6 @@ from .const import (
     CONF_TLS,
     CONF_UNIT,
     CONF_ZONE,
-    CONF_ZONE_PHASES,
     CREDENTIALS_REJECTED_AFTER,
     DEFAULT_FAILSAFE_CURRENT,
     DEFAULT_HEARTBEAT_INTERVAL,
@@ -97,7 +94,7 @@ from .loadmanager import FailsafeChange, LoadManager, MeterConfig, ZoneConfig
 from .meters import ConnectionConfig
 from .sessions import SessionContext, SessionStore
 from .stations import HubSettings, Station, StationConfig
-from .subentries import connection_config, meter_model
+from .subentries import connection_config, meter_model, station_wiring, zone_phases
 from .tariff import HubTariff
 
 _LOGGER = logging.getLogger(__package__)
@@ -112,7 +109,7 @@ def station_config(subentry: ConfigSubentry) -> StationConfig:
         station_id=data[CONF_STATION_ID],
         model=data[CONF_MODEL],
         connectors=int(data[CONF_CONNECTORS]),
-        wiring=Wiring(data[CONF_PHASES]),
+        wiring=station_wiring(data),
         min_current=float(data[CONF_MIN_CURRENT]),
         max_current=float(data[CONF_MAX_CURRENT]),
         # A remote station is never load-managed, whatever its data says.
@@ -149,9 +146,6 @@ def meter_config(subentry: ConfigSubentry) -> MeterConfig:
     )
 
 
-ZONE_PHASES = {"L1-L2-L3": (0, 1, 2), "L1": (0,), "L2": (1,), "L3": (2,)}
-
-
 def zone_config(subentry: ConfigSubentry) -> ZoneConfig:
     """A zone from its subentry."""
     data = subentry.data
@@ -161,7 +155,7 @@ def zone_config(subentry: ConfigSubentry) -> ZoneConfig:
         spec=ZoneSpec(
             key=subentry.subentry_id,
             max_current=float(data[CONF_MAX_CURRENT]),
-            phases=ZONE_PHASES.get(data.get(CONF_ZONE_PHASES, "L1-L2-L3"), (0, 1, 2)),
+            phases=zone_phases(data),
             parent=data.get(CONF_PARENT_ZONE) or None,
             dlm_meters=tuple(data.get(CONF_DLM_METERS) or ()),
             consumption_meter=data.get(CONF_CONSUMPTION_METER) or None,
@@ -234,7 +228,7 @@ class UnknownStation:
 class Site:
     """Everything one hub runs."""
 
-    def __init__(self, hass: HomeAssistant, entry: ConfigEntry) -> None:
+    def __init__(self, hass: HomeAssistant, entry: ChargeZonesConfigEntry) -> None:
         """Prepare from the entry (start with async_start)."""
         self.hass = hass
         self.entry = entry

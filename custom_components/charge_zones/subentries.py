@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
+from .central.models import Wiring
 from .const import (
     CONF_BAUDRATE,
     CONF_BYTESIZE,
@@ -15,13 +16,22 @@ from .const import (
     CONF_KIND,
     CONF_METER_MODEL,
     CONF_PARITY,
+    CONF_PHASES,
     CONF_PORT,
     CONF_REGISTERS,
     CONF_SERIAL_PORT,
     CONF_STOPBITS,
     CONF_TIMEOUT,
+    CONF_ZONE_PHASES,
     DEFAULT_MODBUS_TIMEOUT,
     METER_MODEL_CUSTOM,
+    PARITY_EVEN,
+    PARITY_NONE,
+    PARITY_ODD,
+    SUBENTRY_CONNECTION,
+    SUBENTRY_STATION,
+    SUBENTRY_ZONE,
+    ZONE_THREE_PHASES,
 )
 from .meters import MODELS as METER_MODELS, ConnectionConfig, MeterModel, custom_model
 from .meters.registers import CURRENTS, POWERS, VOLTAGES
@@ -30,6 +40,16 @@ KIND_TCP: Final = "tcp"
 KIND_RTU_OVER_TCP: Final = "rtu_over_tcp"
 KIND_RTU: Final = "rtu"
 TCP_KINDS: Final = (KIND_TCP, KIND_RTU_OVER_TCP)
+
+# Stored parity -> the serial parity letter pymodbus takes
+PARITY_LETTERS: Final = {PARITY_NONE: "N", PARITY_EVEN: "E", PARITY_ODD: "O"}
+PARITIES: Final = tuple(PARITY_LETTERS)
+
+# Stored wiring of a station (lowercase: a translation key) and the wiring it names
+WIRINGS: Final = {wiring.value.lower(): wiring for wiring in Wiring}
+
+# Stored phases of a zone -> the building phases (0 = L1) it draws from
+ZONE_PHASES: Final = {ZONE_THREE_PHASES: (0, 1, 2), "l1": (0,), "l2": (1,), "l3": (2,)}
 
 # Quantities only a three-phase meter has: a custom table with any of them is three-phase.
 _THREE_PHASE_QUANTITIES: Final = frozenset((*CURRENTS[1:], *VOLTAGES[1:], *POWERS[1:]))
@@ -44,7 +64,7 @@ def connection_config(data: Mapping[str, Any]) -> ConnectionConfig:
             kind="rtu",
             serial_port=str(data[CONF_SERIAL_PORT]),
             baudrate=int(data[CONF_BAUDRATE]),
-            parity=str(data[CONF_PARITY]),
+            parity=PARITY_LETTERS.get(str(data[CONF_PARITY]), str(data[CONF_PARITY])),
             stopbits=int(data[CONF_STOPBITS]),
             bytesize=int(data[CONF_BYTESIZE]),
             timeout=timeout,
@@ -76,3 +96,31 @@ def meter_model(data: Mapping[str, Any]) -> MeterModel:
     if key == METER_MODEL_CUSTOM:
         return custom_meter_model(data.get(CONF_REGISTERS))
     return METER_MODELS[key]
+
+
+def station_wiring(data: Mapping[str, Any]) -> Wiring:
+    """The wiring of a station subentry's data (ValueError if unknown)."""
+    return Wiring(str(data[CONF_PHASES]).upper())
+
+
+def zone_phases(data: Mapping[str, Any]) -> tuple[int, ...]:
+    """The building phases (0 = L1) a zone subentry's data draws from (all three if unset)."""
+    return ZONE_PHASES.get(str(data.get(CONF_ZONE_PHASES, ZONE_THREE_PHASES)), (0, 1, 2))
+
+
+# Version 1 stored these select values as shown to the installer (upper case).
+_LEGACY_VALUES: Final[dict[str, dict[str, dict[str, str]]]] = {
+    SUBENTRY_STATION: {CONF_PHASES: {wiring.value: wiring.value.lower() for wiring in Wiring}},
+    SUBENTRY_ZONE: {CONF_ZONE_PHASES: {key.upper(): key for key in ZONE_PHASES}},
+    SUBENTRY_CONNECTION: {CONF_PARITY: {letter: key for key, letter in PARITY_LETTERS.items()}},
+}
+
+
+def migrate_subentry_data(subentry_type: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    """A subentry's data with the select values of version 1 in today's form."""
+    migrated = dict(data)
+    for key, renames in _LEGACY_VALUES.get(subentry_type, {}).items():
+        value = migrated.get(key)
+        if isinstance(value, str) and value in renames:
+            migrated[key] = renames[value]
+    return migrated

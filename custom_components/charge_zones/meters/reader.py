@@ -466,7 +466,7 @@ class MeterPoller:
         self.last_error = message
         if self.consecutive_failures == 1:
             self._failing_since = time.monotonic()
-            _LOGGER.warning("Meter %s cannot be read: %s", self.name, message)
+            _LOGGER.info("Meter %s cannot be read: %s", self.name, message)
         else:
             _LOGGER.debug(
                 "Meter %s still cannot be read (%d in a row): %s",
