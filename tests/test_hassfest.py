@@ -218,6 +218,28 @@ def test_language_has_the_keys_of_en(language: str) -> None:
     assert sorted(".".join(p) for p in ours - english) == [], "not in en.json"
 
 
+def _texts(node: Any, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, str]]:
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            yield from _texts(value, (*prefix, key))
+    elif isinstance(node, str):
+        yield ".".join(prefix), node
+
+
+# The formal address: "<imperative> Sie", or a capitalised Ihr-/Ihnen inside a sentence.
+FORMAL = re.compile(
+    r"\b[A-ZÄÖÜ][a-zäöüß]+en Sie\b|(?<![.:!?] )(?<!^)\b(Ihnen|Ihr(e|en|em|er|es)?)\b"
+)
+
+
+def test_german_says_du() -> None:
+    """Home Assistant's German speaks to the user with "du", never "Sie"."""
+    formal = [
+        f"{key}: {text}" for key, text in _texts(load_translations("de")) if FORMAL.search(text)
+    ]
+    assert formal == []
+
+
 def test_entity_states_are_not_home_assistant_states() -> None:
     """`unavailable` and `unknown` are Home Assistant's own states, not an entity's."""
     clashes = [
