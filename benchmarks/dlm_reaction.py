@@ -58,13 +58,18 @@ def _subentries(meter_port: int) -> list[dict[str, Any]]:
             "title": "Bus",
             "unique_id": "connection bus",
         },
+    ]
+    # A badge per station: one badge charging in two places is refused (ConcurrentTx).
+    subs += [
         {
-            "data": {"tag": "BENCH", "holder": "Bench", "status": "active"},
-            "subentry_id": "badge",
+            "data": {"tag": f"BENCH-{z}-{s}", "holder": "Bench", "status": "active"},
+            "subentry_id": f"badge-{z}-{s}",
             "subentry_type": "badge",
-            "title": "Bench",
-            "unique_id": "badge BENCH",
-        },
+            "title": f"Bench {z}-{s}",
+            "unique_id": f"badge BENCH-{z}-{s}",
+        }
+        for z in range(ZONES)
+        for s in range(PER_ZONE)
     ]
     for z in range(ZONES):
         subs.append(
@@ -167,7 +172,7 @@ async def main(steps: int) -> None:
                     client = StationClient(f"ws://127.0.0.1:{port}", f"BENCH-{z}-{s}")
                     station = await client.connect()
                     await station.boot()
-                    await station.start_transaction(1, "BENCH", 0)
+                    await station.start_transaction(1, f"BENCH-{z}-{s}", 0)
                     clients.append(client)
                     stations.append(station)
             await _wait(lambda: all(_limit(s) == 18.0 for s in stations), 60)

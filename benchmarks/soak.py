@@ -92,6 +92,13 @@ FAILSAFE = 6.0  # A, the zones' fail-safe current
 SILENCE = 20.0  # s a DLM meter stays silent
 WARMUP = 10.0  # s after every station connected, before the scenario starts
 BADGE = "SOAK"
+
+
+def badge_of(station_id: str, connector: int) -> str:
+    """The badge of the cars at one charging point (one badge charges in one place)."""
+    return f"{station_id}-{connector}"
+
+
 PHASE_NAMES = ("L1", "L2", "L3")
 WIRING_PHASES = {
     "L1": (0,),
@@ -549,7 +556,8 @@ class _Building:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(charger.connected.wait(), 30)
         kwargs = {"connector": connector} if multi else {}
-        session.accepted = bool(await charger.plug(car, BADGE, **kwargs))
+        badge = badge_of(spec["station"], connector)
+        session.accepted = bool(await charger.plug(car, badge, **kwargs))
         self.log.append(
             {
                 "t": session.plugged,
@@ -620,12 +628,15 @@ def subentries(spec: dict[str, Any], meter_ports: dict[str, int]) -> list[dict[s
     """The hub's subentries for the building, as an installer would configure it."""
     subs: list[dict[str, Any]] = [
         {
-            "data": {"tag": BADGE, "holder": "Soak", "status": "active"},
-            "subentry_id": "badge",
+            "data": {"tag": tag, "holder": BADGE.title(), "status": "active"},
+            "subentry_id": f"badge {tag}",
             "subentry_type": "badge",
-            "title": "Soak",
-            "unique_id": f"badge {BADGE}",
+            "title": tag,
+            "unique_id": f"badge {tag}",
         }
+        for station in spec["stations"]
+        for connector in range(1, station["connectors"] + 1)
+        if (tag := badge_of(station["id"], connector))
     ]
     for key, supply in SUPPLIES.items():
         port = meter_ports[key]

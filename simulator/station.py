@@ -42,6 +42,10 @@ class StationBehaviour:
     reject_profiles: bool = False
     local_list_max_length: int = 100
     local_auth_list_enabled: bool = True
+    # What it answers SendLocalList while LocalAuthListEnabled is false (stations differ).
+    local_list_disabled_status: str = "NotSupported"
+    # An authorization cache (AuthorizationCacheEnabled); without one ClearCache is Rejected.
+    authorization_cache: bool = True
     answer_delay: float = 0.0
     # Security profile 1: refuse a new AuthorizationKey (some stations only take it locally).
     reject_authorization_key: bool = False
@@ -62,6 +66,8 @@ class SimState:
     profile_connector: dict[int, int] = field(default_factory=dict)
     # Security profile 1: the password the central system gave (write-only, never read back)
     authorization_key: str | None = None
+    # Authorization cache: idTagInfo of the badges the central system answered for.
+    auth_cache: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def default_configuration(behaviour: StationBehaviour) -> dict[str, str]:
@@ -77,6 +83,7 @@ def default_configuration(behaviour: StationBehaviour) -> dict[str, str]:
         "SendLocalListMaxLength": str(behaviour.local_list_max_length),
         "LocalAuthListMaxLength": str(behaviour.local_list_max_length),
         "NumberOfConnectors": "1",
+        "AuthorizationCacheEnabled": "true" if behaviour.authorization_cache else "false",
         **behaviour.extra_configuration,
     }
 
@@ -166,8 +173,30 @@ class SimulatedStation(ChargePoint):  # type: ignore[misc]
         )
 
     async def authorize(self, id_tag: str) -> Any:
-        """Authorize."""
-        return await self.call(call.Authorize(id_tag=id_tag))
+        """Authorize (the answer goes into its authorization cache, if it has one)."""
+        answer = await self.call(call.Authorize(id_tag=id_tag))
+        if self.behaviour.authorization_cache:
+            self.state.auth_cache[id_tag.upper()] = dict(answer.id_tag_info)
+        return answer
+
+    def offline_decision(self, id_tag: str) -> str:
+        """How the station decides on a badge without the central system.
+
+        Its local list first, then its authorization cache; unknown: Invalid.
+        """
+        for tag, info in self.state.local_list.items():
+            if tag.upper() == id_tag.upper():
+                return str(info.get("status", "Invalid"))
+        cached = self.state.auth_cache.get(id_tag.upper())
+        return str(cached.get("status", "Invalid")) if cached else "Invalid"
+
+    async def security_event(self, event_type: str, tech_info: str | None = None) -> Any:
+        """SecurityEventNotification (OCPP 1.6 security extension)."""
+        return await self.call(
+            call.SecurityEventNotification(
+                type=event_type, timestamp=now_iso(), tech_info=tech_info
+            )
+        )
 
     async def start_transaction(
         self, connector_id: int, id_tag: str, meter_start: int, timestamp: str | None = None
@@ -342,8 +371,8 @@ class SimulatedStation(ChargePoint):  # type: ignore[misc]
                 "local_authorization_list": local_authorization_list or [],
             },
         )
-        if not self.behaviour.local_auth_list_enabled:
-            return call_result.SendLocalList(status="NotSupported")
+        if self.state.configuration.get("LocalAuthListEnabled", "true").lower() != "true":
+            return call_result.SendLocalList(status=self.behaviour.local_list_disabled_status)
         entries = local_authorization_list or []
         if len(entries) > self.behaviour.local_list_max_length:
             return call_result.SendLocalList(status="Failed")
@@ -353,6 +382,14 @@ class SimulatedStation(ChargePoint):  # type: ignore[misc]
             self.state.local_list[entry["id_tag"]] = entry.get("id_tag_info", {})
         self.state.local_list_version = list_version
         return call_result.SendLocalList(status="Accepted")
+
+    @on(Action.clear_cache)
+    async def _clear_cache(self) -> Any:
+        self._record("ClearCache", {})
+        if not self.behaviour.authorization_cache:
+            return call_result.ClearCache(status="Rejected")
+        self.state.auth_cache.clear()
+        return call_result.ClearCache(status="Accepted")
 
     @on(Action.get_local_list_version)
     async def _get_local_list_version(self) -> Any:

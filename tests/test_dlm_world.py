@@ -29,7 +29,7 @@ from simulator.charger import Car, SimulatedCharger
 from simulator.meter import SimulatedMeter
 from simulator.station import SimulatedStation, StationBehaviour, StationClient
 
-from .conftest import DEFAULT_BADGES, station_subentry, ws_url
+from .conftest import DEFAULT_BADGES, badge_subentry, station_subentry, ws_url
 from .helpers import entity_id, state_of, wait_until
 
 CONNECTION = "conn1"
@@ -82,6 +82,8 @@ def _subentries(meter_port: int, amperage: float, stations: list[dict[str, Any]]
         },
         *stations,
         *DEFAULT_BADGES,
+        # A second car needs a badge of its own (one badge charges in one place: ConcurrentTx).
+        badge_subentry("BADGE-DAVE", "Dave"),
     ]
 
 
@@ -268,7 +270,7 @@ async def test_two_connectors_each_get_their_own_limit(
     await wait_until(hass, lambda: site.load.zone_states[ZONE].budget[0] == 20.0)
     try:
         assert await charger.plug(Car(max_current=16, soc=0.2), "BADGE-ALICE", connector=1)
-        assert await charger.plug(Car(max_current=16, soc=0.2), "BADGE-ALICE", connector=2)
+        assert await charger.plug(Car(max_current=16, soc=0.2), "BADGE-DAVE", connector=2)
         held = charger.memory
         await wait_until(
             hass,
@@ -327,7 +329,7 @@ async def test_more_connectors_than_configured_are_each_limited(
     await charger.start()
     try:
         assert await charger.plug(Car(max_current=16, soc=0.2), "BADGE-ALICE", connector=1)
-        assert await charger.plug(Car(max_current=16, soc=0.2), "BADGE-ALICE", connector=2)
+        assert await charger.plug(Car(max_current=16, soc=0.2), "BADGE-DAVE", connector=2)
         await wait_until(hass, lambda: supply.total() <= 40.0 and supply.total() > 30, within=10)
         assert "CP-DUO has 2 connectors, 1 configured" in caplog.text
     finally:
@@ -369,7 +371,7 @@ async def test_a_station_ignoring_its_limit_is_flagged_and_the_others_cut(
     assert runtime is not None
     try:
         assert await bad.plug(Car(max_current=16, soc=0.2), "BADGE-ALICE")
-        assert await good.plug(Car(max_current=32, soc=0.2), "BADGE-ALICE")
+        assert await good.plug(Car(max_current=32, soc=0.2), "BADGE-DAVE")
         # The supply reacts to the excess right away (it is in the meter's reading).
         await wait_until(hass, lambda: good.state.current > 0, within=10)
         await wait_until(hass, lambda: supply.total() <= 46.0, within=10)

@@ -64,10 +64,11 @@ HANDLED = frozenset(
         "DataTransfer",
         "FirmwareStatusNotification",
         "DiagnosticsStatusNotification",
+        "SecurityEventNotification",
     }
 )
 SESSION_ACTIONS = frozenset({"StartTransaction", "StopTransaction", "MeterValues"})
-KNOWN_UNHANDLED = ("SignCertificate", "SecurityEventNotification", "LogStatusNotification")
+KNOWN_UNHANDLED = ("SignCertificate", "LogStatusNotification")
 # The same unique-id guess the server makes for a frame it cannot parse.
 _UNIQUE_ID = re.compile(r'^\s*\[\s*\d+\s*,\s*"([^"\\]{1,36})"')
 MAX_METER_WH = 2**53 - 1

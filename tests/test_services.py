@@ -30,14 +30,14 @@ OTHER_ID = "OTHER-STATION-02"
 OTHER_SUB = f"sub_{OTHER_ID}"
 
 # The conftest's badges as the station must receive them (SendLocalList, sorted by tag).
-# BADGE-OLD expires at the end of 2020-01-31 in the hub's time zone (US/Pacific in
-# tests, UTC-8 in January): 2020-02-01T07:59:59Z.
+# BADGE-OLD expired at the end of 2020-01-31 in the hub's time zone (US/Pacific in
+# tests, UTC-8 in January): 2020-02-01T07:59:59Z; it goes out as Expired.
 EXPECTED_LOCAL_LIST = [
     {"id_tag": "BADGE-ALICE", "id_tag_info": {"status": "Accepted"}},
     {"id_tag": "BADGE-BOB", "id_tag_info": {"status": "Blocked"}},
     {
         "id_tag": "BADGE-OLD",
-        "id_tag_info": {"status": "Accepted", "expiry_date": "2020-02-01T07:59:59Z"},
+        "id_tag_info": {"status": "Expired", "expiry_date": "2020-02-01T07:59:59Z"},
     },
 ]
 

@@ -15,7 +15,7 @@ from homeassistant.helpers import issue_registry as ir
 from simulator.charger import Car, SimulatedCharger, profile_limit
 from simulator.site import MeterSpec, Scenario, SimulatedSite
 
-from .conftest import DEFAULT_BADGES, free_port, station_subentry
+from .conftest import DEFAULT_BADGES, badge_subentry, free_port, station_subentry
 from .helpers import state_of, wait_until
 
 
@@ -181,7 +181,7 @@ async def test_scenario_through_home_assistant(hass: HomeAssistant, port: int) -
             ],
             "cars": [
                 {"station": "S-1", "at": 0, "badge": "BADGE-ALICE", "max_current": 32},
-                {"station": "S-2", "at": 0, "badge": "BADGE-ALICE", "max_current": 32},
+                {"station": "S-2", "at": 0, "badge": "BADGE-DAVE", "max_current": 32},
             ],
         }
     )
@@ -239,6 +239,7 @@ async def test_scenario_through_home_assistant(hass: HomeAssistant, port: int) -
                 for sid in ("S-1", "S-2")
             ],
             *DEFAULT_BADGES,
+            badge_subentry("BADGE-DAVE", "Dave"),
         ],
     )
     site = SimulatedSite(scenario)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 import hashlib
 import json
 from typing import Any
@@ -15,6 +15,7 @@ ACCEPTED = "Accepted"
 BLOCKED = "Blocked"
 EXPIRED = "Expired"
 INVALID = "Invalid"
+CONCURRENT_TX = "ConcurrentTx"
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,11 +26,19 @@ class Badge:
     holder: str
     status: str = BADGE_ACTIVE
     expiry: date | None = None
+    # The group's tag (parentIdTag), e.g. one household: any badge of the group may
+    # stop a session another one started.
+    group: str | None = None
 
     @property
     def key(self) -> str:
         """OCPP idTags are case-insensitive (CiString20)."""
         return self.tag.upper()
+
+    @property
+    def group_key(self) -> str | None:
+        """The group's tag, case-insensitive (None: no group)."""
+        return self.group.upper() if self.group else None
 
     def status_on(self, day: date) -> str:
         """OCPP authorization status of this badge on a given day."""
@@ -58,6 +67,15 @@ class Decision:
         """The badge holder, when known."""
         return self.badge.holder if self.badge else None
 
+    @property
+    def group(self) -> str | None:
+        """The badge's group (its parentIdTag), when it has one."""
+        return self.badge.group if self.badge else None
+
+    def concurrent(self) -> Decision:
+        """The same badge refused because it is already charging elsewhere."""
+        return Decision(self.tag, CONCURRENT_TX, self.badge)
+
 
 class BadgeBook:
     """The badges of a site. No badge configured means nobody is accepted."""
@@ -65,7 +83,14 @@ class BadgeBook:
     def __init__(self, badges: Iterable[Badge] = ()) -> None:
         """Build from badges."""
         self._badges: dict[str, Badge] = {}
+        # The day the badges were last evaluated on (set by the site, at each expiry).
+        self.day: date | None = None
         self.replace(badges)
+
+    def today(self, tz: tzinfo) -> date:
+        """The (local) day to decide on: today, never before the day last evaluated."""
+        real = datetime.now(tz).date()
+        return self.day if self.day is not None and self.day > real else real
 
     def replace(self, badges: Iterable[Badge]) -> None:
         """Replace every badge."""
@@ -86,22 +111,52 @@ class BadgeBook:
             return Decision(tag, INVALID, None)
         return Decision(tag, badge.status_on(today), badge)
 
-    def local_list(self, tz: tzinfo) -> list[dict[str, Any]]:
-        """Full local authorization list (SendLocalList entries, snake_case)."""
+    def is_group_parent(self, tag: str) -> bool:
+        """Whether a tag is the group tag (parentIdTag) of some badge."""
+        key = tag.upper()
+        return any(badge.group_key == key for badge in self._badges.values())
+
+    def accepted_keys(self, today: date) -> frozenset[str]:
+        """Tags (upper case) accepted on a given (local) day."""
+        return frozenset(k for k, b in self._badges.items() if b.status_on(today) == ACCEPTED)
+
+    def local_list(self, tz: tzinfo, today: date | None = None) -> list[dict[str, Any]]:
+        """Full local authorization list (SendLocalList entries, snake_case).
+
+        Each badge with its status on `today` (default: today in `tz`): a badge past
+        its expiry goes out Expired, never Accepted with a past expiryDate.
+        """
+        day = today if today is not None else self.today(tz)
         entries: list[dict[str, Any]] = []
         for badge in sorted(self._badges.values(), key=lambda b: b.key):
-            info: dict[str, Any] = {
-                "status": BLOCKED if badge.status == BADGE_BLOCKED else ACCEPTED
-            }
+            info: dict[str, Any] = {"status": badge.status_on(day)}
             if badge.expiry is not None:
                 info["expiry_date"] = expiry_timestamp(badge.expiry, tz)
+            if badge.group:
+                info["parent_id_tag"] = badge.group
             entries.append({"id_tag": badge.tag, "id_tag_info": info})
         return entries
 
-    def digest(self, tz: tzinfo) -> str:
+    def digest(self, tz: tzinfo, today: date | None = None) -> str:
         """Fingerprint of the local list: a new one means a new list version."""
-        payload = json.dumps(self.local_list(tz), sort_keys=True).encode()
+        payload = json.dumps(self.local_list(tz, today), sort_keys=True).encode()
         return hashlib.sha256(payload).hexdigest()[:16]
+
+    def next_change(self, tz: tzinfo, now: datetime) -> datetime | None:
+        """When the list changes next by itself: the first badge to expire (None: never).
+
+        A badge expires at the end of its expiry day (local time): the list changes at
+        the local midnight after it.
+        """
+        today = now.astimezone(tz).date()
+        days = [
+            b.expiry
+            for b in self._badges.values()
+            if b.expiry is not None and b.status_on(today) == ACCEPTED
+        ]
+        if not days:
+            return None
+        return datetime.combine(min(days) + timedelta(days=1), time(), tzinfo=tz)
 
 
 def holder_key(name: str) -> str:

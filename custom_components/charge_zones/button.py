@@ -1,4 +1,4 @@
-"""Buttons: reset, unlock, and "Update configuration" (push the badge list)."""
+"""Buttons: reset, unlock, "Update configuration" (push the badge list), clear the cache."""
 
 from __future__ import annotations
 
@@ -54,6 +54,13 @@ def station_buttons(station: Station) -> list[StationButtonDescription]:
             translation_key="update_configuration",
             entity_category=EntityCategory.CONFIG,
             press_fn=lambda s: s.async_update_local_list(),
+        ),
+        StationButtonDescription(
+            key="clear_cache",
+            translation_key="clear_cache",
+            entity_category=EntityCategory.CONFIG,
+            entity_registry_enabled_default=False,
+            press_fn=lambda s: s.async_clear_cache(),
         ),
     ]
     count = station.config.connectors

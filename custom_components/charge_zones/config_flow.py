@@ -47,6 +47,7 @@ from .const import (
     CONF_ENDPOINT,
     CONF_EXPIRY,
     CONF_FAILSAFE_CURRENT,
+    CONF_GROUP,
     CONF_HEARTBEAT_INTERVAL,
     CONF_HOLDER,
     CONF_HOST,
@@ -269,6 +270,7 @@ BADGE_SCHEMA = vol.Schema(
             )
         ),
         vol.Optional(CONF_EXPIRY): selector.DateSelector(),
+        vol.Optional(CONF_GROUP): selector.TextSelector(),
     }
 )
 
@@ -603,6 +605,9 @@ class BadgeSubentryFlow(ConfigSubentryFlow):
                 errors[CONF_TAG] = "already_configured"
         if not user_input[CONF_HOLDER].strip():
             errors[CONF_HOLDER] = "holder_required"
+        group = (user_input.get(CONF_GROUP) or "").strip()
+        if group and not TAG_RE.match(group):
+            errors[CONF_GROUP] = "invalid_tag"
         return errors
 
     @staticmethod
@@ -614,6 +619,8 @@ class BadgeSubentryFlow(ConfigSubentryFlow):
         }
         if user_input.get(CONF_EXPIRY):
             data[CONF_EXPIRY] = user_input[CONF_EXPIRY]
+        if group := (user_input.get(CONF_GROUP) or "").strip():
+            data[CONF_GROUP] = group
         return data
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:

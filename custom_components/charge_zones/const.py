@@ -47,6 +47,7 @@ CONF_TAG: Final = "tag"
 CONF_HOLDER: Final = "holder"
 CONF_STATUS: Final = "status"
 CONF_EXPIRY: Final = "expiry"
+CONF_GROUP: Final = "group"  # the group's tag, sent as parentIdTag
 BADGE_ACTIVE: Final = "active"
 BADGE_BLOCKED: Final = "blocked"
 

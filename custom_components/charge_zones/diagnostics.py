@@ -56,6 +56,17 @@ def _station(station: Station) -> dict[str, Any]:
         "configuration_error": station.configuration_error,
         "local_list_version": station.local_list_version,
         "local_list_error": station.local_list_error,
+        "local_list_refused": station.local_list_refused,
+        "cache_status": station.cache_status,
+        "security_events": [
+            {
+                "type": event.type,
+                "at": event.at.isoformat(),
+                "tech_info": event.tech_info,
+                "received_at": event.received_at.isoformat(),
+            }
+            for event in station.security_events
+        ],
         "limit_sent": station.limit_sent,
         "profile_status": station.profile_status,
         "profile_strategy": station.profile_strategy,

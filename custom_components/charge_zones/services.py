@@ -165,6 +165,7 @@ SCHEMAS: dict[str, vol.Schema] = {
         {vol.Optional(ATTR_DEVICE_ID): vol.All(cv.ensure_list, [cv.string])}
     ),
     "get_local_list_version": STATION,
+    "clear_cache": vol.Schema({vol.Optional(ATTR_DEVICE_ID): vol.All(cv.ensure_list, [cv.string])}),
     "read_meter": vol.Schema(
         {
             vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
@@ -495,6 +496,26 @@ def async_setup_services(hass: HomeAssistant) -> None:
         version = await _run(station, lambda: station.require_connection().get_local_list_version())
         return {"version": version, "expected": site.sessions.local_list_version}
 
+    async def clear_cache(call: ServiceCall) -> ServiceResponse:
+        """Empty the authorization cache of the stations named (default: every one)."""
+        device_ids: list[str] | None = call.data.get(ATTR_DEVICE_ID)
+        results: dict[str, str] = {}
+        if not device_ids:
+            for site in _sites(hass):
+                for station in site.stations.values():
+                    if not station.connected:
+                        results[station.station_id] = "NotConnected"
+                        continue
+                    try:
+                        results[station.station_id] = await station.async_clear_cache()
+                    except CommandError as err:
+                        results[station.station_id] = f"Failed: {err}"
+            return {"stations": cast(JsonValueType, results)}
+        for device_id in device_ids:
+            _site, station = _station(hass, device_id)
+            results[station.station_id] = await _run(station, station.async_clear_cache)
+        return {"stations": cast(JsonValueType, results)}
+
     async def read_meter(call: ServiceCall) -> ServiceResponse:
         """Troubleshooting: read a meter by its Modbus address, as the guide suggests."""
         entry = hass.config_entries.async_get_entry(call.data[ATTR_CONFIG_ENTRY_ID])
@@ -610,6 +631,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
         "clear_charging_profile": (clear_charging_profile, SupportsResponse.OPTIONAL),
         "update_configuration": (update_configuration, SupportsResponse.OPTIONAL),
         "get_local_list_version": (get_local_list_version, SupportsResponse.ONLY),
+        "clear_cache": (clear_cache, SupportsResponse.OPTIONAL),
         "read_meter": (read_meter, SupportsResponse.ONLY),
         # Writes the file too, so it may be called without using the response.
         "export_sessions": (export_sessions, SupportsResponse.OPTIONAL),

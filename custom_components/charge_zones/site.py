@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from functools import partial
 import logging
 import ssl
@@ -18,6 +18,7 @@ from typing import Any
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.helpers.event import async_track_point_in_time
 from homeassistant.util import dt as dt_util
 
 from .badges import Badge, BadgeBook
@@ -44,6 +45,7 @@ from .const import (
     CONF_ENDPOINT,
     CONF_EXPIRY,
     CONF_FAILSAFE_CURRENT,
+    CONF_GROUP,
     CONF_HEARTBEAT_INTERVAL,
     CONF_HOLDER,
     CONF_HOST,
@@ -129,6 +131,7 @@ def badge_from(subentry: ConfigSubentry) -> Badge:
         holder=data[CONF_HOLDER],
         status=data.get(CONF_STATUS, BADGE_ACTIVE),
         expiry=date.fromisoformat(expiry) if expiry else None,
+        group=data.get(CONF_GROUP) or None,
     )
 
 
@@ -191,6 +194,7 @@ ISSUE_KINDS = (
     "meter_unreachable",
     "port_unavailable",
     "dlm_cycle_failed",
+    "local_list_refused",
 )
 
 
@@ -246,6 +250,8 @@ class Site:
         self._listeners: list[Callable[[], None]] = []
         self._address = self._wanted_address()
         self._rejections: dict[str, int] = {}  # station id: refused handshakes in a row
+        self._accepted_badges: frozenset[str] = frozenset()  # tags accepted today
+        self._badge_timer: Callable[[], None] | None = None  # next badge to expire
         self._wrong_endpoint: set[str] = set()
         self.links = StationLinks(
             lookup=self._lookup,
@@ -332,6 +338,9 @@ class Site:
 
     async def async_stop(self) -> None:
         """Stop the server and write the store."""
+        if self._badge_timer is not None:
+            self._badge_timer()
+            self._badge_timer = None
         await self.load.async_stop()
         await self.server.stop()
         await self.links.close_all("central system stopping")
@@ -409,13 +418,8 @@ class Site:
                     )
 
         await self._configure_load()
-        if self._sync_badges():
-            for station in self.stations.values():
-                if station.connected:
-                    self.create_task(
-                        _quietly(station.async_update_local_list()),
-                        f"badges to {station.station_id}",
-                    )
+        if (revoked := self._sync_badges()) is not None:
+            self._push_badges(revoked)
         for station in self.stations.values():
             if station.connected:
                 self.create_task(
@@ -542,6 +546,16 @@ class Site:
             create_task=self.create_task,
         )
         station.add_boot_listener(self._on_boot)
+        station.badge_busy = self._badge_busy
+        # Raised before a reload: kept until the station accepts the list again.
+        raised = ir.async_get(self.hass).async_get_issue(
+            DOMAIN, issue_id("local_list_refused", self.entry.entry_id, subentry.subentry_id)
+        )
+        if raised is not None:
+            station.local_list_reported = True
+            station.local_list_refused = (raised.translation_placeholders or {}).get(
+                "status", "Failed"
+            )
         station.add_listener(partial(self._check_station_issues, station))
         station.add_ready_listener(self.load.station_ready)
         station.session_listeners.append(self.load.request_cycle)
@@ -559,7 +573,12 @@ class Site:
     def _remove_station(self, subentry_id: str) -> None:
         station = self.stations.pop(subentry_id)
         self._by_ocpp_id.pop(station.station_id, None)
-        for kind in ("credentials_rejected", "key_not_delivered", "profile_refused"):
+        for kind in (
+            "credentials_rejected",
+            "key_not_delivered",
+            "profile_refused",
+            "local_list_refused",
+        ):
             self._delete_issue(kind, subentry_id)
         if station.connection is not None:
             self.create_task(
@@ -699,6 +718,18 @@ class Site:
         station.ignoring_reported = self._sync_station_issue(
             station, "limit_ignored", station.ignoring_limit, station.ignoring_reported
         )
+        refused = station.local_list_refused
+        if (refused is not None) != station.local_list_reported:
+            station.local_list_reported = refused is not None
+            if refused is not None:
+                self._raise_issue(
+                    "local_list_refused",
+                    station.config.subentry_id,
+                    ir.IssueSeverity.WARNING,
+                    {"station_id": station.station_id, "status": refused},
+                )
+            else:
+                self._delete_issue("local_list_refused", station.config.subentry_id)
 
     def _sync_station_issue(
         self, station: Station, kind: str, error: str | None, reported: bool
@@ -849,18 +880,87 @@ class Site:
 
     # --- badges -----------------------------------------------------------------
 
-    def _sync_badges(self) -> bool:
-        """Rebuild the badge book; True when the list changed."""
+    def _sync_badges(self, at: datetime | None = None) -> frozenset[str] | None:
+        """Rebuild the badge book and the list version (the badges on today's date).
+
+        Returns None when the list is the one already versioned, else the tags that
+        were accepted and are not any more (removed, blocked or expired). Schedules
+        the same at the next expiry, so an expired badge goes out as Expired.
+
+        at: the expiry the timer fired for (the badges are never evaluated before it).
+        """
         tz = dt_util.get_default_time_zone()
-        before = self.badges.digest(tz)
+        now = dt_util.now(tz)
+        if at is not None and at > now:
+            now = at.astimezone(tz)
+        self.badges.day = now.date()
         self.badges.replace(
             badge_from(s)
             for s in self.entry.subentries.values()
             if s.subentry_type == SUBENTRY_BADGE
         )
-        after = self.badges.digest(tz)
-        self.sessions.bump_local_list(after)
-        return before != after
+        before = self.sessions.local_list_version
+        changed = self.sessions.bump_local_list(self.badges.digest(tz, now.date())) != before
+        accepted = self.badges.accepted_keys(now.date())
+        revoked = self._accepted_badges - accepted
+        self._accepted_badges = accepted
+        if self._badge_timer is not None:
+            self._badge_timer()
+            self._badge_timer = None
+        if (when := self.badges.next_change(tz, now)) is not None:
+            self._badge_timer = async_track_point_in_time(self.hass, self._on_badge_expiry, when)
+        return revoked if changed else None
+
+    @callback
+    def _on_badge_expiry(self, when: datetime) -> None:
+        """A badge expired: a new list version goes to every connected station."""
+        self._badge_timer = None
+        if (revoked := self._sync_badges(when)) is not None:
+            _LOGGER.info("Badges expired (%s): updating the stations", len(revoked))
+            self._push_badges(revoked)
+
+    def _push_badges(self, revoked: frozenset[str]) -> None:
+        """Send the changed list to every connected station.
+
+        When a badge was revoked their authorization caches are cleared too (a station
+        may have it there).
+        """
+        for station in self.stations.values():
+            if station.connected:
+                self.create_task(
+                    self._async_badges_to(station, clear_cache=bool(revoked)),
+                    f"badges to {station.station_id}",
+                )
+
+    @staticmethod
+    async def _async_badges_to(station: Station, *, clear_cache: bool) -> None:
+        await _quietly(station.async_update_local_list())
+        if clear_cache:
+            await _quietly(station.async_clear_cache())
+
+    def _badge_busy(self, tag: str, station_id: str, connector_id: int | None) -> bool:
+        """Whether a badge is charging elsewhere (ConcurrentTx, see the README).
+
+        Elsewhere: an open session with the same tag on another connected station, or
+        on another connector of this one (an Authorize at the station of its session
+        is the resident stopping it). A group's own tag (the parentIdTag of other
+        badges) may charge in several places at once. A session on a station that is
+        offline now does not count: it may never have been closed.
+        """
+        key = tag.upper()
+        if self.badges.is_group_parent(key):
+            return False
+        for session in self.sessions.open.values():
+            if session.id_tag.upper() != key:
+                continue
+            if session.station_id == station_id:
+                if connector_id is None or session.connector_id == connector_id:
+                    continue
+                return True
+            other = self._by_ocpp_id.get(session.station_id)
+            if other is not None and other.connected:
+                return True
+        return False
 
     async def async_update_all_local_lists(self) -> dict[str, str]:
         """Run "Update configuration" on every connected station."""

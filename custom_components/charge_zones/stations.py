@@ -8,6 +8,7 @@ the entities of that station only, when something changed.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -158,6 +159,33 @@ class AuthorizationEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class SecurityEvent:
+    """A SecurityEventNotification (OCPP 1.6 security extension)."""
+
+    type: str
+    at: datetime  # the station's timestamp
+    tech_info: str | None
+    received_at: datetime
+
+
+# Security events the station reports are kept (for diagnostics): the last few.
+SECURITY_EVENTS_KEPT = 10
+# Security events worth a warning in the log (the others are logged at INFO: a
+# station reports StartupOfTheDevice at every boot).
+ALARMING_SECURITY_EVENTS = frozenset(
+    {
+        "AttemptedReplayAttacks",
+        "InvalidFirmwareSignature",
+        "InvalidFirmwareSigningCertificate",
+        "MemoryExhaustion",
+        "TamperDetectionActivated",
+    }
+)
+# Answers to SendLocalList that leave the station without the badge list.
+LOCAL_LIST_REFUSALS = frozenset({"Failed", "NotSupported"})
+
+
+@dataclass(frozen=True, slots=True)
 class HubSettings:
     """Hub-wide settings a station needs."""
 
@@ -198,6 +226,15 @@ class Station:
         self.configuration_error: str | None = None
         self.local_list_version: int | None = None
         self.local_list_error: str | None = None
+        # The station refused the badge list (its answer): offline badging fails there.
+        self.local_list_refused: str | None = None
+        self.local_list_reported = False  # the hub's repair issue for it
+        self.cache_status: str | None = None  # answer to the last ClearCache
+        self.security_events: deque[SecurityEvent] = deque(maxlen=SECURITY_EVENTS_KEPT)
+        self._security_listeners: list[Callable[[SecurityEvent], None]] = []
+        # Set by the site: whether a badge is charging elsewhere (tag, this station,
+        # connector or None for an Authorize) so it is answered ConcurrentTx.
+        self.badge_busy: Callable[[str, str, int | None], bool] = lambda *_args: False
         self.last_authorization: AuthorizationEvent | None = None
         self.availability_requested: str | None = None
         self.limit_sent: float | None = None
@@ -277,6 +314,13 @@ class Station:
         """Call listener for every badge presented; returns a remover."""
         self._auth_listeners.append(listener)
         return lambda: self._auth_listeners.remove(listener)
+
+    def add_security_listener(
+        self, listener: Callable[[SecurityEvent], None]
+    ) -> Callable[[], None]:
+        """Call listener for every security event the station reports; returns a remover."""
+        self._security_listeners.append(listener)
+        return lambda: self._security_listeners.remove(listener)
 
     def add_ready_listener(self, listener: Callable[[Station], None]) -> Callable[[], None]:
         """Call listener when the station has been configured after connecting."""
@@ -381,8 +425,10 @@ class Station:
         self.notify()
         self._sessions_changed()
 
-    def _decide(self, id_tag: str) -> Decision:
-        decision = self._badges.check(id_tag, datetime.now(self._timezone()).date())
+    def _decide(self, id_tag: str, connector_id: int | None = None) -> Decision:
+        decision = self._badges.check(id_tag, self._badges.today(self._timezone()))
+        if decision.accepted and self.badge_busy(id_tag, self.station_id, connector_id):
+            decision = decision.concurrent()
         _LOGGER.info("Authorizing request %s from %s: %s", id_tag, self.station_id, decision.status)
         event = AuthorizationEvent(id_tag, decision.status, decision.holder, _utcnow())
         self.last_authorization = event
@@ -394,7 +440,7 @@ class Station:
         expiry = None
         if decision.badge is not None and decision.badge.expiry is not None:
             expiry = expiry_timestamp(decision.badge.expiry, self._timezone())
-        return IdTagInfo(status=decision.status, expiry_date=expiry)
+        return IdTagInfo(status=decision.status, expiry_date=expiry, parent_id_tag=decision.group)
 
     def authorize(self, id_tag: str) -> IdTagInfo:
         """Answer an Authorize request."""
@@ -409,7 +455,7 @@ class Station:
         reservation_id: int | None,
     ) -> tuple[int, IdTagInfo]:
         """Record a StartTransaction (persisted before the answer goes out)."""
-        decision = self._decide(id_tag)
+        decision = self._decide(id_tag, connector_id)
         session, superseded = await self._sessions.async_start(
             station_id=self.station_id,
             connector_id=connector_id,
@@ -477,7 +523,7 @@ class Station:
         self._sessions_changed()
         if id_tag is None:
             return None
-        decision = self._badges.check(id_tag, datetime.now(self._timezone()).date())
+        decision = self._badges.check(id_tag, self._badges.today(self._timezone()))
         return self._id_tag_info(decision)
 
     def on_meter_values(
@@ -519,6 +565,22 @@ class Station:
         """Record a DiagnosticsStatusNotification."""
         self.diagnostics_status = status
         self.notify()
+
+    def on_security_event(self, event_type: str, timestamp: str, tech_info: str | None) -> None:
+        """Record a SecurityEventNotification: logged, kept, told to the event entity."""
+        now = _utcnow()
+        event = SecurityEvent(event_type, parse_timestamp(timestamp, now), tech_info, now)
+        self.security_events.append(event)
+        self.last_seen = now
+        _LOGGER.log(
+            logging.WARNING if event_type in ALARMING_SECURITY_EVENTS else logging.INFO,
+            "Station %s reported the security event %s%s",
+            self.station_id,
+            event_type,
+            f" ({tech_info})" if tech_info else "",
+        )
+        for listener in list(self._security_listeners):
+            listener(event)
 
     # --- derived state ----------------------------------------------------------
 
@@ -757,6 +819,16 @@ class Station:
             if held == version:
                 self.local_list_version = held
                 return "Accepted"
+            # It missed a change of the badges (a badge removed, blocked or expired
+            # may still be in its authorization cache).
+            try:
+                return await self._send_local_list(connection, version)
+            finally:
+                await self._clear_cache_quietly()
+        return await self._send_local_list(connection, version)
+
+    async def _send_local_list(self, connection: StationConnection, version: int) -> str:
+        tz = self._timezone()
         entries = self._badges.local_list(tz)
         max_length = _int_key(self.configuration, "SendLocalListMaxLength")
         if max_length is not None and len(entries) > max_length:
@@ -768,12 +840,38 @@ class Station:
         if status == "Accepted":
             self.local_list_version = version
             self.local_list_error = None
+            self.local_list_refused = None
             self._sessions.station_list_versions[self.station_id] = version
             self._sessions.schedule_save()
         else:
             self.local_list_error = f"station answered {status}"
+            if status in LOCAL_LIST_REFUSALS and self.local_list_refused is None:
+                _LOGGER.warning(
+                    "Station %s refused the badge list (SendLocalList: %s): it cannot check "
+                    "badges while Home Assistant is unreachable; set LocalAuthListEnabled "
+                    "to true on it (action change_configuration or its web interface), "
+                    "then press Update configuration",
+                    self.station_id,
+                    status,
+                )
+            if status in LOCAL_LIST_REFUSALS:
+                self.local_list_refused = status
         self.notify()
         return status
+
+    async def async_clear_cache(self) -> str:
+        """Empty the station's authorization cache (ClearCache)."""
+        status = await self.require_connection().clear_cache()
+        self.cache_status = status
+        _LOGGER.info("Station %s cleared its authorization cache: %s", self.station_id, status)
+        self.notify()
+        return status
+
+    async def _clear_cache_quietly(self) -> None:
+        try:
+            await self.async_clear_cache()
+        except CommandError as err:
+            _LOGGER.info("Could not clear the authorization cache of %s: %s", self.station_id, err)
 
     @property
     def stack_level(self) -> int:

@@ -164,6 +164,9 @@ class StationHandler(Protocol):
     def on_diagnostics_status(self, status: str) -> None:
         """A DiagnosticsStatusNotification arrived."""
 
+    def on_security_event(self, event_type: str, timestamp: str, tech_info: str | None) -> None:
+        """A SecurityEventNotification arrived (OCPP 1.6 security extension)."""
+
 
 def on[F: Callable[..., Any]](
     action: str, *, skip_schema_validation: bool = False
@@ -373,6 +376,14 @@ class StationConnection(ChargePoint):  # type: ignore[misc]
         self.handler.on_diagnostics_status(status)
         return call_result.DiagnosticsStatusNotification()
 
+    @on(Action.security_event_notification)
+    def _on_security_event(
+        self, timestamp: str, tech_info: str | None = None, **kwargs: Any
+    ) -> call_result.SecurityEventNotification:
+        _check_timestamp(timestamp)
+        self.handler.on_security_event(str(kwargs["type"]), timestamp, tech_info)
+        return call_result.SecurityEventNotification()
+
     # --- outgoing commands ----------------------------------------------------
 
     async def _command(self, payload: Any) -> Any:
@@ -489,6 +500,11 @@ class StationConnection(ChargePoint):  # type: ignore[misc]
                 local_authorization_list=[dict(entry) for entry in entries],
             )
         )
+        return str(result.status)
+
+    async def clear_cache(self) -> str:
+        """Empty the station's authorization cache."""
+        result = await self._command(call.ClearCache())
         return str(result.status)
 
     async def get_local_list_version(self) -> int:
