@@ -242,8 +242,8 @@ class Station:
         self._configure_lock = asyncio.Lock()
         self._configured_for: StationConnection | None = None
         self._ready_for: StationConnection | None = None
-        self.last_closed: ChargingSession | None = next(
-            (c for c in reversed(sessions.closed) if c.station_id == config.station_id), None
+        self.last_closed: ChargingSession | None = sessions.last_closed_by_station.get(
+            config.station_id
         )
         self._ensure_connectors()
 
