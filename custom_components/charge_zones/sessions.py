@@ -343,9 +343,13 @@ class SessionStore:
         )
 
     async def async_save(self) -> None:
-        """Write now (before answering a station about a transaction): the small store."""
-        await self._backup.async_save(self._backup_data())
-        await self._store.async_save(self._data())
+        """Write now (before answering a station about a transaction): the small store.
+
+        The store and its backup are two files written side by side (each atomically).
+        """
+        await asyncio.gather(
+            self._backup.async_save(self._backup_data()), self._store.async_save(self._data())
+        )
 
     def schedule_save(self) -> None:
         """Write soon (meter progress)."""
