@@ -201,6 +201,10 @@ async def test_sessions_wait_in_the_store_while_the_history_cannot_be_written(
         text = await hass2.async_add_executor_job(store.read_text)
         assert len(json.loads(text)["data"]["pending"]) == 3
 
+    # Started again while it is still unusable: they stay waiting, none lost.
+    async with restarted(hass, entry, "new_home_assistant") as (_hass2b, entry2b):
+        assert len(entry2b.runtime_data.sessions.pending) == 3
+
     def repair_history() -> None:
         shutil.rmtree(path)
 
@@ -230,3 +234,33 @@ def test_history_file_replaces_a_session_written_twice(tmp_path: Path) -> None:
     assert [r["transaction_id"] for r in history.stopped_between(stop_of_2, None)] == [2]
     assert history.seen() == ({STATION_ID}, {"BADGE-ALICE"})
     history.close()
+
+
+async def test_store_older_than_the_history(
+    hass: HomeAssistant, config_entry: MockConfigEntry, hass_storage: dict[str, Any]
+) -> None:
+    """A store older than the history (the store file put back from a backup, the history
+    not): a session the history holds as closed is not open again, and the station's
+    resent stop changes nothing."""
+    session = old_session(7, 1_000, 1_800, 1)
+    still_open = {**session, "stopped_at": None, "meter_stop": None, "billed": False}
+    hass_storage[store_key(config_entry)] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": store_key(config_entry),
+        "data": {"last_transaction_id": 7, "open": [still_open], "pending": []},
+    }
+    history = SessionHistory(history_path(hass, config_entry))
+    await hass.async_add_executor_job(history.append, [session])
+    await hass.async_add_executor_job(history.close)
+    config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    sessions = config_entry.runtime_data.sessions
+    assert sessions.open == {}
+    client = StationClient(ws_url(config_entry), STATION_ID)
+    station = await client.connect()
+    await station.stop_transaction(7, meter_stop=1_800, id_tag="BADGE-ALICE")
+    await client.close()
+    assert exported(await export(hass)) == [(7, 800.0)]
+    assert sessions.history_count == 1
