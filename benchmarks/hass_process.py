@@ -62,7 +62,9 @@ def badge_subentry(tag: str = "BENCH") -> dict[str, Any]:
     }
 
 
-def write_config(config_dir: Path, port: int, station_ids: Iterable[str]) -> str:
+def write_config(
+    config_dir: Path, port: int, station_ids: Iterable[str], *, recorder: bool = True
+) -> str:
     """A configuration directory holding a hub with these stations; returns its entry id."""
     from pytest_homeassistant_custom_component.common import MockConfigEntry  # noqa: PLC0415
 
@@ -75,10 +77,8 @@ def write_config(config_dir: Path, port: int, station_ids: Iterable[str]) -> str
     (config_dir / "configuration.yaml").write_text(
         "homeassistant:\n  name: Bench\n  time_zone: UTC\n  country: CH\n"
         "  unit_system: metric\n  currency: CHF\n"
-        "logger:\n  default: warning\n"
+        "logger:\n  default: warning\n" + ("recorder:\nhistory:\n" if recorder else "")
         # As a user's: states are recorded (the recorder's SQLite in the directory).
-        "recorder:\n"
-        "history:\n"
     )
     components = config_dir / "custom_components"
     components.mkdir(exist_ok=True)

@@ -290,7 +290,7 @@ async def main(args: argparse.Namespace) -> None:
         config_dir = Path(tmp)
         port = free_port()
         ids = [f"SESS-{i}" for i in range(1)] + [f"KILL-{i}" for i in range(args.stations)]
-        entry_id = write_config(config_dir, port, ids)
+        entry_id = write_config(config_dir, port, ids, recorder=not args.no_recorder)
         filled = fill_history(config_dir, entry_id, args.history)
         print(f"history of {args.history} closed sessions written in {filled:.1f} s")
         load = os.getloadavg()
@@ -317,4 +317,5 @@ if __name__ == "__main__":
     parser.add_argument("--kill-cycles", type=int, default=0)
     parser.add_argument("--stations", type=int, default=5, help="stations in the kill cycles")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--no-recorder", action="store_true", help="without the recorder")
     asyncio.run(main(parser.parse_args()))

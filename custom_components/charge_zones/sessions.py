@@ -347,9 +347,8 @@ class SessionStore:
 
         The store and its backup are two files written side by side (each atomically).
         """
-        await asyncio.gather(
-            self._backup.async_save(self._backup_data()), self._store.async_save(self._data())
-        )
+        await self._backup.async_save(self._backup_data())
+        await self._store.async_save(self._data())
 
     def schedule_save(self) -> None:
         """Write soon (meter progress)."""
