@@ -54,7 +54,7 @@ def _history_path(config_dir: Path, entry_id: str) -> Path:
     return config_dir / ".storage" / f"charge_zones.{entry_id}.history.db"
 
 
-def fill_history(config_dir: Path, entry_id: str, count: int) -> float:
+def fill_history(config_dir: Path, entry_id: str, count: int, holders: int = 300) -> float:
     """Write count closed sessions (a year of a building) into the hub's history."""
     from custom_components.charge_zones.history import SessionHistory  # noqa: PLC0415
 
@@ -70,8 +70,8 @@ def fill_history(config_dir: Path, entry_id: str, count: int) -> float:
                 "transaction_id": n + 1,
                 "station_id": f"OLD-{n % 500}",
                 "connector_id": 1,
-                "id_tag": f"TAG-{n % 300}",
-                "holder": f"Resident {n % 300}",
+                "id_tag": f"TAG-{n % holders}",
+                "holder": f"Resident {n % holders}",
                 "auth_status": "Accepted",
                 "started_at": started.isoformat(),
                 "meter_start": n * 10,
@@ -89,6 +89,7 @@ def fill_history(config_dir: Path, entry_id: str, count: int) -> float:
             batch = []
     history.append(batch)
     history.close()
+    os.sync()  # on disk, as a history built over a year would be
     return time.perf_counter() - begin
 
 
@@ -291,7 +292,7 @@ async def main(args: argparse.Namespace) -> None:
         port = free_port()
         ids = [f"SESS-{i}" for i in range(1)] + [f"KILL-{i}" for i in range(args.stations)]
         entry_id = write_config(config_dir, port, ids, recorder=not args.no_recorder)
-        filled = fill_history(config_dir, entry_id, args.history)
+        filled = fill_history(config_dir, entry_id, args.history, args.holders)
         print(f"history of {args.history} closed sessions written in {filled:.1f} s")
         load = os.getloadavg()
         print(f"load average at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (2 cores)")
@@ -317,5 +318,6 @@ if __name__ == "__main__":
     parser.add_argument("--kill-cycles", type=int, default=0)
     parser.add_argument("--stations", type=int, default=5, help="stations in the kill cycles")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--holders", type=int, default=300, help="badge holders in the history")
     parser.add_argument("--no-recorder", action="store_true", help="without the recorder")
     asyncio.run(main(parser.parse_args()))
