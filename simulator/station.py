@@ -356,6 +356,60 @@ class SimulatedStation(ChargePoint):  # type: ignore[misc]
             self.state.profiles.clear()
         return call_result.ClearChargingProfile(status="Accepted" if found else "Unknown")
 
+    @on(Action.get_composite_schedule)
+    async def _get_composite_schedule(
+        self, connector_id: int, duration: int, charging_rate_unit: str | None = None
+    ) -> Any:
+        """The limit in force on a connector.
+
+        The TxDefaultProfile of the highest stack level (its own connector's before
+        connector 0's), under the ChargePointMaxProfile.
+        """
+        self._record(
+            "GetCompositeSchedule",
+            {
+                "connector_id": connector_id,
+                "duration": duration,
+                "charging_rate_unit": charging_rate_unit,
+            },
+        )
+        now = datetime.now(UTC)
+
+        def live(profile: dict[str, Any]) -> bool:
+            valid_to = profile.get("valid_to")
+            return valid_to is None or datetime.fromisoformat(valid_to) > now
+
+        held = [
+            (pid, p)
+            for pid, p in self.state.profiles.items()
+            if live(p) and self.state.profile_connector.get(pid) in (0, connector_id)
+        ]
+        defaults = [
+            (p["stack_level"], self.state.profile_connector.get(pid) == connector_id, p)
+            for pid, p in held
+            if p["charging_profile_purpose"] == "TxDefaultProfile"
+        ]
+        caps = [p for _pid, p in held if p["charging_profile_purpose"] == "ChargePointMaxProfile"]
+        chosen = [max(defaults, key=lambda d: (d[0], d[1]))[2]] if defaults else []
+        limits = [
+            (str(p["charging_schedule"]["charging_rate_unit"]), float(period["limit"]))
+            for p in [*chosen, *caps]
+            for period in p["charging_schedule"]["charging_schedule_period"][:1]
+        ]
+        if not limits:
+            return call_result.GetCompositeSchedule(status="Rejected")
+        unit, limit = min(limits, key=lambda u_l: u_l[1])
+        return call_result.GetCompositeSchedule(
+            status="Accepted",
+            connector_id=connector_id,
+            schedule_start=now_iso(),
+            charging_schedule={
+                "duration": duration,
+                "charging_rate_unit": unit,
+                "charging_schedule_period": [{"start_period": 0, "limit": limit}],
+            },
+        )
+
     @on(Action.send_local_list)
     async def _send_local_list(
         self,

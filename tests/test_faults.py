@@ -550,7 +550,8 @@ async def test_corrupt_store_keeps_ids_unique_and_open_sessions(
         assert sessions.last_transaction_id == tid
         assert set(sessions.open) == {tid}
         assert sessions.open[tid].meter_start == 900
-        assert sessions.closed == []  # the history is in the file set aside
+        # The history of closed sessions is in its own file, untouched.
+        assert [s.energy_wh for s in sessions.closed] == [800]
         issues = ir.async_get(hass2).issues
         ours = issues[(DOMAIN, f"sessions_restored_{entry.entry_id}")]
         assert ours.translation_key == "sessions_restored"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 import itertools
 import json
 import math
@@ -209,7 +209,13 @@ def oracle(raw: str | bytes) -> Expect:
 def snapshot(sessions: SessionStore) -> Any:
     """The sessions and the counter (not the local list versions, which commands move)."""
     data = json.loads(json_bytes(sessions._data()))
-    return {key: data[key] for key in ("last_transaction_id", "open", "closed")}
+    # The closed sessions as kept in memory (the history file holds them too).
+    closed = json.loads(json_bytes([asdict(s) for s in sessions.closed]))
+    return {
+        "last_transaction_id": data["last_transaction_id"],
+        "open": data["open"],
+        "closed": closed,
+    }
 
 
 def check_invariants(probe: Probe) -> None:

@@ -203,7 +203,7 @@ async def async_get_config_entry_diagnostics(
             "sessions": {
                 "last_transaction_id": site.sessions.last_transaction_id,
                 "open": [s.as_dict() for s in site.sessions.open.values()],
-                "closed_count": len(site.sessions.closed),
+                "closed_count": site.sessions.history_count,
                 "recent": [s.as_dict() for s in site.sessions.closed[-20:]],
                 "local_list_version": site.sessions.local_list_version,
             },

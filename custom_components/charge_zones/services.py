@@ -212,15 +212,20 @@ def _identifiers(hass: HomeAssistant, value: str) -> set[str]:
     return {identifier for domain, identifier in device.identifiers if domain == DOMAIN}
 
 
-def _export_filter(
+async def _export_filter(
     hass: HomeAssistant, sites: list[Site], data: dict[str, Any], start: datetime, end: datetime
 ) -> ExportFilter:
     """Resolve the filters: device ids, or OCPP ids / tags / zone names as typed.
 
     A station or badge no longer configured is still found by the sessions it had.
     """
-    seen_stations = {s.station_id for site in sites for s in site.sessions.closed}
-    seen_tags = {s.id_tag.upper() for site in sites for s in site.sessions.closed}
+    seen_stations: set[str] = set()
+    seen_tags: set[str] = set()
+    if ATTR_STATIONS in data or ATTR_BADGES in data:
+        for site in sites:
+            stations_seen, tags_seen = await site.sessions.async_seen()
+            seen_stations |= stations_seen
+            seen_tags |= tags_seen
     stations: set[str] | None = None
     if ATTR_STATIONS in data:
         stations = set()
@@ -584,10 +589,10 @@ def async_setup_services(hass: HomeAssistant) -> None:
                 translation_key="bad_period",
                 translation_placeholders={"start": start.isoformat(), "end": end.isoformat()},
             )
-        export = _export_filter(hass, sites, dict(call.data), start, end)
+        export = await _export_filter(hass, sites, dict(call.data), start, end)
         rows: list[SessionRow] = []
         for site in sites:
-            rows.extend(site.sessions.closed_rows(site.holder_of))
+            rows.extend(await site.sessions.async_closed_rows(site.holder_of, start, end))
         chosen = select(rows, export)
         by_holder = totals(chosen)
         filename = export_filename(call.data.get(ATTR_FILENAME), start, end)

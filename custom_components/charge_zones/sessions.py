@@ -6,19 +6,32 @@ by the StopTransaction that arrives later; retries of the same StartTransaction 
 StopTransaction (a station resending its queue after a reconnect) are recognised, so
 energy is never counted twice.
 
-Both stores are written atomically (temporary file, fsync, rename). Next to the full store
-a small backup holds what must never be lost: the counter and the open sessions. Should
-the full store be unreadable (Home Assistant then sets it aside as ``*.corrupt.*`` and
-starts empty), the backup restores them, so a new transaction id never reuses an old one
-and the stops that arrive later still close their sessions; a repair issue says so.
+What must be on disk before a station is answered is kept small, in Home Assistant's
+storage: the counter, the open sessions, the sessions just closed that the history does
+not hold yet, and the billing totals (per badge, per holder). Saving it costs the same
+with 100 or 100,000 sessions in the history. The history of closed sessions is an
+append-only SQLite file (``history.py``), written off the event loop right after the
+answer; a closed session leaves the small store once the history holds it. A crash in
+between loses nothing: the record is written again (idempotently) at the next start.
+A store from before the history (closed sessions in the JSON store) is moved into it
+once, at load.
+
+Both small stores are written atomically (temporary file, fsync, rename). Next to the
+store a backup holds what must never be lost: the counter, the open sessions and the
+closed ones not yet in the history. Should the store be unreadable (Home Assistant then
+sets it aside as ``*.corrupt.*`` and starts empty), the backup restores them, so a new
+transaction id never reuses an old one and the stops that arrive later still close their
+sessions; a repair issue says so.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 import logging
+from pathlib import Path
 from typing import Any
 
 from homeassistant.core import HomeAssistant
@@ -41,10 +54,12 @@ from .billing import (
     cost_of,
 )
 from .const import DOMAIN
+from .history import SessionHistory
 
 STORAGE_VERSION = 1
 SAVE_DELAY = 10
-MAX_CLOSED_SESSIONS = 20_000
+# Closed sessions kept in memory (the most recent; all of them are in the history).
+MAX_CLOSED_SESSIONS = 1_000
 # A stop for an unknown transaction id at most this far above the counter moves the
 # counter past it.
 UNKNOWN_ID_FOLLOW = 100_000
@@ -182,10 +197,23 @@ class SessionStore:
         self._backup: Store[dict[str, Any]] = Store(
             hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}.sessions_backup", atomic_writes=True
         )
+        self.history = SessionHistory(
+            Path(hass.config.path(".storage", f"{DOMAIN}.{entry_id}.history.db"))
+        )
         self.last_transaction_id = 0
         self.open: dict[int, ChargingSession] = {}
         self._by_station: dict[str, dict[int, ChargingSession]] = {}
+        # The most recent closed sessions (the history holds them all).
         self.closed: list[ChargingSession] = []
+        self.last_closed_by_station: dict[str, ChargingSession] = {}
+        self.history_count = 0
+        # Closed sessions the history does not hold yet (saved in the small store), by
+        # (station, transaction id), with a generation to tell a later change.
+        self.pending: dict[tuple[str, int], tuple[ChargingSession, int]] = {}
+        self._generation = 0
+        self._flusher: asyncio.Task[None] | None = None
+        self._flush_wanted = asyncio.Event()
+        self._history_failed = False
         self.local_list_version = 0
         self.local_list_digest: str | None = None
         self.station_list_versions: dict[str, int] = {}
@@ -202,12 +230,20 @@ class SessionStore:
         self.holder_listeners: list[Callable[[str], None]] = []
 
     async def async_load(self) -> None:
-        """Load from storage (from the backup for what an unreadable store lost)."""
+        """Load from storage (from the backup for what an unreadable store lost).
+
+        Closed sessions the history does not hold yet (a store from before the history,
+        or a crash before they were written) are written into it first.
+        """
         data = await self._store.async_load()
         backup = await self._backup.async_load() or {}
         floor = int(backup.get("last_transaction_id", 0))
-        if data is None and (floor or backup.get("open")):
-            data = {"last_transaction_id": floor, "open": backup.get("open", [])}
+        if data is None and (floor or backup.get("open") or backup.get("pending")):
+            data = {
+                "last_transaction_id": floor,
+                "open": backup.get("open", []),
+                "pending": backup.get("pending", []),
+            }
             self._restored(floor, len(data["open"]))
         data = data or {}
         # Never below the backup's counter: ids are never handed out twice.
@@ -215,18 +251,61 @@ class SessionStore:
         self.open = {
             int(s["transaction_id"]): ChargingSession.from_dict(s) for s in data.get("open", [])
         }
-        self._index()
-        self.closed = [ChargingSession.from_dict(s) for s in data.get("closed", [])]
         self.local_list_version = int(data.get("local_list_version", 0))
         self.local_list_digest = data.get("local_list_digest")
         self.station_list_versions = dict(data.get("station_list_versions", {}))
-        self._load_billing(data)
+        old_closed = [ChargingSession.from_dict(s) for s in data.get("closed", [])]
+        waiting = [ChargingSession.from_dict(s) for s in data.get("pending", [])]
+        unwritten = [*old_closed, *waiting]
+        try:
+            await self._hass.async_add_executor_job(self._open_history, unwritten)
+        except Exception as err:  # noqa: BLE001 - the hub must run without its history
+            self._history_error(err)
+            # Kept in the small store until the history can take them.
+            for session in unwritten:
+                self.closed.append(session)
+                self.last_closed_by_station[session.station_id] = session
+                self._pend(session)
+            unwritten = []
+        self._index()
+        self._load_billing(data, old_closed)
+        if "holder_totals" not in data and not old_closed and not self._history_failed:
+            await self._hass.async_add_executor_job(self._holder_totals_from_history)
+        if unwritten:
+            # Moved into the history: the small store no longer holds them.
+            await self.async_save()
+
+    def _open_history(self, unwritten: list[ChargingSession]) -> None:
+        """Write what the history lacks, then read what is kept in memory (executor)."""
+        history = self.history
+        history.append(asdict(s) for s in unwritten)
+        # A session closed in the history but still open in the store (a crash between
+        # the two writes) is closed.
+        for station_id, transaction_id in history.known(
+            (s.station_id, s.transaction_id) for s in self.open.values()
+        ):
+            session = self.open.get(transaction_id)
+            if session is not None and session.station_id == station_id:
+                del self.open[transaction_id]
+        self.history_count = history.count()
+        self.closed = [ChargingSession.from_dict(r) for r in history.recent(MAX_CLOSED_SESSIONS)]
+        self.last_closed_by_station = {
+            station_id: ChargingSession.from_dict(r)
+            for station_id, r in history.last_per_station().items()
+        }
+
+    def _holder_totals_from_history(self) -> None:
+        """Start the holder totals from every billed session kept (executor)."""
+        for record in self.history.stopped_between(None, None):
+            session = ChargingSession.from_dict(record)
+            if session.billed:
+                self._credit_holder(session)
 
     def _data(self) -> dict[str, Any]:
         return {
             "last_transaction_id": self.last_transaction_id,
             "open": [asdict(s) for s in self.open.values()],
-            "closed": [asdict(s) for s in self.closed[-MAX_CLOSED_SESSIONS:]],
+            "pending": [asdict(s) for s, _ in self.pending.values()],
             "local_list_version": self.local_list_version,
             "local_list_digest": self.local_list_digest,
             "station_list_versions": self.station_list_versions,
@@ -237,13 +316,15 @@ class SessionStore:
         return {
             "last_transaction_id": self.last_transaction_id,
             "open": [asdict(s) for s in self.open.values()],
+            "pending": [asdict(s) for s, _ in self.pending.values()],
         }
 
     def _restored(self, last_transaction_id: int, open_sessions: int) -> None:
         _LOGGER.error(
             "The session store of Charge Zones (%s) could not be read; restored the "
             "transaction counter (%s) and %s open sessions from its backup; the history "
-            "of closed sessions is in the file Home Assistant set aside as corrupt",
+            "of closed sessions is intact (its own file), the totals per badge and holder "
+            "are in the file Home Assistant set aside as corrupt",
             self._entry_id,
             last_transaction_id,
             open_sessions,
@@ -262,7 +343,10 @@ class SessionStore:
         )
 
     async def async_save(self) -> None:
-        """Write now (before answering a station about a transaction)."""
+        """Write now (before answering a station about a transaction): the small store.
+
+        The store and its backup are two files written side by side (each atomically).
+        """
         await self._backup.async_save(self._backup_data())
         await self._store.async_save(self._data())
 
@@ -300,13 +384,27 @@ class SessionStore:
                 del self._by_station[session.station_id]
 
     def find(self, transaction_id: int) -> ChargingSession | None:
-        """A session by transaction id (open first, then the most recent closed)."""
+        """A session by transaction id (open first, then the recent closed ones)."""
         if (session := self.open.get(transaction_id)) is not None:
             return session
         for session in reversed(self.closed):
             if session.transaction_id == transaction_id:
                 return session
         return None
+
+    async def async_find_closed(
+        self, station_id: str, transaction_id: int
+    ) -> ChargingSession | None:
+        """A closed session of a station: in memory, else in the history."""
+        if (waiting := self.pending.get((station_id, transaction_id))) is not None:
+            return waiting[0]
+        for session in reversed(self.closed):
+            if session.transaction_id == transaction_id and session.station_id == station_id:
+                return session
+        record = await self._hass.async_add_executor_job(
+            self.history.find, station_id, transaction_id
+        )
+        return None if record is None else ChargingSession.from_dict(record)
 
     async def async_start(
         self,
@@ -380,9 +478,11 @@ class SessionStore:
         """
         session = self.open.get(transaction_id)
         if session is None:
-            known = self.find(transaction_id)
-            if known is not None and known.station_id == station_id:
-                if FLAG_SUPERSEDED in known.flags:
+            known = await self.async_find_closed(station_id, transaction_id)
+            if known is not None:
+                if FLAG_SUPERSEDED in known.flags and (
+                    known.meter_stop != meter_stop or known.stopped_at != stopped_at
+                ):
                     # The real stop of a session we had to close: take its figures.
                     known.meter_stop = meter_stop
                     known.stopped_at = stopped_at
@@ -390,7 +490,9 @@ class SessionStore:
                     backwards = known.meter_start is not None and meter_stop < known.meter_start
                     if backwards and FLAG_REGISTER_BACKWARDS not in known.flags:
                         known.flags.append(FLAG_REGISTER_BACKWARDS)
+                    self._pend(known)
                     await self.async_save()
+                    self._flush_soon()
                 return known
             session = ChargingSession(
                 transaction_id=transaction_id,
@@ -425,14 +527,122 @@ class SessionStore:
         session.stop_reason = reason or "Local"
         if session.meter_start is not None and meter_stop < session.meter_start:
             session.flag(FLAG_REGISTER_BACKWARDS)
-        self.closed.append(session)
+        self._closed(session)
         self._bill(session)
         await self.async_save()
+        self._flush_soon()
         return session
 
     def _close(self, session: ChargingSession) -> None:
         self._removed(session)
+        self._closed(session)
+
+    def _closed(self, session: ChargingSession) -> None:
+        """A session just closed: kept in memory and in the small store until written."""
         self.closed.append(session)
+        if len(self.closed) > 2 * MAX_CLOSED_SESSIONS:
+            del self.closed[:-MAX_CLOSED_SESSIONS]
+        self.last_closed_by_station[session.station_id] = session
+        self.history_count += 1
+        self._pend(session)
+
+    def _pend(self, session: ChargingSession) -> None:
+        self._generation += 1
+        self.pending[(session.station_id, session.transaction_id)] = (session, self._generation)
+
+    # --- the history ------------------------------------------------------------
+
+    def _flush_soon(self) -> None:
+        """Write the closed sessions into the history, after the answer has gone out."""
+        self._flush_wanted.set()
+        if self._flusher is None or self._flusher.done():
+            self._flusher = self._hass.async_create_background_task(
+                self._flush_loop(), f"{DOMAIN} session history {self._entry_id}"
+            )
+
+    async def _flush_loop(self) -> None:
+        while self.pending:
+            self._flush_wanted.clear()
+            if not await self._write_pending():
+                # Kept in the small store; tried again at the next session's end.
+                return
+            if not self._flush_wanted.is_set():
+                return
+
+    async def _write_pending(self) -> bool:
+        """Write what is pending; True when the history holds it."""
+        batch = list(self.pending.items())
+        records = [asdict(session) for _key, (session, _gen) in batch]
+        try:
+            await self._hass.async_add_executor_job(self.history.append, records)
+        except Exception as err:  # noqa: BLE001 - a disk error must not lose a session
+            self._history_error(err)
+            return False
+        self._history_failed = False
+        for key, (_session, generation) in batch:
+            if (now := self.pending.get(key)) is not None and now[1] == generation:
+                del self.pending[key]
+        self.schedule_save()
+        return True
+
+    def _history_error(self, err: Exception) -> None:
+        if not self._history_failed:
+            _LOGGER.error(
+                "Could not use the session history %s (%s); closed sessions stay in the "
+                "session store until it can take them",
+                self.history.path,
+                err,
+            )
+        self._history_failed = True
+
+    async def async_flush_history(self) -> None:
+        """Have the history hold every closed session (before reading it)."""
+        if self._flusher is not None and not self._flusher.done():
+            await asyncio.shield(self._flusher)
+        if self.pending:
+            await self._write_pending()
+
+    async def async_closed_rows(
+        self,
+        holder_of: Callable[[str], str | None],
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> list[SessionRow]:
+        """Closed sessions stopped in [start, end), as billed, from the history."""
+        await self.async_flush_history()
+        records = await self._hass.async_add_executor_job(
+            self.history.stopped_between,
+            None if start is None else start.timestamp(),
+            None if end is None else end.timestamp(),
+        )
+        sessions = {
+            (str(r["station_id"]), int(r["transaction_id"])): ChargingSession.from_dict(r)
+            for r in records
+        }
+        # Not written yet (the history failing, or a session closed meanwhile).
+        for key, (session, _gen) in self.pending.items():
+            stopped = datetime.fromisoformat(
+                session.stopped_at or session.last_meter_at or session.started_at
+            )
+            if (start is None or stopped >= start) and (end is None or stopped < end):
+                sessions[key] = session
+        holders: dict[str, str | None] = {}
+        rows: list[SessionRow] = []
+        for session in sessions.values():
+            tag = session.id_tag
+            if tag and tag not in holders:
+                holders[tag] = holder_of(tag)
+            rows.append(session.row(holders.get(tag) if tag else None))
+        return rows
+
+    async def async_seen(self) -> tuple[set[str], set[str]]:
+        """Stations and (upper-case) badges with closed sessions kept."""
+        await self.async_flush_history()
+        stations, tags = await self._hass.async_add_executor_job(self.history.seen)
+        for session, _ in self.pending.values():
+            stations.add(session.station_id)
+            tags.add(session.id_tag.upper())
+        return stations, tags
 
     def record_meter(
         self, transaction_id: int, energy_wh: float, at: str, *, station_id: str, connector_id: int
@@ -460,7 +670,7 @@ class SessionStore:
 
     # --- billing ----------------------------------------------------------------
 
-    def _load_billing(self, data: dict[str, Any]) -> None:
+    def _load_billing(self, data: dict[str, Any], old_closed: list[ChargingSession]) -> None:
         self.badge_totals = {
             tag: BadgeTotal.from_dict(total)
             for tag, total in dict(data.get("badge_totals", {})).items()
@@ -471,9 +681,10 @@ class SessionStore:
                 for key, total in dict(data["holder_totals"]).items()
             }
         else:
-            # A store from before the holder totals: start them from the sessions kept.
+            # A store from before the holder totals: start them from the sessions kept
+            # (in the old store, else in the history: see async_load).
             self.holder_totals = {}
-            for session in self.closed:
+            for session in old_closed:
                 if session.billed:
                     self._credit_holder(session)
         self.station_serials = dict(data.get("station_serials", {}))
@@ -575,10 +786,6 @@ class SessionStore:
             self.schedule_save()
         return flagged
 
-    def closed_rows(self, holder_of: Callable[[str], str | None]) -> list[SessionRow]:
-        """Every closed session kept, as billed."""
-        return [s.row(holder_of(s.id_tag) if s.id_tag else None) for s in self.closed]
-
     def bump_local_list(self, digest: str) -> int:
         """New list version when the badge list changed."""
         if digest != self.local_list_digest:
@@ -588,5 +795,7 @@ class SessionStore:
         return self.local_list_version
 
     async def async_flush(self) -> None:
-        """Write pending changes (on unload)."""
+        """Write pending changes (on unload) and close the history."""
+        await self.async_flush_history()
         await self.async_save()
+        await self._hass.async_add_executor_job(self.history.close)

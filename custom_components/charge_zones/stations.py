@@ -90,6 +90,8 @@ FALLBACKS: tuple[str, ...] = (FALLBACK_PROFILE, FALLBACK_SETTING, FALLBACK_NONE)
 # Seconds a newly connected station has to send BootNotification before it is
 # configured anyway (stations that stay up across a restart of Home Assistant).
 BOOT_GRACE = 5.0
+# Seconds of a station's composite schedule read back to see whether it holds its limit.
+COMPOSITE_CHECK_S = 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,8 +281,8 @@ class Station:
         self._configure_lock = asyncio.Lock()
         self._configured_for: StationConnection | None = None
         self._ready_for: StationConnection | None = None
-        self.last_closed: ChargingSession | None = next(
-            (c for c in reversed(sessions.closed) if c.station_id == config.station_id), None
+        self.last_closed: ChargingSession | None = sessions.last_closed_by_station.get(
+            config.station_id
         )
         self._ensure_connectors()
 
@@ -776,12 +778,45 @@ class Station:
                 _LOGGER.warning("Could not update the badges of %s: %s", self.station_id, err)
             if self.config.zone is None and not self.config.remote:
                 try:
-                    await self.async_set_limit(self.config.max_current)
+                    if not await self._holds_limit(self.config.max_current):
+                        await self.async_set_limit(self.config.max_current)
                 except CommandError as err:
                     _LOGGER.warning("Could not limit %s: %s", self.station_id, err)
             for listener in list(self._ready_listeners):
                 listener(self)
             self.notify()
+
+    async def _holds_limit(self, limit: float) -> bool:
+        """Whether the station already limits every connector at exactly this.
+
+        Read back with GetCompositeSchedule, so a station that kept its profile over a
+        reconnect or a reboot is not written again. Any doubt (no answer, another value, a
+        schedule that changes or ends within the hour) means the limit is sent.
+        """
+        profiles = self.configuration.get("SupportedFeatureProfiles", {}).get("value")
+        if isinstance(profiles, str) and "SmartCharging" not in profiles:
+            return False
+        connection = self.require_connection()
+        quirks = model_quirks(self.config.model)
+        phases = self.config.wiring.phase_count
+        value = round(limit if quirks.rate_unit == "A" else limit * NOMINAL_VOLTAGE * phases, 1)
+        for connector_id in range(1, self.config.connectors + 1):
+            try:
+                schedule = await connection.get_composite_schedule(
+                    connector_id, COMPOSITE_CHECK_S, quirks.rate_unit
+                )
+            except CommandError as err:
+                _LOGGER.debug("%s: no composite schedule (%s)", self.station_id, err)
+                return False
+            if not _schedule_is(schedule, quirks.rate_unit, value):
+                return False
+        self.limit_sent = round(limit, 1)
+        self.profile_status = "Accepted"
+        self.profile_error = None
+        self.live_valid_to = None
+        self._note_fallback(None)
+        _LOGGER.debug("%s already holds its limit of %s A: not sent again", self.station_id, limit)
+        return True
 
     async def _align(self, key: str, value: str) -> None:
         current = self.configuration.get(key)
@@ -1156,6 +1191,20 @@ class Station:
             self.availability_requested = availability
             self.notify()
         return status
+
+
+def _schedule_is(schedule: dict[str, Any] | None, unit: str, value: float) -> bool:
+    """Whether a composite schedule holds exactly this limit for all its duration."""
+    if schedule is None or str(schedule.get("charging_rate_unit")) != unit:
+        return False
+    duration = schedule.get("duration")
+    if duration is not None and duration < COMPOSITE_CHECK_S:
+        return False
+    periods = schedule.get("charging_schedule_period") or []
+    try:
+        return bool(periods) and all(abs(float(p["limit"]) - value) < 0.05 for p in periods)
+    except KeyError, TypeError, ValueError:
+        return False
 
 
 def _int_key(configuration: dict[str, dict[str, Any]], key: str) -> int | None:

@@ -512,6 +512,19 @@ class StationConnection(ChargePoint):  # type: ignore[misc]
         result = await self._command(call.GetLocalListVersion())
         return int(result.list_version)
 
+    async def get_composite_schedule(
+        self, connector_id: int, duration: int, unit: str
+    ) -> dict[str, Any] | None:
+        """The schedule in force on a connector (None when the station has none)."""
+        result = await self._command(
+            call.GetCompositeSchedule(
+                connector_id=connector_id, duration=duration, charging_rate_unit=unit
+            )
+        )
+        if result.status != "Accepted" or not isinstance(result.charging_schedule, dict):
+            return None
+        return dict(result.charging_schedule)
+
     async def data_transfer(
         self, vendor_id: str, message_id: str | None = None, data: str | None = None
     ) -> tuple[str, str | None]:

@@ -357,6 +357,9 @@ class OcppServer:
             ping_timeout=self._ping[1],
             close_timeout=self._close_timeout,
             server_header="Charge Zones",
+            # No permessage-deflate: OCPP frames are small and stations are on the LAN;
+            # compressing each one costs CPU on both sides for a few bytes.
+            compression=None,
             logger=logging.getLogger("websockets.server.charge_zones"),
         )
         _LOGGER.info(

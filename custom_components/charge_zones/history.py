@@ -1,0 +1,179 @@
+"""The history of closed charging sessions: an append-only SQLite file.
+
+One file per hub in Home Assistant's ``.storage`` directory (inside the configuration
+directory, so backups take it), in WAL mode. Every call here is blocking: the session
+store runs them in the executor, never in the event loop. A record is keyed by its
+station and transaction id, so writing one again (a replayed write after a crash, the
+real stop of a superseded session) replaces it instead of adding a duplicate. Indexed by
+stop time for the exports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+import json
+from pathlib import Path
+import sqlite3
+import threading
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+    station_id TEXT NOT NULL,
+    transaction_id INTEGER NOT NULL,
+    id_tag TEXT NOT NULL,
+    stopped_ts REAL NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (station_id, transaction_id)
+);
+CREATE INDEX IF NOT EXISTS sessions_by_stop ON sessions (stopped_ts);
+"""
+
+
+def _stopped_ts(record: dict[str, Any]) -> float:
+    from datetime import datetime  # noqa: PLC0415 - keeps the module import light
+
+    stopped = record.get("stopped_at") or record.get("last_meter_at") or record["started_at"]
+    return datetime.fromisoformat(stopped).timestamp()
+
+
+class SessionHistory:
+    """Closed sessions of one hub on disk (blocking calls, one at a time)."""
+
+    def __init__(self, path: Path) -> None:
+        """Name the file (opened on first use)."""
+        self.path = path
+        self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            # A commit is on disk when it returns (records leave the small store then).
+            db.execute("PRAGMA synchronous=FULL")
+            db.executescript(_SCHEMA)
+            db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            self._db = db
+        return self._db
+
+    def append(self, records: Iterable[dict[str, Any]]) -> int:
+        """Write closed sessions in one transaction (a known one is replaced)."""
+        rows = [
+            (
+                str(r["station_id"]),
+                int(r["transaction_id"]),
+                str(r.get("id_tag") or ""),
+                _stopped_ts(r),
+                json.dumps(r, separators=(",", ":")),
+            )
+            for r in records
+        ]
+        if not rows:
+            return 0
+        with self._lock:
+            db = self._conn()
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.executemany(
+                    "INSERT OR REPLACE INTO sessions"
+                    " (station_id, transaction_id, id_tag, stopped_ts, data)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    rows,
+                )
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        return len(rows)
+
+    def count(self) -> int:
+        """Number of sessions kept."""
+        with self._lock:
+            return int(self._conn().execute("SELECT COUNT(*) FROM sessions").fetchone()[0])
+
+    def recent(self, limit: int) -> list[dict[str, Any]]:
+        """The last sessions written, oldest first."""
+        with self._lock:
+            rows = (
+                self._conn()
+                .execute("SELECT data FROM sessions ORDER BY rowid DESC LIMIT ?", (limit,))
+                .fetchall()
+            )
+        return [json.loads(data) for (data,) in reversed(rows)]
+
+    def last_per_station(self) -> dict[str, dict[str, Any]]:
+        """The last session written of each station."""
+        with self._lock:
+            rows = (
+                self._conn()
+                .execute(
+                    "SELECT data FROM sessions WHERE rowid IN"
+                    " (SELECT MAX(rowid) FROM sessions GROUP BY station_id)"
+                )
+                .fetchall()
+            )
+        records = [json.loads(data) for (data,) in rows]
+        return {str(r["station_id"]): r for r in records}
+
+    def find(self, station_id: str, transaction_id: int) -> dict[str, Any] | None:
+        """One session, if kept."""
+        with self._lock:
+            row = (
+                self._conn()
+                .execute(
+                    "SELECT data FROM sessions WHERE station_id = ? AND transaction_id = ?",
+                    (station_id, transaction_id),
+                )
+                .fetchone()
+            )
+        return None if row is None else dict(json.loads(row[0]))
+
+    def known(self, keys: Iterable[tuple[str, int]]) -> set[tuple[str, int]]:
+        """Which of these (station, transaction id) are kept."""
+        found: set[tuple[str, int]] = set()
+        with self._lock:
+            db = self._conn()
+            for station_id, transaction_id in keys:
+                if db.execute(
+                    "SELECT 1 FROM sessions WHERE station_id = ? AND transaction_id = ?",
+                    (station_id, transaction_id),
+                ).fetchone():
+                    found.add((station_id, transaction_id))
+        return found
+
+    def stopped_between(self, start: float | None, end: float | None) -> list[dict[str, Any]]:
+        """Sessions stopped in [start, end) (epoch seconds; None: unbounded), by stop."""
+        query = "SELECT data FROM sessions"
+        where: list[str] = []
+        args: list[float] = []
+        if start is not None:
+            where.append("stopped_ts >= ?")
+            args.append(start)
+        if end is not None:
+            where.append("stopped_ts < ?")
+            args.append(end)
+        if where:
+            query += " WHERE " + " AND ".join(where)
+        query += " ORDER BY stopped_ts, transaction_id"
+        with self._lock:
+            rows = self._conn().execute(query, args).fetchall()
+        return [json.loads(data) for (data,) in rows]
+
+    def seen(self) -> tuple[set[str], set[str]]:
+        """Stations and (upper-case) badges that have sessions kept."""
+        with self._lock:
+            db = self._conn()
+            stations = {s for (s,) in db.execute("SELECT DISTINCT station_id FROM sessions")}
+            tags = {t for (t,) in db.execute("SELECT DISTINCT UPPER(id_tag) FROM sessions")}
+        return stations, tags
+
+    def close(self) -> None:
+        """Close the file (it is opened again on the next call)."""
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None

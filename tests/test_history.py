@@ -1,0 +1,266 @@
+"""The history of closed sessions: its own SQLite file, the migration from the JSON store,
+exports over it, and nothing lost when it cannot be written."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
+import json
+from pathlib import Path
+import shutil
+from typing import Any
+
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.charge_zones import sessions as sessions_module
+from custom_components.charge_zones.const import DOMAIN
+from custom_components.charge_zones.history import SessionHistory
+from custom_components.charge_zones.sessions import ChargingSession
+from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
+from simulator.station import StationClient
+
+from .conftest import STATION_ID, ws_url
+from .helpers import wait_until
+from .test_faults import plain_entry, real_storage, restarted, set_up  # noqa: F401
+from .test_session import sampled
+
+
+def store_key(entry: MockConfigEntry) -> str:
+    return f"{DOMAIN}.{entry.entry_id}.sessions"
+
+
+def history_path(hass: HomeAssistant, entry: MockConfigEntry) -> Path:
+    return Path(hass.config.path(".storage", f"{DOMAIN}.{entry.entry_id}.history.db"))
+
+
+def period() -> dict[str, str]:
+    today = dt_util.now().date()
+    return {"start": str(today - timedelta(days=2)), "end": str(today + timedelta(days=1))}
+
+
+async def export(hass: HomeAssistant, **data: Any) -> dict[str, Any]:
+    response = await hass.services.async_call(
+        DOMAIN, "export_sessions", {**period(), **data}, blocking=True, return_response=True
+    )
+    assert response is not None
+    return dict(response)
+
+
+def exported(response: dict[str, Any]) -> list[tuple[int, float]]:
+    return [(s["transaction_id"], s["energy_wh"]) for s in response["sessions"]]
+
+
+def old_session(tid: int, start: int, stop: int | None, hours_ago: float) -> dict[str, Any]:
+    """A session as the JSON store of earlier versions kept it."""
+    began = datetime.now(UTC) - timedelta(hours=hours_ago)
+    session = ChargingSession(
+        transaction_id=tid,
+        station_id=STATION_ID,
+        connector_id=1,
+        id_tag="BADGE-ALICE",
+        holder="Alice",
+        auth_status="Accepted",
+        started_at=began.isoformat(),
+        meter_start=start,
+        last_meter=float(stop if stop is not None else start),
+        last_meter_at=(began + timedelta(minutes=30)).isoformat(),
+    )
+    if stop is not None:
+        session.meter_stop = stop
+        session.stopped_at = (began + timedelta(hours=1)).isoformat()
+        session.stop_reason = "Local"
+        session.billed = True
+    return asdict(session)
+
+
+async def test_old_store_moves_into_the_history_once(
+    hass: HomeAssistant, config_entry: MockConfigEntry, hass_storage: dict[str, Any]
+) -> None:
+    """A store written by an earlier version (closed sessions in the JSON file): they move
+    into the history at the first start, none lost, none twice after more restarts; the
+    open session still closes with the station's stop, and ids continue."""
+    hass_storage[store_key(config_entry)] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": store_key(config_entry),
+        "data": {
+            "last_transaction_id": 3,
+            "open": [old_session(3, 2_500, None, 2)],
+            "closed": [old_session(1, 0, 1_000, 20), old_session(2, 1_000, 2_500, 10)],
+            "local_list_version": 0,
+            "badge_totals": {"BADGE-ALICE": {"energy_wh": 2_500.0, "sessions": 2}},
+            "holder_totals": {"alice": {"name": "Alice", "energy_wh": 2_500.0, "sessions": 2}},
+        },
+    }
+    config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    sessions = config_entry.runtime_data.sessions
+    assert exported(await export(hass)) == [(1, 1_000.0), (2, 1_500.0)]
+    stored = hass_storage[store_key(config_entry)]["data"]
+    assert "closed" not in stored
+    assert stored["pending"] == []
+    assert [s["transaction_id"] for s in stored["open"]] == [3]
+    history = SessionHistory(history_path(hass, config_entry))
+    assert await hass.async_add_executor_job(history.count) == 2
+    await hass.async_add_executor_job(history.close)
+
+    for _ in range(2):  # moved once: restarts add nothing
+        assert await hass.config_entries.async_reload(config_entry.entry_id)
+        await hass.async_block_till_done()
+        assert exported(await export(hass)) == [(1, 1_000.0), (2, 1_500.0)]
+    sessions = config_entry.runtime_data.sessions
+    assert sessions.history_count == 2
+    assert sessions.badge_totals["BADGE-ALICE"].energy_wh == 2_500
+
+    client = StationClient(ws_url(config_entry), STATION_ID)
+    station = await client.connect()
+    await station.stop_transaction(3, meter_stop=3_000, id_tag="BADGE-ALICE")
+    nxt = await station.start_transaction(1, "BADGE-ALICE", meter_start=3_000)
+    assert nxt.transaction_id == 4
+    await client.close()
+    assert exported(await export(hass)) == [(1, 1_000.0), (2, 1_500.0), (3, 500.0)]
+    assert sessions.badge_totals["BADGE-ALICE"].energy_wh == 3_000
+
+
+async def test_export_reads_every_session_not_only_those_in_memory(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Memory keeps the last sessions only; exports and filters read the whole history."""
+    monkeypatch.setattr(sessions_module, "MAX_CLOSED_SESSIONS", 2)
+    client = StationClient(ws_url(loaded_entry), STATION_ID)
+    station = await client.connect()
+    await station.boot()
+    tids = []
+    for k in range(6):
+        started = await station.start_transaction(1, "BADGE-ALICE", meter_start=k * 1_000)
+        tid = int(started.transaction_id)
+        await station.meter_values(1, sampled(k * 1_000 + 400, (16, 16, 16)), transaction_id=tid)
+        await station.stop_transaction(tid, meter_stop=k * 1_000 + 700, id_tag="BADGE-ALICE")
+        tids.append(tid)
+    await client.close()
+    assert await hass.config_entries.async_reload(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+    sessions = loaded_entry.runtime_data.sessions
+    assert [s.transaction_id for s in sessions.closed] == tids[-2:]
+    assert sessions.history_count == 6
+    everything = [(tid, 700.0) for tid in tids]
+    assert exported(await export(hass)) == everything
+    assert exported(await export(hass, stations=[STATION_ID], badges=["BADGE-ALICE"])) == (
+        everything
+    )
+    # A period holding none of them.
+    today = dt_util.now().date()
+    none = await export(hass, start=str(today - timedelta(days=9)), end=str(today - timedelta(3)))
+    assert none["sessions"] == []
+    # A retried stop of the oldest, long out of memory, is still recognised.
+    client = StationClient(ws_url(loaded_entry), STATION_ID)
+    station = await client.connect()
+    await station.stop_transaction(tids[0], meter_stop=700, id_tag="BADGE-ALICE")
+    await client.close()
+    assert exported(await export(hass)) == everything
+    assert sessions.badge_totals["BADGE-ALICE"].sessions == 6
+
+
+@pytest.mark.usefixtures("real_storage")
+async def test_sessions_wait_in_the_store_while_the_history_cannot_be_written(
+    hass: HomeAssistant, port: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The history file unusable (here a directory in its place): the hub still runs and
+    answers, the closed sessions wait in the small store (on disk before each answer), and
+    once the file can be written again they are all in it, each once, exact to the Wh."""
+    entry = plain_entry(port)
+    await set_up(hass, entry)
+    path = history_path(hass, entry)
+
+    def break_history() -> None:
+        path.unlink()
+        path.mkdir()
+
+    async with restarted(hass, entry, "new_home_assistant", break_history) as (hass2, entry2):
+        sessions = entry2.runtime_data.sessions
+        client = StationClient(ws_url(entry2), "CP-DISK")
+        station = await client.connect()
+        await station.boot()
+        await wait_until(hass2, lambda: entry2.runtime_data.station_by_id("CP-DISK").connected)  # type: ignore[union-attr]
+        energies = []
+        for k in range(3):
+            started = await station.start_transaction(1, "BADGE-ALICE", meter_start=k * 1_000)
+            stopped_at = k * 1_000 + 333 + k
+            await station.stop_transaction(
+                started.transaction_id, meter_stop=stopped_at, id_tag="BADGE-ALICE"
+            )
+            energies.append((int(started.transaction_id), float(333 + k)))
+        await client.close()
+        await hass2.async_block_till_done()
+        assert "Could not use the session history" in caplog.text
+        assert len(sessions.pending) == 3
+        store = Path(hass2.config.path(".storage", f"{DOMAIN}.{entry.entry_id}.sessions"))
+        text = await hass2.async_add_executor_job(store.read_text)
+        assert len(json.loads(text)["data"]["pending"]) == 3
+
+    # Started again while it is still unusable: they stay waiting, none lost.
+    async with restarted(hass, entry, "new_home_assistant") as (_hass2b, entry2b):
+        assert len(entry2b.runtime_data.sessions.pending) == 3
+
+    def repair_history() -> None:
+        shutil.rmtree(path)
+
+    async with restarted(hass, entry, "new_home_assistant", repair_history) as (hass3, entry3):
+        sessions = entry3.runtime_data.sessions
+        assert sessions.pending == {}
+        assert sessions.history_count == 3
+        assert exported(await export(hass3)) == energies
+    async with restarted(hass, entry, "new_home_assistant") as (hass4, _entry4):
+        assert exported(await export(hass4)) == energies
+
+
+def test_history_file_replaces_a_session_written_twice(tmp_path: Path) -> None:
+    """Writing a session again (a replay after a crash, a superseded session's real stop)
+    replaces it; reads by stop time honour [start, end)."""
+    history = SessionHistory(tmp_path / "h.db")
+    first, second = old_session(1, 0, 1_000, 5), old_session(2, 1_000, 1_500, 3)
+    history.append([first, second])
+    history.append([{**first, "meter_stop": 1_100}])
+    assert history.count() == 2
+    found = history.find(STATION_ID, 1)
+    assert found is not None
+    assert found["meter_stop"] == 1_100
+    assert history.find("OTHER", 1) is None
+    stop_of_2 = datetime.fromisoformat(second["stopped_at"]).timestamp()
+    assert [r["transaction_id"] for r in history.stopped_between(None, stop_of_2)] == [1]
+    assert [r["transaction_id"] for r in history.stopped_between(stop_of_2, None)] == [2]
+    assert history.seen() == ({STATION_ID}, {"BADGE-ALICE"})
+    history.close()
+
+
+async def test_store_older_than_the_history(
+    hass: HomeAssistant, config_entry: MockConfigEntry, hass_storage: dict[str, Any]
+) -> None:
+    """A store older than the history (the store file put back from a backup, the history
+    not): a session the history holds as closed is not open again, and the station's
+    resent stop changes nothing."""
+    session = old_session(7, 1_000, 1_800, 1)
+    still_open = {**session, "stopped_at": None, "meter_stop": None, "billed": False}
+    hass_storage[store_key(config_entry)] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": store_key(config_entry),
+        "data": {"last_transaction_id": 7, "open": [still_open], "pending": []},
+    }
+    history = SessionHistory(history_path(hass, config_entry))
+    await hass.async_add_executor_job(history.append, [session])
+    await hass.async_add_executor_job(history.close)
+    config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    sessions = config_entry.runtime_data.sessions
+    assert sessions.open == {}
+    client = StationClient(ws_url(config_entry), STATION_ID)
+    station = await client.connect()
+    await station.stop_transaction(7, meter_stop=1_800, id_tag="BADGE-ALICE")
+    await client.close()
+    assert exported(await export(hass)) == [(7, 800.0)]
+    assert sessions.history_count == 1
