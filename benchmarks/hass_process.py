@@ -52,14 +52,19 @@ def station_subentry(station_id: str) -> dict[str, Any]:
 
 
 def badge_subentry(tag: str = "BENCH") -> dict[str, Any]:
-    """One badge (the local list pushed to every station)."""
+    """One badge (in the local list pushed to every station)."""
     return {
         "data": {"tag": tag, "holder": "Bench", "status": "active"},
-        "subentry_id": "badgebench",
+        "subentry_id": f"badge-{tag}".lower(),
         "subentry_type": "badge",
-        "title": "Bench",
+        "title": f"Bench {tag}",
         "unique_id": f"badge {tag}",
     }
+
+
+def badge_of(station_id: str) -> str:
+    """The badge a station's car charges with (one badge in two places is ConcurrentTx)."""
+    return f"BADGE-{station_id}"
 
 
 def write_config(
@@ -91,7 +96,11 @@ def write_config(
         domain="charge_zones",
         title=f"Charge Zones (port {port})",
         data={"host": "127.0.0.1", "port": port},
-        subentries_data=[badge_subentry(), *(station_subentry(i) for i in station_ids)],
+        subentries_data=[
+            badge_subentry(),
+            *(badge_subentry(badge_of(i)) for i in station_ids),
+            *(station_subentry(i) for i in station_ids),
+        ],
     )
     storage = config_dir / ".storage"
     storage.mkdir(exist_ok=True)
@@ -104,6 +113,34 @@ def write_config(
                 "data": {"entries": [entry.as_dict()]},
             },
             default=str,
+        )
+    )
+    # Its web server on loopback only, on a free port: stored as a confirmed (stable)
+    # config, as the YAML `http:` block would become a trial reverted after 5 minutes.
+    from homeassistant.components.http import (  # noqa: PLC0415
+        config as http_config,
+    )
+
+    http = http_config.HTTP_STORAGE_SCHEMA(
+        {"server_port": free_port(), "server_host": ["127.0.0.1"]}
+    )
+    (storage / "http").write_text(
+        json.dumps(
+            {
+                "version": http_config.STORAGE_VERSION,
+                "minor_version": http_config.STORAGE_MINOR_VERSION,
+                "key": http_config.STORAGE_KEY,
+                "data": {
+                    http_config.KEY_STABLE: {
+                        **http,
+                        "created_at": "2026-01-01T00:00:00+00:00",
+                        "error": None,
+                        "error_message": None,
+                    },
+                    http_config.KEY_PENDING: None,
+                    http_config.KEY_YAML_MIGRATION_DONE: True,
+                },
+            }
         )
     )
     # No onboarding screens, no analytics.

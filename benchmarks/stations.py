@@ -59,6 +59,8 @@ import time
 from types import MappingProxyType
 from typing import Any
 
+from benchmarks.hass_process import badge_of, badge_subentry
+
 TARGET_CPU_MS = 0.6
 TARGET_BOOT_CPU_MS = 10.0
 TARGET_CORE_PCT = 5.0
@@ -139,7 +141,7 @@ class _Fleet:
         await self._configured(station)
         self.frames[station_id] = [action for action, _ in station.received]
         if session:
-            result = await station.start_transaction(1, "BENCH", 0)
+            result = await station.start_transaction(1, badge_of(station_id), 0)
             self.transactions[station_id] = result.transaction_id
             self.energy[station_id] = 0
 
@@ -181,7 +183,7 @@ class _Fleet:
 
         async def one(station_id: str) -> None:
             station = self.clients[station_id].station
-            result = await station.start_transaction(1, "BENCH", 0)
+            result = await station.start_transaction(1, badge_of(station_id), 0)
             self.transactions[station_id] = result.transaction_id
             self.energy[station_id] = 0
 
@@ -347,6 +349,7 @@ def _subentries(count: int) -> list[dict[str, Any]]:
         }
     ]
     subs.extend(_station_subentry(f"BENCH-{i}") for i in range(count))
+    subs.extend(badge_subentry(badge_of(f"BENCH-{i}")) for i in range(count))
     return subs
 
 
