@@ -22,9 +22,11 @@ from ocpp.v16.enums import Action
 from websockets.asyncio.client import ClientConnection, connect
 
 
-def on[F: Callable[..., Any]](action: str) -> Callable[[F], F]:
+def on[F: Callable[..., Any]](
+    action: str, *, skip_schema_validation: bool = False
+) -> Callable[[F], F]:
     """Typed `ocpp.routing.on`."""
-    return cast(Callable[[F], F], _on(action))
+    return cast(Callable[[F], F], _on(action, skip_schema_validation=skip_schema_validation))
 
 
 def now_iso() -> str:
@@ -223,7 +225,8 @@ class SimulatedStation(ChargePoint):  # type: ignore[misc]
 
     # --- commands the central system sends ----------------------------------------
 
-    @on(Action.get_configuration)
+    # Sent as the station holds it, even beyond what OCPP allows (a vendor's long value).
+    @on(Action.get_configuration, skip_schema_validation=True)
     async def _get_configuration(self, key: list[str] | None = None) -> Any:
         self._record("GetConfiguration", {"key": key})
         await self._delay()

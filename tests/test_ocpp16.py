@@ -1,0 +1,216 @@
+"""OCPP 1.6J exactly: error codes, frames to ignore, stations that reconnect without
+booting or answer loosely, charging profile forms, DataTransfer both ways.
+
+Real websockets to the real server on 127.0.0.1: raw frames, or simulated stations.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from websockets.asyncio.client import ClientConnection, connect
+
+from custom_components.charge_zones import stations as stations_module
+from custom_components.charge_zones.const import DOMAIN
+from custom_components.charge_zones.stations import Station
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import device_registry as dr
+from simulator.station import StationBehaviour, StationClient
+
+from .conftest import STATION_ID, ws_url
+from .helpers import wait_until
+
+SUB = f"sub_{STATION_ID}"
+# Time to boot given to a station that connects (shortened: the tests wait for it).
+GRACE = 0.3
+
+
+@pytest.fixture(autouse=True)
+def short_boot_grace(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stations that do not boot are probed after GRACE rather than 5 s."""
+    monkeypatch.setattr(stations_module, "BOOT_GRACE", GRACE)
+
+
+def station_device(hass: HomeAssistant, entry: MockConfigEntry) -> dr.DeviceEntry:
+    device = dr.async_get(hass).async_get_device_by_identifier((DOMAIN, SUB), entry.entry_id)
+    assert device is not None
+    return device
+
+
+def runtime(entry: MockConfigEntry) -> Station:
+    station = entry.runtime_data.station_by_id(STATION_ID)
+    assert station is not None
+    return station
+
+
+async def raw_station(entry: MockConfigEntry) -> ClientConnection:
+    return await connect(f"{ws_url(entry)}/{STATION_ID}", subprotocols=["ocpp1.6"])  # type: ignore[list-item]
+
+
+async def heartbeat_reply(ws: ClientConnection, name: str) -> list[Any]:
+    """Send a heartbeat; return the first frame that comes back (anything else is a reply
+    to an earlier frame)."""
+    await ws.send(json.dumps([2, name, "Heartbeat", {}]))
+    return json.loads(await asyncio.wait_for(ws.recv(), 5))  # type: ignore[no-any-return]
+
+
+# --- error codes ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("frame", "unique_id", "code"),
+    [
+        # Unreadable: OCPP 1.6J's FormationViolation (FormatViolation is OCPP 2.0's).
+        ("this is not json", "-1", "FormationViolation"),
+        ('[2, "e-1", "Heartbeat", {', "e-1", "FormationViolation"),
+        ("[2, " * 5000 + "]" * 5000, "-1", "FormationViolation"),
+        # A property the schema does not have: the structure is wrong.
+        ('[2, "e-2", "Heartbeat", {"mood": "fine"}]', "e-2", "FormationViolation"),
+        # A value outside its enumeration: a property constraint.
+        (
+            '[2, "e-3", "StatusNotification", {"connectorId": 1, "errorCode": "NoError", '
+            '"status": "Dancing"}]',
+            "e-3",
+            "PropertyConstraintViolation",
+        ),
+        (
+            '[2, "e-4", "FirmwareStatusNotification", {"status": "Sleeping"}]',
+            "e-4",
+            "PropertyConstraintViolation",
+        ),
+        # An empty array where the schema says minItems 1: an occurrence constraint.
+        (
+            '[2, "e-5", "MeterValues", {"connectorId": 1, "meterValue": []}]',
+            "e-5",
+            "OccurenceConstraintViolation",
+        ),
+        (
+            '[2, "e-6", "MeterValues", {"connectorId": 1, "meterValue": [{"timestamp": '
+            '"2026-11-24T10:00:00Z", "sampledValue": []}]}]',
+            "e-6",
+            "OccurenceConstraintViolation",
+        ),
+        # A required property missing: the payload is incomplete (ProtocolError).
+        ('[2, "e-8", "DataTransfer", {"messageId": "x"}]', "e-8", "ProtocolError"),
+        ('[2, "e-9", "StatusNotification", {"connectorId": 1}]', "e-9", "ProtocolError"),
+        # A value of the wrong type.
+        ('[2, "e-10", "Heartbeat", []]', "e-10", "TypeConstraintViolation"),
+    ],
+)
+async def test_ocpp16_error_codes(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, frame: str, unique_id: str, code: str
+) -> None:
+    """Every refusal uses an OCPP-J 1.6 error code, the one its fault calls for."""
+    async with await raw_station(loaded_entry) as ws:
+        await ws.send(frame)
+        answer = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        assert answer[:3] == [4, unique_id, code]
+        assert isinstance(answer[3], str)
+        assert isinstance(answer[4], dict)
+        assert (await heartbeat_reply(ws, "hb-after"))[:2] == [3, "hb-after"]
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        '[9, "x-1", "Heartbeat", {}]',  # unknown MessageTypeId: ignored (OCPP-J 4.1.3)
+        '[5, "x-2", {}]',
+        '["2", "x-3", "Heartbeat", {}]',
+        '[3, "x-4"]',  # a CALLRESULT without its payload
+        '[3, "x-5", {}, "more"]',
+        "[3]",
+        '[4, "x-6", "GenericError"]',  # a CALLERROR without description and details
+        "[4]",
+    ],
+)
+async def test_frames_that_get_no_answer(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, frame: str
+) -> None:
+    """Unknown message types and malformed answers are not answered at all."""
+    async with await raw_station(loaded_entry) as ws:
+        await ws.send(frame)
+        # The first frame back is the heartbeat's answer: nothing answered the frame.
+        assert (await heartbeat_reply(ws, "hb-1"))[:2] == [3, "hb-1"]
+
+
+@pytest.mark.parametrize("answer", ['[3, "{id}"]', '[4, "{id}", "GenericError"]', "[3]"])
+async def test_malformed_answer_fails_the_pending_command_at_once(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    answer: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A command answered with a malformed frame fails then, not after its 30 s."""
+    device = station_device(hass, loaded_entry)
+    async with await raw_station(loaded_entry) as ws:
+        await wait_until(hass, lambda: runtime(loaded_entry).connected)
+        command = hass.async_create_task(
+            hass.services.async_call(
+                DOMAIN,
+                "get_local_list_version",
+                {"device_id": device.id},
+                blocking=True,
+                return_response=True,
+            )
+        )
+        request = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        assert request[:3] == [2, request[1], "GetLocalListVersion"]
+        await ws.send(answer.replace("{id}", request[1]))
+        async with asyncio.timeout(5):  # the command would otherwise wait 30 s
+            with pytest.raises(HomeAssistantError):
+                await command
+        # Nothing was sent back for the malformed frame; the station is still served.
+        assert (await heartbeat_reply(ws, "hb-2"))[:2] == [3, "hb-2"]
+    assert any("malformed" in r.getMessage() for r in caplog.records)
+
+
+# --- lenient with what stations answer -----------------------------------------------
+
+
+async def test_configuration_value_over_500_characters_is_accepted(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A vendor's over-long value (OCPP says at most 500) does not fail the boot read."""
+    long_value = ",".join(["Core", "SmartCharging", "LocalAuthListManagement"] * 20)
+    assert len(long_value) > 500
+    behaviour = StationBehaviour(extra_configuration={"SupportedFeatureProfiles": long_value})
+    caplog.set_level(logging.INFO)
+    async with StationClient(ws_url(loaded_entry), STATION_ID, behaviour) as station:
+        await station.boot()
+        await wait_until(hass, lambda: runtime(loaded_entry).ready, within=10)
+        station_runtime = runtime(loaded_entry)
+        assert station_runtime.configuration_error is None
+        assert station_runtime.configuration["SupportedFeatureProfiles"]["value"] == long_value
+        assert station_runtime.configuration["ChargeProfileMaxStackLevel"]["value"] == "3"
+    assert any(
+        "OCPP 1.6" in r.getMessage() and "GetConfiguration" in r.getMessage()
+        for r in caplog.records
+    )
+
+
+async def test_answer_unusable_still_fails(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    """Leniency stops where the answer cannot be used: a status that is not one."""
+    device = station_device(hass, loaded_entry)
+    async with await raw_station(loaded_entry) as ws:
+        await wait_until(hass, lambda: runtime(loaded_entry).connected)
+        command = hass.async_create_task(
+            hass.services.async_call(
+                DOMAIN,
+                "get_local_list_version",
+                {"device_id": device.id},
+                blocking=True,
+                return_response=True,
+            )
+        )
+        request = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        await ws.send(json.dumps([3, request[1], {"listVersion": "seven"}]))
+        with pytest.raises(HomeAssistantError):
+            await command
