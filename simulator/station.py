@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 import contextlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+import json
 from ssl import SSLContext
 from typing import Any, cast
 
@@ -49,6 +50,13 @@ class StationBehaviour:
     reject_authorization_key: bool = False
     # Keys the station has besides the usual ones (e.g. a vendor's own fallback).
     extra_configuration: dict[str, str] = field(default_factory=dict)
+    # Wallbox: rejects Absolute profiles (Relative ones work).
+    reject_absolute: bool = False
+    # A station still starting: commands sent before its BootNotification was accepted
+    # go unanswered (kept in `unanswered`).
+    answer_before_boot: bool = True
+    # Vendor data sent back in a DataTransfer answer (None: none).
+    data_transfer_answer: str | None = None
 
 
 @dataclass
@@ -111,6 +119,19 @@ class SimulatedStation(ChargePoint):  # type: ignore[misc]
         self.events: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
         # Told about every command received (e.g. a simulated charger reacting to them).
         self.on_command: CommandHook | None = None
+        self.booted = False
+        # Commands left unanswered because the station had not booted (action names).
+        self.unanswered: list[str] = []
+
+    async def route_message(self, raw_msg: str | bytes) -> None:
+        """Route a frame; before boot, a station that does not answer yet drops commands."""
+        if not self.behaviour.answer_before_boot and not self.booted:
+            with contextlib.suppress(ValueError, TypeError, IndexError):
+                frame = json.loads(raw_msg)
+                if isinstance(frame, list) and frame[0] == 2:
+                    self.unanswered.append(str(frame[2]))
+                    return
+        await super().route_message(raw_msg)
 
     def _record(self, action: str, payload: dict[str, Any]) -> Awaitable[None] | None:
         self.received.append((action, payload))
@@ -140,7 +161,7 @@ class SimulatedStation(ChargePoint):  # type: ignore[misc]
         self, vendor: str = "Simulated", model: str = "SimCharger", firmware: str = "1.0"
     ) -> Any:
         """BootNotification."""
-        return await self.call(
+        answer = await self.call(
             call.BootNotification(
                 charge_point_vendor=vendor,
                 charge_point_model=model,
@@ -148,6 +169,8 @@ class SimulatedStation(ChargePoint):  # type: ignore[misc]
                 firmware_version=firmware,
             )
         )
+        self.booted = answer is not None and answer.status == "Accepted"
+        return answer
 
     async def heartbeat(self) -> Any:
         """Heartbeat."""

@@ -7,6 +7,7 @@ Real websockets to the real server on 127.0.0.1: raw frames, or simulated statio
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 import json
 import logging
 from typing import Any
@@ -21,10 +22,11 @@ from custom_components.charge_zones.stations import Station
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
+from simulator.charger import Car, SimulatedCharger
 from simulator.station import StationBehaviour, StationClient
 
 from .conftest import STATION_ID, ws_url
-from .helpers import wait_until
+from .helpers import state_of, wait_until
 
 SUB = f"sub_{STATION_ID}"
 # Time to boot given to a station that connects (shortened: the tests wait for it).
@@ -168,6 +170,89 @@ async def test_malformed_answer_fails_the_pending_command_at_once(
         # Nothing was sent back for the malformed frame; the station is still served.
         assert (await heartbeat_reply(ws, "hb-2"))[:2] == [3, "hb-2"]
     assert any("malformed" in r.getMessage() for r in caplog.records)
+
+
+# --- a station that reconnects without booting -------------------------------------------
+
+
+@pytest.fixture
+async def quiet_charger(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> AsyncIterator[SimulatedCharger]:
+    """A station that boots once and stays up across the hub's restarts, charging."""
+    sim = SimulatedCharger(
+        ws_url(loaded_entry), STATION_ID, tick=0.05, meter_interval=0.2, boot_on_reconnect=False
+    )
+    await sim.start()
+    assert await sim.plug(Car(), "BADGE-ALICE")
+    yield sim
+    await sim.stop()
+
+
+async def test_reconnect_without_boot_asks_for_the_connector_status(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, quiet_charger: SimulatedCharger
+) -> None:
+    """After a hub reload the station does not boot again: it is asked for its status."""
+    await wait_until(
+        hass, lambda: state_of(hass, "sensor", f"{SUB}_connector_1_status") == "charging"
+    )
+    assert await hass.config_entries.async_reload(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+    await wait_until(hass, lambda: runtime(loaded_entry).connected, within=10)
+    assert quiet_charger.boots == 1
+    await wait_until(
+        hass,
+        lambda: state_of(hass, "sensor", f"{SUB}_connector_1_status") == "charging",
+        within=10,
+    )
+    assert quiet_charger.station is not None
+    asked = [p for a, p in quiet_charger.station.received if a == "TriggerMessage"]
+    assert {"requested_message": "StatusNotification", "connector_id": None} in asked
+    # And it is configured on the new connection.
+    await wait_until(hass, lambda: runtime(loaded_entry).ready, within=10)
+
+
+async def test_station_booting_late_is_configured_at_once(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    """A station that answers nothing before its boot is not configured blind; its boot
+    configuration does not wait behind commands sent before it."""
+    client = StationClient(
+        ws_url(loaded_entry), STATION_ID, StationBehaviour(answer_before_boot=False)
+    )
+    station = await client.connect()
+    try:
+        # The hub tries something once the grace is over; it goes unanswered.
+        await wait_until(hass, lambda: bool(station.unanswered), within=10)
+        assert "GetConfiguration" not in station.unanswered
+        await station.boot()
+        await wait_until(
+            hass,
+            lambda: (
+                runtime(loaded_entry).ready
+                and "ChargeProfileMaxStackLevel" in runtime(loaded_entry).configuration
+            ),
+            within=10,
+        )
+        assert runtime(loaded_entry).configuration_error is None
+        assert [a for a, _ in station.received].count("GetConfiguration") == 1
+    finally:
+        await client.close()
+
+
+async def test_booted_station_without_boot_notification_is_still_configured(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    """A station that answers but never sends BootNotification is configured anyway."""
+    client = StationClient(ws_url(loaded_entry), STATION_ID)
+    station = await client.connect()
+    try:
+        await wait_until(hass, lambda: runtime(loaded_entry).ready, within=10)
+        actions = [a for a, _ in station.received]
+        assert actions[0] == "TriggerMessage"
+        assert "GetConfiguration" in actions
+    finally:
+        await client.close()
 
 
 # --- lenient with what stations answer -----------------------------------------------

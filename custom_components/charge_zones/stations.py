@@ -87,8 +87,11 @@ FALLBACK_SETTING = "station_setting"  # its own fallback setting (model's keys)
 FALLBACK_NONE = "none"  # it keeps the last limit it was given
 FALLBACKS: tuple[str, ...] = (FALLBACK_PROFILE, FALLBACK_SETTING, FALLBACK_NONE)
 # Seconds a newly connected station has to send BootNotification before it is
-# configured anyway (stations that stay up across a restart of Home Assistant).
+# probed (asked for its connectors' status) and, when it answers, configured anyway
+# (stations that stay up across a restart of Home Assistant). One that does not answer
+# the probe within PROBE_WITHIN seconds is left alone until it boots.
 BOOT_GRACE = 5.0
+PROBE_WITHIN = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,6 +244,9 @@ class Station:
         self._boot_listeners: list[Callable[[Station], None]] = []
         self._configure_lock = asyncio.Lock()
         self._configured_for: StationConnection | None = None
+        # The connection the station last booted on, and the wait for a boot on a new one.
+        self._booted_on: StationConnection | None = None
+        self._boot_wait: Any = None
         self._ready_for: StationConnection | None = None
         self.last_closed: ChargingSession | None = next(
             (c for c in reversed(sessions.closed) if c.station_id == config.station_id), None
@@ -317,12 +323,41 @@ class Station:
         self.notify()
         # A station that was already booted before a restart of Home Assistant does
         # not boot again: configure it anyway if no BootNotification comes soon.
-        self._create_task(self._configure_unbooted(connection), f"configure {self.station_id}")
+        self._cancel_boot_wait()
+        self._boot_wait = self._create_task(
+            self._configure_unbooted(connection), f"configure {self.station_id}"
+        )
 
     async def _configure_unbooted(self, connection: StationConnection) -> None:
+        """Configure a station that does not boot on this connection, if it answers.
+
+        It is first asked for its connectors' status (TriggerMessage StatusNotification):
+        the status it had is not known on a new connection, and a station that does not
+        answer that is still starting (its boot configures it), not worth commands that
+        would each wait for their timeout. A boot during the wait cancels it.
+        """
         await asyncio.sleep(BOOT_GRACE)
-        if self.connection is connection and self._configured_for is not connection:
+        if self.connection is not connection or self._booted_on is connection:
+            return
+        answers = await connection.probe(PROBE_WITHIN)
+        self._boot_wait = None  # past the wait: a boot no longer cancels what follows
+        if not answers:
+            _LOGGER.debug(
+                "Station %s does not answer before its BootNotification: waiting for it",
+                self.station_id,
+            )
+            return
+        if (
+            self.connection is connection
+            and self._booted_on is not connection
+            and self._configured_for is not connection
+        ):
             await self.async_configure()
+
+    def _cancel_boot_wait(self) -> None:
+        if isinstance(self._boot_wait, asyncio.Task) and not self._boot_wait.done():
+            self._boot_wait.cancel()
+        self._boot_wait = None
 
     def detach(self, connection: StationConnection) -> None:
         """The station's websocket closed."""
@@ -347,6 +382,8 @@ class Station:
         """Record a BootNotification."""
         self.boot = info
         self.booted_at = self.last_seen = _utcnow()
+        self._booted_on = self.connection
+        self._cancel_boot_wait()  # its configuration follows the boot, without delay
         self.notify()
         for listener in list(self._boot_listeners):
             listener(self)
