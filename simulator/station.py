@@ -324,8 +324,15 @@ class SimulatedStation(ChargePoint):  # type: ignore[misc]
             await hold
         await self._delay()
         level = cs_charging_profiles["stack_level"]
-        if self.behaviour.reject_profiles or (
-            self.behaviour.reject_stack_level_at_max and level >= self.behaviour.max_stack_level
+        if (
+            self.behaviour.reject_profiles
+            or (
+                self.behaviour.reject_stack_level_at_max and level >= self.behaviour.max_stack_level
+            )
+            or (
+                self.behaviour.reject_absolute
+                and cs_charging_profiles["charging_profile_kind"] == "Absolute"
+            )
         ):
             return call_result.SetChargingProfile(status="Rejected")
         profile_id = cs_charging_profiles["charging_profile_id"]

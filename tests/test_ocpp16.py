@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 import json
 import logging
 from typing import Any
@@ -299,3 +300,49 @@ async def test_answer_unusable_still_fails(
         await ws.send(json.dumps([3, request[1], {"listVersion": "seven"}]))
         with pytest.raises(HomeAssistantError):
             await command
+
+
+# --- charging profiles -------------------------------------------------------------------
+
+
+async def test_absolute_profiles_carry_a_start_schedule(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    """An Absolute profile says when its schedule starts (UTC, not after now)."""
+    sim = SimulatedCharger(ws_url(loaded_entry), STATION_ID, tick=0.05, meter_interval=0.2)
+    await sim.start()
+    try:
+        await wait_until(hass, lambda: 1 in sim.memory.profiles, within=10)
+        profile = sim.memory.profiles[1]
+        assert profile["charging_profile_kind"] == "Absolute"
+        start = profile["charging_schedule"]["start_schedule"]
+        assert start.endswith("Z")
+        assert datetime.fromisoformat(start.replace("Z", "+00:00")) <= datetime.now(UTC)
+    finally:
+        await sim.stop()
+
+
+async def test_station_rejecting_absolute_profiles_gets_relative_ones(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    """Wallbox: Absolute profiles are rejected, the limit goes out as a Relative one."""
+    sim = SimulatedCharger(
+        ws_url(loaded_entry),
+        STATION_ID,
+        tick=0.05,
+        meter_interval=0.2,
+        behaviour=StationBehaviour(reject_absolute=True),
+    )
+    await sim.start()
+    try:
+        assert await sim.plug(Car(max_current=32.0), "BADGE-ALICE")
+        await wait_until(hass, lambda: 1 in sim.memory.profiles, within=10)
+        profile = sim.memory.profiles[1]
+        assert profile["charging_profile_kind"] == "Relative"
+        assert "start_schedule" not in profile["charging_schedule"]
+        station = runtime(loaded_entry)
+        assert station.limit_sent == 16.0
+        assert station.profile_error is None
+        await wait_until(hass, lambda: sim.state.current == 16.0)
+    finally:
+        await sim.stop()

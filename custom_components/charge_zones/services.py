@@ -39,7 +39,7 @@ from .const import (
 )
 from .meters import MODELS, BusError
 from .site import Site
-from .stations import PROFILE_IDS, Station
+from .stations import PROFILE_IDS, Station, schedule_start
 
 ATTR_KEYS = "keys"
 ATTR_KEY = "key"
@@ -328,6 +328,7 @@ def _profile(station: Station, data: dict[str, Any]) -> tuple[int, dict[str, Any
         "charging_profile_kind": "Absolute",
         "charging_schedule": schedule,
     }
+    schedule["start_schedule"] = schedule_start()  # Absolute: it starts now
     if purpose == "ChargePointMaxProfile":
         connector = 0  # OCPP: a ChargePointMaxProfile is only valid on connector 0
     elif purpose == "TxProfile":

@@ -72,14 +72,18 @@ PROFILE_IDS: dict[str, int] = {
     "TxProfile": 3,
 }
 # How a limit is sent, in order of preference: (purpose, stack level; None = the
-# model's, layered). A station that rejects one is tried with the next. The layered
-# form puts the live limit (stack level >= 1, expiring) above the fail-safe profile
-# (stack level 0, no expiry); the others are a single profile that never expires.
-PROFILE_STRATEGIES: tuple[tuple[str, int | None, bool], ...] = (
-    ("TxDefaultProfile", None, True),
-    ("TxDefaultProfile", None, False),
-    ("TxDefaultProfile", 0, False),
-    ("ChargePointMaxProfile", 0, False),
+# model's, layered, kind; None = the model's). A station that rejects one is tried with
+# the next. The layered form puts the live limit (stack level >= 1, expiring) above the
+# fail-safe profile (stack level 0, no expiry); the others are a single profile that
+# never expires. Relative profiles come last (some stations, e.g. Wallbox, reject
+# Absolute ones).
+PROFILE_STRATEGIES: tuple[tuple[str, int | None, bool, str | None], ...] = (
+    ("TxDefaultProfile", None, True, None),
+    ("TxDefaultProfile", None, False, None),
+    ("TxDefaultProfile", 0, False, None),
+    ("ChargePointMaxProfile", 0, False, None),
+    ("TxDefaultProfile", None, False, "Relative"),
+    ("TxDefaultProfile", 0, False, "Relative"),
 )
 # What a load-managed station does when Home Assistant is gone (`Station.fallback`).
 FALLBACK_PROFILE = "profile"  # its live limit expires onto the fail-safe profile
@@ -845,30 +849,36 @@ class Station:
         *,
         profile_id: int | None = None,
         valid_to: datetime | None = None,
+        kind: str | None = None,
     ) -> dict[str, Any]:
         """A profile on connector 0 capping every connector at limit (A per phase).
 
-        The model decides the kind and the unit: a watt-only station gets the total power
-        of that current on its phases at the nominal voltage.
+        The model decides the kind (unless given) and the unit: a watt-only station gets
+        the total power of that current on its phases at the nominal voltage. An
+        Absolute profile starts now (see `schedule_start`).
         """
         quirks = model_quirks(self.config.model)
         phases = self.config.wiring.phase_count
         value = limit if quirks.rate_unit == "A" else limit * NOMINAL_VOLTAGE * phases
+        kind = kind or quirks.profile_kind
+        schedule: dict[str, Any] = {
+            "charging_rate_unit": quirks.rate_unit,
+            "charging_schedule_period": [
+                {
+                    "start_period": 0,
+                    "limit": round(value, 1),
+                    "number_phases": self.config.wiring.phase_count,
+                }
+            ],
+        }
+        if kind == "Absolute":
+            schedule["start_schedule"] = schedule_start()
         profile: dict[str, Any] = {
             "charging_profile_id": PROFILE_IDS[purpose] if profile_id is None else profile_id,
             "stack_level": self.stack_level if stack_level is None else stack_level,
             "charging_profile_purpose": purpose,
-            "charging_profile_kind": quirks.profile_kind,
-            "charging_schedule": {
-                "charging_rate_unit": quirks.rate_unit,
-                "charging_schedule_period": [
-                    {
-                        "start_period": 0,
-                        "limit": round(value, 1),
-                        "number_phases": self.config.wiring.phase_count,
-                    }
-                ],
-            },
+            "charging_profile_kind": kind,
+            "charging_schedule": schedule,
         }
         if valid_to is not None:
             profile["valid_to"] = _iso(valid_to)
@@ -968,10 +978,10 @@ class Station:
         connection = self.require_connection()
         await self._clear_other_form(connection, connector_id)
         status = "Rejected"
-        tried: set[tuple[str, int, bool]] = set()
+        tried: set[tuple[str, int, bool, str | None]] = set()
         rejected = False
         for index in range(self.profile_strategy, len(PROFILE_STRATEGIES)):
-            purpose, level, layered = PROFILE_STRATEGIES[index]
+            purpose, level, layered, kind = PROFILE_STRATEGIES[index]
             if connector_id and purpose == "ChargePointMaxProfile":
                 continue  # a station-wide cap cannot limit one connector
             stack_level = self.live_stack_level if layered else level
@@ -980,9 +990,9 @@ class Station:
             if stack_level is None:
                 stack_level = self.stack_level
             expiring = layered and validity is not None and self.failsafe_limit is not None
-            if (purpose, stack_level, expiring) in tried:
+            if (purpose, stack_level, expiring, kind) in tried:
                 continue
-            tried.add((purpose, stack_level, expiring))
+            tried.add((purpose, stack_level, expiring, kind))
             if not expiring and self.failsafe_limit is not None:
                 await self._clear_failsafe(connection)
             valid_to = (
@@ -996,6 +1006,7 @@ class Station:
                 stack_level,
                 valid_to=valid_to,
                 profile_id=PROFILE_ID_CONNECTOR_BASE + connector_id if connector_id else None,
+                kind=kind,
             )
             status = await connection.set_charging_profile(connector_id, profile)
             self.profile_status = status
@@ -1004,10 +1015,11 @@ class Station:
             else:
                 if rejected and index != self.profile_strategy:
                     _LOGGER.info(
-                        "Station %s accepts limits as %s at stack level %s",
+                        "Station %s accepts limits as %s at stack level %s%s",
                         self.station_id,
                         purpose,
                         stack_level,
+                        f" ({kind})" if kind else "",
                     )
                     self.profile_strategy = index
                 self.profile_error = None
@@ -1106,6 +1118,15 @@ def _int_key(configuration: dict[str, dict[str, Any]], key: str) -> int | None:
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def schedule_start() -> str:
+    """StartSchedule of an Absolute profile: now (UTC), a minute back.
+
+    Without one an Absolute profile is ambiguous (OCPP 2.0.1 forbids it); a start a
+    little in the past applies at once on a station whose clock is slightly behind.
+    """
+    return _iso((_utcnow() - timedelta(minutes=1)).replace(microsecond=0))
 
 
 def _iso(moment: datetime) -> str:
