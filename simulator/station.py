@@ -395,7 +395,7 @@ class SimulatedStation(ChargePoint):  # type: ignore[misc]
     @on(Action.data_transfer)
     async def _data_transfer(self, vendor_id: str, **kwargs: Any) -> Any:
         self._record("DataTransfer", {"vendor_id": vendor_id, **kwargs})
-        return call_result.DataTransfer(status="Accepted")
+        return call_result.DataTransfer(status="Accepted", data=self.behaviour.data_transfer_answer)
 
 
 class StationClient:

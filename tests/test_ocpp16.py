@@ -14,7 +14,7 @@ import logging
 from typing import Any
 
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 from websockets.asyncio.client import ClientConnection, connect
 
 from custom_components.charge_zones import stations as stations_module
@@ -346,3 +346,77 @@ async def test_station_rejecting_absolute_profiles_gets_relative_ones(
         await wait_until(hass, lambda: sim.state.current == 16.0)
     finally:
         await sim.stop()
+
+
+# --- DataTransfer -----------------------------------------------------------------------
+
+
+async def test_data_transfer_action_returns_the_answer(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    """charge_zones.data_transfer sends a DataTransfer and returns the station's answer."""
+    device = station_device(hass, loaded_entry)
+    behaviour = StationBehaviour(data_transfer_answer='{"mode": "eco"}')
+    async with StationClient(ws_url(loaded_entry), STATION_ID, behaviour) as station:
+        await station.boot()
+        await wait_until(hass, lambda: runtime(loaded_entry).ready, within=10)
+        response = await hass.services.async_call(
+            DOMAIN,
+            "data_transfer",
+            {
+                "device_id": device.id,
+                "vendor_id": "com.example",
+                "message_id": "GetMode",
+                "data": "now",
+            },
+            blocking=True,
+            return_response=True,
+        )
+        assert response == {"status": "Accepted", "data": '{"mode": "eco"}'}
+        assert (
+            "DataTransfer",
+            {"vendor_id": "com.example", "message_id": "GetMode", "data": "now"},
+        ) in station.received
+        # Structured data goes out as JSON text.
+        await hass.services.async_call(
+            DOMAIN,
+            "data_transfer",
+            {"device_id": device.id, "vendor_id": "com.example", "data": {"a": 1}},
+            blocking=True,
+            return_response=True,
+        )
+        assert station.received[-1] == (
+            "DataTransfer",
+            {"vendor_id": "com.example", "data": '{"a": 1}'},
+        )
+
+
+async def test_incoming_data_transfer_fires_an_event(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    """A DataTransfer from a station reaches automations as an event."""
+    events = async_capture_events(hass, "charge_zones_data_transfer")
+    device = station_device(hass, loaded_entry)
+    async with await raw_station(loaded_entry) as ws:
+        await ws.send(
+            json.dumps(
+                [
+                    2,
+                    "dt-1",
+                    "DataTransfer",
+                    {"vendorId": "com.example", "messageId": "Temp", "data": "41.5"},
+                ]
+            )
+        )
+        answer = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        assert answer == [3, "dt-1", {"status": "UnknownVendorId"}]
+    await hass.async_block_till_done()
+    assert len(events) == 1
+    assert events[0].data == {
+        "entry_id": loaded_entry.entry_id,
+        "station_id": STATION_ID,
+        "device_id": device.id,
+        "vendor_id": "com.example",
+        "message_id": "Temp",
+        "data": "41.5",
+    }

@@ -241,6 +241,8 @@ class Station:
         self._ready_listeners: list[Callable[[Station], None]] = []
         # Told when sessions or connector states change (not on every meter value).
         self.session_listeners: list[Callable[[], None]] = []
+        # Told about every DataTransfer the station sends (vendorId, messageId, data).
+        self.data_transfer_listeners: list[Callable[[str, str | None, str | None], None]] = []
         self.connectors: dict[int, ConnectorState] = {}
         self._listeners: list[Callable[[], None]] = []
         self._grid_cache: dict[str, dict[Phase, float]] = {}
@@ -545,10 +547,16 @@ class Station:
     def on_data_transfer(
         self, vendor_id: str, message_id: str | None, data: str | None
     ) -> tuple[str, str | None]:
-        """No vendor extension is supported: say so as OCPP asks."""
+        """Hand the data to the listeners (automations get an event).
+
+        The answer stays UnknownVendorId: Charge Zones implements no vendor extension,
+        so the station learns that nothing here acted on it.
+        """
         _LOGGER.debug(
             "DataTransfer from %s: vendor %s message %s", self.station_id, vendor_id, message_id
         )
+        for listener in list(self.data_transfer_listeners):
+            listener(vendor_id, message_id, data)
         return "UnknownVendorId", None
 
     def on_firmware_status(self, status: str) -> None:
