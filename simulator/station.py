@@ -126,11 +126,15 @@ class SimulatedStation(ChargePoint):  # type: ignore[misc]
     async def route_message(self, raw_msg: str | bytes) -> None:
         """Route a frame; before boot, a station that does not answer yet drops commands."""
         if not self.behaviour.answer_before_boot and not self.booted:
-            with contextlib.suppress(ValueError, TypeError, IndexError):
+            with contextlib.suppress(ValueError, TypeError, IndexError, AttributeError):
                 frame = json.loads(raw_msg)
-                if isinstance(frame, list) and frame[0] == 2:
+                if frame[0] == 2:
                     self.unanswered.append(str(frame[2]))
                     return
+                # Booted as soon as the answer to its BootNotification arrives (the
+                # commands that follow it at once are answered).
+                if frame[0] == 3 and {"currentTime", "interval"} <= frame[2].keys():
+                    self.booted = frame[2].get("status") == "Accepted"
         await super().route_message(raw_msg)
 
     def _record(self, action: str, payload: dict[str, Any]) -> Awaitable[None] | None:

@@ -13,11 +13,13 @@ import json
 import logging
 from typing import Any
 
+from ocpp.messages import MessageType, get_validator
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 from websockets.asyncio.client import ClientConnection, connect
 
 from custom_components.charge_zones import stations as stations_module
+from custom_components.charge_zones.central.connection import _schema_error
 from custom_components.charge_zones.const import DOMAIN
 from custom_components.charge_zones.stations import Station
 from homeassistant.core import HomeAssistant
@@ -104,6 +106,17 @@ async def heartbeat_reply(ws: ClientConnection, name: str) -> list[Any]:
         ('[2, "e-9", "StatusNotification", {"connectorId": 1}]', "e-9", "ProtocolError"),
         # A value of the wrong type.
         ('[2, "e-10", "Heartbeat", []]', "e-10", "TypeConstraintViolation"),
+        (
+            '[2, "e-11", "MeterValues", {"connectorId": 1, "meterValue": {}}]',
+            "e-11",
+            "TypeConstraintViolation",
+        ),
+        (
+            '[2, "e-12", "MeterValues", {"connectorId": 1, "meterValue": [{"timestamp": '
+            '"2026-11-24T10:00:00Z", "sampledValue": "1"}]}]',
+            "e-12",
+            "TypeConstraintViolation",
+        ),
     ],
 )
 async def test_ocpp16_error_codes(
@@ -117,6 +130,38 @@ async def test_ocpp16_error_codes(
         assert isinstance(answer[3], str)
         assert isinstance(answer[4], dict)
         assert (await heartbeat_reply(ws, "hb-after"))[:2] == [3, "hb-after"]
+
+
+@pytest.mark.parametrize(
+    ("payload", "code"),
+    [
+        ({"connectorId": 1, "meterValue": []}, "OccurenceConstraintViolation"),
+        ({"connectorId": 1}, "ProtocolError"),
+        ({"connectorId": "1", "meterValue": [{}]}, "TypeConstraintViolation"),
+        (
+            {
+                "connectorId": 1,
+                "meterValue": [
+                    {"timestamp": "t", "sampledValue": [{"value": "1", "unit": "furlong"}]}
+                ],
+            },
+            "PropertyConstraintViolation",
+        ),
+        (
+            {
+                "connectorId": 1,
+                "colour": "red",
+                "meterValue": [{"timestamp": "t", "sampledValue": [{"value": "1"}]}],
+            },
+            "FormationViolation",
+        ),
+    ],
+)
+def test_schema_violations_map_to_ocpp16_codes(payload: dict[str, Any], code: str) -> None:
+    """Each kind of schema violation has its OCPP-J 1.6 code (section 4.2.3)."""
+    validator = get_validator(MessageType.Call, "MeterValues", "1.6")
+    error = next(iter(validator.iter_errors(payload)))
+    assert _schema_error(error).code == code
 
 
 @pytest.mark.parametrize(
@@ -241,6 +286,40 @@ async def test_station_booting_late_is_configured_at_once(
         await client.close()
 
 
+async def test_silent_station_is_left_alone_until_it_boots(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A station that does not answer the probe gets nothing more until its boot."""
+    monkeypatch.setattr(stations_module, "PROBE_WITHIN", 0.3)
+    client = StationClient(
+        ws_url(loaded_entry), STATION_ID, StationBehaviour(answer_before_boot=False)
+    )
+    station = await client.connect()
+    try:
+        await wait_until(hass, lambda: bool(station.unanswered), within=10)
+        # Well past the probe's time: still only the probe, and not configured.
+        await asyncio.sleep(1.0)
+        assert station.unanswered == ["TriggerMessage"]
+        assert not runtime(loaded_entry).ready
+        await station.boot()
+        await wait_until(hass, lambda: runtime(loaded_entry).ready, within=10)
+        assert runtime(loaded_entry).configuration_error is None
+    finally:
+        await client.close()
+
+
+async def test_station_refusing_the_probe_is_configured(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    """A station without TriggerMessage (it answers a CALLERROR) still answers: configured."""
+    async with await raw_station(loaded_entry) as ws:
+        probe = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        assert probe[2:] == ["TriggerMessage", {"requestedMessage": "StatusNotification"}]
+        await ws.send(json.dumps([4, probe[1], "NotSupported", "", {}]))
+        request = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        assert request[2] == "GetConfiguration"
+
+
 async def test_booted_station_without_boot_notification_is_still_configured(
     hass: HomeAssistant, loaded_entry: MockConfigEntry
 ) -> None:
@@ -280,10 +359,18 @@ async def test_configuration_value_over_500_characters_is_accepted(
     )
 
 
+@pytest.mark.parametrize(
+    ("answer", "code"),
+    [
+        ({"listVersion": "seven"}, "TypeConstraintViolation"),
+        ({}, "ProtocolError"),
+        ([7], "TypeConstraintViolation"),
+    ],
+)
 async def test_answer_unusable_still_fails(
-    hass: HomeAssistant, loaded_entry: MockConfigEntry
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, answer: Any, code: str
 ) -> None:
-    """Leniency stops where the answer cannot be used: a status that is not one."""
+    """Leniency stops where the answer cannot be used: a missing or mistyped field."""
     device = station_device(hass, loaded_entry)
     async with await raw_station(loaded_entry) as ws:
         await wait_until(hass, lambda: runtime(loaded_entry).connected)
@@ -297,9 +384,31 @@ async def test_answer_unusable_still_fails(
             )
         )
         request = json.loads(await asyncio.wait_for(ws.recv(), 5))
-        await ws.send(json.dumps([3, request[1], {"listVersion": "seven"}]))
-        with pytest.raises(HomeAssistantError):
+        await ws.send(json.dumps([3, request[1], answer]))
+        with pytest.raises(HomeAssistantError, match=f"not usable.*{code}"):
             await command
+
+
+async def test_invalid_command_is_not_sent(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    """Strict with what is sent: a command outside OCPP 1.6 (a 60-character key) fails
+    without reaching the station."""
+    device = station_device(hass, loaded_entry)
+    async with StationClient(ws_url(loaded_entry), STATION_ID) as station:
+        await station.boot()
+        await wait_until(hass, lambda: runtime(loaded_entry).ready, within=10)
+        with pytest.raises(HomeAssistantError, match=r"not valid OCPP 1\.6"):
+            await hass.services.async_call(
+                DOMAIN,
+                "change_configuration",
+                {"device_id": device.id, "key": "K" * 60, "value": "1"},
+                blocking=True,
+                return_response=True,
+            )
+        # A round trip on the connection: anything sent before it has arrived.
+        await station.heartbeat()
+        assert "K" * 60 not in [p.get("key") for _a, p in station.received]
 
 
 # --- charging profiles -------------------------------------------------------------------
@@ -341,7 +450,7 @@ async def test_station_rejecting_absolute_profiles_gets_relative_ones(
         assert profile["charging_profile_kind"] == "Relative"
         assert "start_schedule" not in profile["charging_schedule"]
         station = runtime(loaded_entry)
-        assert station.limit_sent == 16.0
+        await wait_until(hass, lambda: station.limit_sent == 16.0)
         assert station.profile_error is None
         await wait_until(hass, lambda: sim.state.current == 16.0)
     finally:

@@ -343,7 +343,7 @@ class Station:
         would each wait for their timeout. A boot during the wait cancels it.
         """
         await asyncio.sleep(BOOT_GRACE)
-        if self.connection is not connection or self._booted_on is connection:
+        if self.connection is not connection:
             return
         answers = await connection.probe(PROBE_WITHIN)
         self._boot_wait = None  # past the wait: a boot no longer cancels what follows
