@@ -16,7 +16,10 @@ It can behave as badly as real stations do (each a keyword argument):
 - ``idle_meter_values=False``: no MeterValues outside a transaction;
 - ``measurands="power"``: MeterValues carry Power.Active.Import only (no per-phase
   Current.Import); ``meter_interval``: e.g. only every 60 s;
-- ``ignore_limits=True``: accepts every profile and lets the car draw what it wants.
+- ``ignore_limits=True``: accepts every profile and lets the car draw what it wants;
+- ``boot_on_reconnect=False``: boots once; after a reconnect it sends neither
+  BootNotification nor StatusNotification (a station that stayed up while the central
+  system restarted), until asked with TriggerMessage.
 """
 
 from __future__ import annotations
@@ -174,6 +177,7 @@ class SimulatedCharger:
         idle_meter_values: bool = True,
         measurands: str = "current",
         ignore_limits: bool = False,
+        boot_on_reconnect: bool = True,
     ) -> None:
         if connectors < 1:
             raise ValueError("a station has at least one connector")
@@ -191,6 +195,8 @@ class SimulatedCharger:
         self.idle_meter_values = idle_meter_values
         self.measurands = measurands
         self.ignore_limits = ignore_limits
+        self.boot_on_reconnect = boot_on_reconnect
+        self.boots = 0  # BootNotifications sent
         # One state per connector (1..n); the registers start apart so sessions differ.
         self.points = {
             n: ChargerState(energy_wh=energy_wh + (n - 1) * 1_000_000.0)
@@ -276,9 +282,13 @@ class SimulatedCharger:
             self.client, self.station = client, station
             station.on_command = self._on_command
             try:
-                await station.boot(vendor="Simulated", model="SimCharger")
-                for connector, point in self.points.items():
-                    await station.status(connector, point.status)
+                if self.boot_on_reconnect or not self.boots:
+                    await station.boot(vendor="Simulated", model="SimCharger")
+                    self.boots += 1
+                    for connector, point in self.points.items():
+                        await station.status(connector, point.status)
+                else:
+                    station.booted = True  # it booted on an earlier connection
                 self.connected.set()
                 self._reconnect.clear()
                 closed = asyncio.ensure_future(client.connection.wait_closed())  # type: ignore[union-attr]
@@ -320,6 +330,11 @@ class SimulatedCharger:
                 self._spawn(self.stop_session("Remote", connector))
         elif action == "Reset":
             self._loop.call_later(0.1, self.drop)
+        elif action == "TriggerMessage" and payload["requested_message"] == "StatusNotification":
+            asked = payload.get("connector_id")
+            for connector, point in self.points.items():
+                if asked in (None, connector):
+                    self._spawn(self._status(point.status, connector))
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 import contextlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+import json
 from ssl import SSLContext
 from typing import Any, cast
 
@@ -22,9 +23,11 @@ from ocpp.v16.enums import Action
 from websockets.asyncio.client import ClientConnection, connect
 
 
-def on[F: Callable[..., Any]](action: str) -> Callable[[F], F]:
+def on[F: Callable[..., Any]](
+    action: str, *, skip_schema_validation: bool = False
+) -> Callable[[F], F]:
     """Typed `ocpp.routing.on`."""
-    return cast(Callable[[F], F], _on(action))
+    return cast(Callable[[F], F], _on(action, skip_schema_validation=skip_schema_validation))
 
 
 def now_iso() -> str:
@@ -51,6 +54,13 @@ class StationBehaviour:
     reject_authorization_key: bool = False
     # Keys the station has besides the usual ones (e.g. a vendor's own fallback).
     extra_configuration: dict[str, str] = field(default_factory=dict)
+    # Wallbox: rejects Absolute profiles (Relative ones work).
+    reject_absolute: bool = False
+    # A station still starting: commands sent before its BootNotification was accepted
+    # go unanswered (kept in `unanswered`).
+    answer_before_boot: bool = True
+    # Vendor data sent back in a DataTransfer answer (None: none).
+    data_transfer_answer: str | None = None
 
 
 @dataclass
@@ -116,6 +126,23 @@ class SimulatedStation(ChargePoint):  # type: ignore[misc]
         self.events: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
         # Told about every command received (e.g. a simulated charger reacting to them).
         self.on_command: CommandHook | None = None
+        self.booted = False
+        # Commands left unanswered because the station had not booted (action names).
+        self.unanswered: list[str] = []
+
+    async def route_message(self, raw_msg: str | bytes) -> None:
+        """Route a frame; before boot, a station that does not answer yet drops commands."""
+        if not self.behaviour.answer_before_boot and not self.booted:
+            with contextlib.suppress(ValueError, TypeError, IndexError, AttributeError):
+                frame = json.loads(raw_msg)
+                if frame[0] == 2:
+                    self.unanswered.append(str(frame[2]))
+                    return
+                # Booted as soon as the answer to its BootNotification arrives (the
+                # commands that follow it at once are answered).
+                if frame[0] == 3 and {"currentTime", "interval"} <= frame[2].keys():
+                    self.booted = frame[2].get("status") == "Accepted"
+        await super().route_message(raw_msg)
 
     def _record(self, action: str, payload: dict[str, Any]) -> Awaitable[None] | None:
         self.received.append((action, payload))
@@ -145,7 +172,7 @@ class SimulatedStation(ChargePoint):  # type: ignore[misc]
         self, vendor: str = "Simulated", model: str = "SimCharger", firmware: str = "1.0"
     ) -> Any:
         """BootNotification."""
-        return await self.call(
+        answer = await self.call(
             call.BootNotification(
                 charge_point_vendor=vendor,
                 charge_point_model=model,
@@ -153,6 +180,8 @@ class SimulatedStation(ChargePoint):  # type: ignore[misc]
                 firmware_version=firmware,
             )
         )
+        self.booted = answer is not None and answer.status == "Accepted"
+        return answer
 
     async def heartbeat(self) -> Any:
         """Heartbeat."""
@@ -252,7 +281,8 @@ class SimulatedStation(ChargePoint):  # type: ignore[misc]
 
     # --- commands the central system sends ----------------------------------------
 
-    @on(Action.get_configuration)
+    # Sent as the station holds it, even beyond what OCPP allows (a vendor's long value).
+    @on(Action.get_configuration, skip_schema_validation=True)
     async def _get_configuration(self, key: list[str] | None = None) -> Any:
         self._record("GetConfiguration", {"key": key})
         await self._delay()
@@ -327,8 +357,15 @@ class SimulatedStation(ChargePoint):  # type: ignore[misc]
             await hold
         await self._delay()
         level = cs_charging_profiles["stack_level"]
-        if self.behaviour.reject_profiles or (
-            self.behaviour.reject_stack_level_at_max and level >= self.behaviour.max_stack_level
+        if (
+            self.behaviour.reject_profiles
+            or (
+                self.behaviour.reject_stack_level_at_max and level >= self.behaviour.max_stack_level
+            )
+            or (
+                self.behaviour.reject_absolute
+                and cs_charging_profiles["charging_profile_kind"] == "Absolute"
+            )
         ):
             return call_result.SetChargingProfile(status="Rejected")
         profile_id = cs_charging_profiles["charging_profile_id"]
@@ -453,7 +490,7 @@ class SimulatedStation(ChargePoint):  # type: ignore[misc]
     @on(Action.data_transfer)
     async def _data_transfer(self, vendor_id: str, **kwargs: Any) -> Any:
         self._record("DataTransfer", {"vendor_id": vendor_id, **kwargs})
-        return call_result.DataTransfer(status="Accepted")
+        return call_result.DataTransfer(status="Accepted", data=self.behaviour.data_transfer_answer)
 
 
 class StationClient:

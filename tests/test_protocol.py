@@ -70,11 +70,10 @@ async def test_no_station_id_refused(hass: HomeAssistant, loaded_entry: MockConf
 @pytest.mark.parametrize(
     ("frame", "unique_id", "code"),
     [
-        ("this is not json", "-1", "FormatViolation"),
-        ('[2, "abc-1", "Heartbeat", {', "abc-1", "FormatViolation"),
+        ("this is not json", "-1", "FormationViolation"),
+        ('[2, "abc-1", "Heartbeat", {', "abc-1", "FormationViolation"),
         ('{"not": "a list"}', "-1", "ProtocolError"),
         ('[2, "abc-2"]', "abc-2", "ProtocolError"),
-        ('[9, "abc-3", "Heartbeat", {}]', "abc-3", "PropertyConstraintViolation"),
         ('[2, "abc-4", "MakeCoffee", {}]', "abc-4", "NotImplemented"),
         ('[2, "abc-9", "SignCertificate", {"csr": "x"}]', "abc-9", "NotSupported"),
         ('[2, "abc-5", "Authorize", {"idTag": 12}]', "abc-5", "TypeConstraintViolation"),
@@ -106,7 +105,7 @@ async def test_no_station_id_refused(hass: HomeAssistant, loaded_entry: MockConf
         (
             '[2, "mv-4", "MeterValues", {"connectorId": 1, "meterValue": []}]',
             "mv-4",
-            "TypeConstraintViolation",
+            "OccurenceConstraintViolation",
         ),
         (
             '[2, "mv-5", "MeterValues", {"connectorId": 1, "meterValue": [{"timestamp": '
@@ -142,7 +141,7 @@ async def test_no_station_id_refused(hass: HomeAssistant, loaded_entry: MockConf
             '[2, "mv-10", "MeterValues", {"connectorId": 1, "meterValue": [{"timestamp": '
             '"2026-11-24T10:00:00Z", "sampledValue": []}]}]',
             "mv-10",
-            "TypeConstraintViolation",
+            "OccurenceConstraintViolation",
         ),
         (
             '[2, "mv-11", "MeterValues", {"connectorId": 1, "meterValue": ["x"]}]',

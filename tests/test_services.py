@@ -6,6 +6,7 @@ to a simulated station connected on 127.0.0.1; the tests check what the station 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from ocpp.v16 import call_result
@@ -46,6 +47,16 @@ TWO_STATIONS = [station_subentry(), station_subentry(OTHER_ID), *DEFAULT_BADGES]
 
 
 # --- helpers -----------------------------------------------------------------------
+
+
+def unstarted(profile: dict[str, Any]) -> dict[str, Any]:
+    """An Absolute profile without its startSchedule, which must be there: UTC, not
+    after now (the rest is compared as it is)."""
+    schedule = dict(profile["charging_schedule"])
+    start = schedule.pop("start_schedule")
+    assert start.endswith("Z")
+    assert datetime.fromisoformat(start.replace("Z", "+00:00")) <= datetime.now(UTC)
+    return {**profile, "charging_schedule": schedule}
 
 
 def runtime(entry: MockConfigEntry, subentry_id: str = SUB) -> Station:
@@ -216,12 +227,14 @@ async def test_set_charging_profile_standard_stack_level(
             "charging_schedule_period": [{"start_period": 0, "limit": 10.0}],
         },
     }
-    assert response == {"status": "Accepted", "connector_id": 0, "profile": expected}
-    assert sim.received[-1] == (
-        "SetChargingProfile",
-        {"connector_id": 0, "cs_charging_profiles": expected},
-    )
-    assert sim.state.profiles[1] == expected
+    assert response["status"] == "Accepted"
+    assert response["connector_id"] == 0
+    assert unstarted(response["profile"]) == expected
+    action, payload = sim.received[-1]
+    assert action == "SetChargingProfile"
+    assert payload["connector_id"] == 0
+    assert unstarted(payload["cs_charging_profiles"]) == expected
+    assert unstarted(sim.state.profiles[1]) == expected
     assert runtime(loaded_entry).profile_status == "Accepted"
 
 
@@ -245,7 +258,11 @@ async def test_set_charging_profile_every_field(
         },
     )
     assert response["status"] == "Accepted"
-    assert sim.received[-1] == (
+    action, payload = sim.received[-1]
+    assert (
+        action,
+        {**payload, "cs_charging_profiles": unstarted(payload["cs_charging_profiles"])},
+    ) == (
         "SetChargingProfile",
         {
             "connector_id": 1,
@@ -1050,6 +1067,7 @@ async def test_max_current_number(
     await set_max_current(hass, 10)
     assert loaded_entry.subentries[SUB].data[CONF_MAX_CURRENT] == 10.0
     payload = await sim.wait_for("SetChargingProfile")
+    payload["cs_charging_profiles"] = unstarted(payload["cs_charging_profiles"])
     assert payload == {
         "connector_id": 0,
         "cs_charging_profiles": {

@@ -104,6 +104,8 @@ CONF_ZONE: Final = "zone"
 CONF_PRIORITY: Final = "priority"
 
 EVENT_FAILSAFE: Final = "charge_zones_failsafe"
+# A DataTransfer from a station (its vendorId, messageId and data), for automations.
+EVENT_DATA_TRANSFER: Final = "charge_zones_data_transfer"
 
 # Hub option: how long an increase of a station's limit waits after its last change
 CONF_RAISE_HOLD: Final = "raise_hold"

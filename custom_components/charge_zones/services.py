@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import date, datetime, time, timedelta
+import json
 from pathlib import Path
 from typing import Any, cast
 
@@ -39,7 +40,7 @@ from .const import (
 )
 from .meters import MODELS, BusError
 from .site import Site
-from .stations import PROFILE_IDS, Station
+from .stations import PROFILE_IDS, Station, schedule_start
 
 ATTR_KEYS = "keys"
 ATTR_KEY = "key"
@@ -66,6 +67,9 @@ ATTR_STATIONS = "stations"
 ATTR_BADGES = "badges"
 ATTR_ZONES = "zones"
 ATTR_FILENAME = "filename"
+ATTR_VENDOR_ID = "vendor_id"
+ATTR_MESSAGE_ID = "message_id"
+ATTR_DATA = "data"
 
 # Messages a station can be asked to send: the action's value (a translation key) -> OCPP
 TRIGGER_MESSAGES = {
@@ -110,6 +114,17 @@ def _moment(value: Any) -> date | datetime:
 
 
 NAMES = vol.All(cv.ensure_list, [cv.string])
+
+
+def _data_text(value: Any) -> str:
+    """DataTransfer data: text as it is, a structure (mapping, list, number) as JSON."""
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError) as err:
+        raise vol.Invalid(f"data is not text nor JSON: {err}") from err
+
 
 SCHEMAS: dict[str, vol.Schema] = {
     "get_configuration": STATION.extend(
@@ -166,6 +181,14 @@ SCHEMAS: dict[str, vol.Schema] = {
     ),
     "get_local_list_version": STATION,
     "clear_cache": vol.Schema({vol.Optional(ATTR_DEVICE_ID): vol.All(cv.ensure_list, [cv.string])}),
+    "data_transfer": STATION.extend(
+        {
+            vol.Required(ATTR_VENDOR_ID): vol.All(cv.string, vol.Length(min=1, max=255)),
+            vol.Optional(ATTR_MESSAGE_ID): vol.All(cv.string, vol.Length(max=50)),
+            # Text as it is; anything else (a mapping, a list, a number) as JSON text.
+            vol.Optional(ATTR_DATA): _data_text,
+        }
+    ),
     "read_meter": vol.Schema(
         {
             vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
@@ -347,6 +370,7 @@ def _profile(station: Station, data: dict[str, Any]) -> tuple[int, dict[str, Any
         "charging_profile_kind": "Absolute",
         "charging_schedule": schedule,
     }
+    schedule["start_schedule"] = schedule_start()  # Absolute: it starts now
     if purpose == "ChargePointMaxProfile":
         connector = 0  # OCPP: a ChargePointMaxProfile is only valid on connector 0
     elif purpose == "TxProfile":
@@ -521,6 +545,17 @@ def async_setup_services(hass: HomeAssistant) -> None:
             results[station.station_id] = await _run(station, station.async_clear_cache)
         return {"stations": cast(JsonValueType, results)}
 
+    async def data_transfer(call: ServiceCall) -> ServiceResponse:
+        """A vendor-specific DataTransfer to the station; its answer as the response."""
+        _site, station = _station(hass, call.data[ATTR_DEVICE_ID])
+        status, data = await _run(
+            station,
+            lambda: station.require_connection().data_transfer(
+                call.data[ATTR_VENDOR_ID], call.data.get(ATTR_MESSAGE_ID), call.data.get(ATTR_DATA)
+            ),
+        )
+        return {"status": status, "data": data}
+
     async def read_meter(call: ServiceCall) -> ServiceResponse:
         """Troubleshooting: read a meter by its Modbus address, as the guide suggests."""
         entry = hass.config_entries.async_get_entry(call.data[ATTR_CONFIG_ENTRY_ID])
@@ -637,6 +672,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
         "update_configuration": (update_configuration, SupportsResponse.OPTIONAL),
         "get_local_list_version": (get_local_list_version, SupportsResponse.ONLY),
         "clear_cache": (clear_cache, SupportsResponse.OPTIONAL),
+        "data_transfer": (data_transfer, SupportsResponse.OPTIONAL),
         "read_meter": (read_meter, SupportsResponse.ONLY),
         # Writes the file too, so it may be called without using the response.
         "export_sessions": (export_sessions, SupportsResponse.OPTIONAL),

@@ -80,6 +80,7 @@ from .const import (
     DOMAIN,
     ENDPOINT_LOCAL,
     ENDPOINT_REMOTE,
+    EVENT_DATA_TRANSFER,
     EVENT_FAILSAFE,
     METER_UNREACHABLE_AFTER,
     SUBENTRY_BADGE,
@@ -559,6 +560,7 @@ class Site:
         station.add_listener(partial(self._check_station_issues, station))
         station.add_ready_listener(self.load.station_ready)
         station.session_listeners.append(self.load.request_cycle)
+        station.data_transfer_listeners.append(partial(self._on_data_transfer, station))
         self.stations[subentry.subentry_id] = station
         self._by_ocpp_id[config.station_id] = station
         if config.station_id in self.unknown_stations:
@@ -569,6 +571,26 @@ class Site:
         for listener in list(self._station_added):
             listener(station)
         return station
+
+    @callback
+    def _on_data_transfer(
+        self, station: Station, vendor_id: str, message_id: str | None, data: str | None
+    ) -> None:
+        """Hand a station's DataTransfer to automations (an event)."""
+        device = dr.async_get(self.hass).async_get_device_by_identifier(
+            (DOMAIN, station.config.subentry_id), self.entry.entry_id
+        )
+        self.hass.bus.async_fire(
+            EVENT_DATA_TRANSFER,
+            {
+                "entry_id": self.entry.entry_id,
+                "station_id": station.station_id,
+                "device_id": device.id if device else None,
+                "vendor_id": vendor_id,
+                "message_id": message_id,
+                "data": data,
+            },
+        )
 
     def _remove_station(self, subentry_id: str) -> None:
         station = self.stations.pop(subentry_id)

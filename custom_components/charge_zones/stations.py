@@ -73,14 +73,18 @@ PROFILE_IDS: dict[str, int] = {
     "TxProfile": 3,
 }
 # How a limit is sent, in order of preference: (purpose, stack level; None = the
-# model's, layered). A station that rejects one is tried with the next. The layered
-# form puts the live limit (stack level >= 1, expiring) above the fail-safe profile
-# (stack level 0, no expiry); the others are a single profile that never expires.
-PROFILE_STRATEGIES: tuple[tuple[str, int | None, bool], ...] = (
-    ("TxDefaultProfile", None, True),
-    ("TxDefaultProfile", None, False),
-    ("TxDefaultProfile", 0, False),
-    ("ChargePointMaxProfile", 0, False),
+# model's, layered, kind; None = the model's). A station that rejects one is tried with
+# the next. The layered form puts the live limit (stack level >= 1, expiring) above the
+# fail-safe profile (stack level 0, no expiry); the others are a single profile that
+# never expires. Relative profiles come last (some stations, e.g. Wallbox, reject
+# Absolute ones).
+PROFILE_STRATEGIES: tuple[tuple[str, int | None, bool, str | None], ...] = (
+    ("TxDefaultProfile", None, True, None),
+    ("TxDefaultProfile", None, False, None),
+    ("TxDefaultProfile", 0, False, None),
+    ("ChargePointMaxProfile", 0, False, None),
+    ("TxDefaultProfile", None, False, "Relative"),
+    ("TxDefaultProfile", 0, False, "Relative"),
 )
 # What a load-managed station does when Home Assistant is gone (`Station.fallback`).
 FALLBACK_PROFILE = "profile"  # its live limit expires onto the fail-safe profile
@@ -88,10 +92,13 @@ FALLBACK_SETTING = "station_setting"  # its own fallback setting (model's keys)
 FALLBACK_NONE = "none"  # it keeps the last limit it was given
 FALLBACKS: tuple[str, ...] = (FALLBACK_PROFILE, FALLBACK_SETTING, FALLBACK_NONE)
 # Seconds a newly connected station has to send BootNotification before it is
-# configured anyway (stations that stay up across a restart of Home Assistant).
+# probed (asked for its connectors' status) and, when it answers, configured anyway
+# (stations that stay up across a restart of Home Assistant). One that does not answer
+# the probe within PROBE_WITHIN seconds is left alone until it boots.
 BOOT_GRACE = 5.0
 # Seconds of a station's composite schedule read back to see whether it holds its limit.
 COMPOSITE_CHECK_S = 3600
+PROBE_WITHIN = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,6 +280,8 @@ class Station:
         self._ready_listeners: list[Callable[[Station], None]] = []
         # Told when sessions or connector states change (not on every meter value).
         self.session_listeners: list[Callable[[], None]] = []
+        # Told about every DataTransfer the station sends (vendorId, messageId, data).
+        self.data_transfer_listeners: list[Callable[[str, str | None, str | None], None]] = []
         self.connectors: dict[int, ConnectorState] = {}
         self._listeners: list[Callable[[], None]] = []
         self._grid_cache: dict[str, dict[Phase, float]] = {}
@@ -280,6 +289,9 @@ class Station:
         self._boot_listeners: list[Callable[[Station], None]] = []
         self._configure_lock = asyncio.Lock()
         self._configured_for: StationConnection | None = None
+        # The connection the station last booted on, and the wait for a boot on a new one.
+        self._booted_on: StationConnection | None = None
+        self._boot_wait: Any = None
         self._ready_for: StationConnection | None = None
         self.last_closed: ChargingSession | None = sessions.last_closed_by_station.get(
             config.station_id
@@ -363,12 +375,41 @@ class Station:
         self.notify()
         # A station that was already booted before a restart of Home Assistant does
         # not boot again: configure it anyway if no BootNotification comes soon.
-        self._create_task(self._configure_unbooted(connection), f"configure {self.station_id}")
+        self._cancel_boot_wait()
+        self._boot_wait = self._create_task(
+            self._configure_unbooted(connection), f"configure {self.station_id}"
+        )
 
     async def _configure_unbooted(self, connection: StationConnection) -> None:
+        """Configure a station that does not boot on this connection, if it answers.
+
+        It is first asked for its connectors' status (TriggerMessage StatusNotification):
+        the status it had is not known on a new connection, and a station that does not
+        answer that is still starting (its boot configures it), not worth commands that
+        would each wait for their timeout. A boot during the wait cancels it.
+        """
         await asyncio.sleep(BOOT_GRACE)
-        if self.connection is connection and self._configured_for is not connection:
+        if self.connection is not connection:
+            return
+        answers = await connection.probe(PROBE_WITHIN)
+        self._boot_wait = None  # past the wait: a boot no longer cancels what follows
+        if not answers:
+            _LOGGER.debug(
+                "Station %s does not answer before its BootNotification: waiting for it",
+                self.station_id,
+            )
+            return
+        if (
+            self.connection is connection
+            and self._booted_on is not connection
+            and self._configured_for is not connection
+        ):
             await self.async_configure()
+
+    def _cancel_boot_wait(self) -> None:
+        if isinstance(self._boot_wait, asyncio.Task) and not self._boot_wait.done():
+            self._boot_wait.cancel()
+        self._boot_wait = None
 
     def detach(self, connection: StationConnection) -> None:
         """The station's websocket closed."""
@@ -393,6 +434,8 @@ class Station:
         """Record a BootNotification."""
         self.boot = info
         self.booted_at = self.last_seen = _utcnow()
+        self._booted_on = self.connection
+        self._cancel_boot_wait()  # its configuration follows the boot, without delay
         self.notify()
         for listener in list(self._boot_listeners):
             listener(self)
@@ -552,10 +595,16 @@ class Station:
     def on_data_transfer(
         self, vendor_id: str, message_id: str | None, data: str | None
     ) -> tuple[str, str | None]:
-        """No vendor extension is supported: say so as OCPP asks."""
+        """Hand the data to the listeners (automations get an event).
+
+        The answer stays UnknownVendorId: Charge Zones implements no vendor extension,
+        so the station learns that nothing here acted on it.
+        """
         _LOGGER.debug(
             "DataTransfer from %s: vendor %s message %s", self.station_id, vendor_id, message_id
         )
+        for listener in list(self.data_transfer_listeners):
+            listener(vendor_id, message_id, data)
         return "UnknownVendorId", None
 
     def on_firmware_status(self, status: str) -> None:
@@ -941,30 +990,36 @@ class Station:
         *,
         profile_id: int | None = None,
         valid_to: datetime | None = None,
+        kind: str | None = None,
     ) -> dict[str, Any]:
         """A profile on connector 0 capping every connector at limit (A per phase).
 
-        The model decides the kind and the unit: a watt-only station gets the total power
-        of that current on its phases at the nominal voltage.
+        The model decides the kind (unless given) and the unit: a watt-only station gets
+        the total power of that current on its phases at the nominal voltage. An
+        Absolute profile starts now (see `schedule_start`).
         """
         quirks = model_quirks(self.config.model)
         phases = self.config.wiring.phase_count
         value = limit if quirks.rate_unit == "A" else limit * NOMINAL_VOLTAGE * phases
+        kind = kind or quirks.profile_kind
+        schedule: dict[str, Any] = {
+            "charging_rate_unit": quirks.rate_unit,
+            "charging_schedule_period": [
+                {
+                    "start_period": 0,
+                    "limit": round(value, 1),
+                    "number_phases": self.config.wiring.phase_count,
+                }
+            ],
+        }
+        if kind == "Absolute":
+            schedule["start_schedule"] = schedule_start()
         profile: dict[str, Any] = {
             "charging_profile_id": PROFILE_IDS[purpose] if profile_id is None else profile_id,
             "stack_level": self.stack_level if stack_level is None else stack_level,
             "charging_profile_purpose": purpose,
-            "charging_profile_kind": quirks.profile_kind,
-            "charging_schedule": {
-                "charging_rate_unit": quirks.rate_unit,
-                "charging_schedule_period": [
-                    {
-                        "start_period": 0,
-                        "limit": round(value, 1),
-                        "number_phases": self.config.wiring.phase_count,
-                    }
-                ],
-            },
+            "charging_profile_kind": kind,
+            "charging_schedule": schedule,
         }
         if valid_to is not None:
             profile["valid_to"] = _iso(valid_to)
@@ -1064,10 +1119,10 @@ class Station:
         connection = self.require_connection()
         await self._clear_other_form(connection, connector_id)
         status = "Rejected"
-        tried: set[tuple[str, int, bool]] = set()
+        tried: set[tuple[str, int, bool, str | None]] = set()
         rejected = False
         for index in range(self.profile_strategy, len(PROFILE_STRATEGIES)):
-            purpose, level, layered = PROFILE_STRATEGIES[index]
+            purpose, level, layered, kind = PROFILE_STRATEGIES[index]
             if connector_id and purpose == "ChargePointMaxProfile":
                 continue  # a station-wide cap cannot limit one connector
             stack_level = self.live_stack_level if layered else level
@@ -1076,9 +1131,9 @@ class Station:
             if stack_level is None:
                 stack_level = self.stack_level
             expiring = layered and validity is not None and self.failsafe_limit is not None
-            if (purpose, stack_level, expiring) in tried:
+            if (purpose, stack_level, expiring, kind) in tried:
                 continue
-            tried.add((purpose, stack_level, expiring))
+            tried.add((purpose, stack_level, expiring, kind))
             if not expiring and self.failsafe_limit is not None:
                 await self._clear_failsafe(connection)
             valid_to = (
@@ -1092,6 +1147,7 @@ class Station:
                 stack_level,
                 valid_to=valid_to,
                 profile_id=PROFILE_ID_CONNECTOR_BASE + connector_id if connector_id else None,
+                kind=kind,
             )
             status = await connection.set_charging_profile(connector_id, profile)
             self.profile_status = status
@@ -1100,10 +1156,11 @@ class Station:
             else:
                 if rejected and index != self.profile_strategy:
                     _LOGGER.info(
-                        "Station %s accepts limits as %s at stack level %s",
+                        "Station %s accepts limits as %s at stack level %s%s",
                         self.station_id,
                         purpose,
                         stack_level,
+                        f" ({kind})" if kind else "",
                     )
                     self.profile_strategy = index
                 self.profile_error = None
@@ -1216,6 +1273,15 @@ def _int_key(configuration: dict[str, dict[str, Any]], key: str) -> int | None:
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def schedule_start() -> str:
+    """StartSchedule of an Absolute profile: now (UTC), a minute back.
+
+    Without one an Absolute profile is ambiguous (OCPP 2.0.1 forbids it); a start a
+    little in the past applies at once on a station whose clock is slightly behind.
+    """
+    return _iso((_utcnow() - timedelta(minutes=1)).replace(microsecond=0))
 
 
 def _iso(moment: datetime) -> str:

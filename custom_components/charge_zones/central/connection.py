@@ -9,24 +9,33 @@ or a timeout.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 import json
 import logging
 import re
 from typing import Any, Protocol, cast
+import uuid
 
+from ocpp.charge_point import (
+    camel_to_snake_case,
+    remove_nones,
+    serialize_as_dict,
+    snake_to_camel_case,
+)
 from ocpp.exceptions import (
     FormationViolationError,
     FormatViolationError,
+    InternalError,
     NotImplementedError,
     NotSupportedError,
+    OccurenceConstraintViolationError,
     OCPPError,
     PropertyConstraintViolationError,
     ProtocolError,
     TypeConstraintViolationError,
 )
-from ocpp.messages import MessageType, unpack
+from ocpp.messages import Call, CallError, CallResult, MessageType, get_validator, validate_payload
 from ocpp.routing import after as _after, on as _on
 from ocpp.v16 import ChargePoint, call, call_result
 from ocpp.v16.enums import Action
@@ -193,63 +202,135 @@ class StationConnection(ChargePoint):  # type: ignore[misc]
         """Wrap a websocket connection."""
         super().__init__(station_id, websocket, response_timeout, FRAME_LOGGER)
         self.handler = handler
+        # Unique id of the command waiting for its answer (None: none).
+        self._pending_id: str | None = None
+        # Commands whose answers strayed from the schema (told once per connection).
+        self._deviations: set[str] = set()
 
     # --- incoming frames -------------------------------------------------------
 
     async def route_message(self, raw_msg: str | bytes) -> None:
-        """Route a frame; a frame that is not OCPP gets a CALLERROR, never silence."""
+        """Route a frame as OCPP-J 1.6 asks.
+
+        A CALL that cannot be handled gets a CALLERROR with the 1.6 error code its fault
+        calls for; a frame that is not OCPP at all gets one too (never silence). A frame
+        with an unknown MessageTypeId is ignored (OCPP-J 4.1.3). A malformed CALLRESULT or
+        CALLERROR is never answered: it fails the command it answers at once.
+        """
         try:
-            msg = _unpack(raw_msg)
+            frame = _load(raw_msg)
         except OCPPError as err:
-            text = raw_msg if isinstance(raw_msg, str) else raw_msg.decode(errors="replace")
-            match = _UNIQUE_ID.match(text)
-            _LOGGER.warning(
-                "Station %s sent a frame that is not valid OCPP-J (%s): %.200s",
-                self.id,
-                err.description or type(err).__name__,
-                text,
-            )
-            await self._send(
-                json.dumps(
-                    [
-                        MessageType.CallError,
-                        match.group(1) if match else "-1",
-                        err.code,
-                        err.description or "",
-                        # The frame itself is not echoed back (it may be bytes, or big).
-                        {k: v for k, v in (err.details or {}).items() if k != "ocpp_message"},
-                    ],
-                    default=str,
-                )
+            await self._refuse_frame(raw_msg, err)
+            return
+        kind = frame[0]
+        if (
+            isinstance(kind, bool)
+            or not isinstance(kind, int | float)
+            or kind not in _MESSAGE_TYPES
+        ):
+            _LOGGER.debug("Station %s sent a frame of unknown type %.20r: ignored", self.id, kind)
+            return
+        if kind != MessageType.Call:
+            self._on_answer(frame)
+            return
+        if len(frame) != 4:
+            await self._refuse_frame(
+                raw_msg,
+                ProtocolError(
+                    description="a CALL has 4 elements",
+                    details={"cause": "Message is missing elements."},
+                ),
             )
             return
-        if msg.message_type_id == MessageType.Call:
-            try:
-                if not isinstance(msg.action, str) or (
-                    msg.action not in self.route_map and msg.action != _METER_VALUES
-                ):
-                    raise _unhandled(msg.action)
-                if not isinstance(msg.payload, dict):
-                    raise _type_error("the payload of a CALL must be a JSON object")
-                if msg.action == _METER_VALUES:
-                    await self._on_meter_values(msg)
-                else:
+        msg = Call(*frame[1:])
+        try:
+            if not isinstance(msg.action, str) or (
+                msg.action not in self.route_map and msg.action != _METER_VALUES
+            ):
+                raise _unhandled(msg.action)
+            if not isinstance(msg.payload, dict):
+                raise _type_error("the payload of a CALL must be a JSON object")
+            if msg.action == _METER_VALUES:
+                await self._on_meter_values(msg)
+            else:
+                try:
                     await self._handle_call(msg)
-            except OCPPError as err:
-                _LOGGER.warning(
-                    "Station %s: %s refused with %s (%s)",
-                    self.id,
-                    msg.action,
+                except FormatViolationError:
+                    # The library's catch-all (OCPP 2.0's name): the 1.6 code instead.
+                    raise _request_error(msg) from None
+        except OCPPError as err:
+            _LOGGER.warning(
+                "Station %s: %s refused with %s (%s)",
+                self.id,
+                msg.action,
+                err.code,
+                err.description,
+            )
+            await self._send(msg.create_call_error(err).to_json())
+
+    async def _refuse_frame(self, raw_msg: str | bytes, err: OCPPError) -> None:
+        """CALLERROR for a frame that is not a readable OCPP message."""
+        text = raw_msg if isinstance(raw_msg, str) else raw_msg.decode(errors="replace")
+        match = _UNIQUE_ID.match(text)
+        _LOGGER.warning(
+            "Station %s sent a frame that is not valid OCPP-J (%s): %.200s",
+            self.id,
+            err.description or type(err).__name__,
+            text,
+        )
+        await self._send(
+            json.dumps(
+                [
+                    MessageType.CallError,
+                    match.group(1) if match else "-1",
                     err.code,
-                    err.description,
-                )
-                await self._send(msg.create_call_error(err).to_json())
-        elif self._call_lock.locked():
-            self._response_queue.put_nowait(msg)
+                    err.description or "",
+                    # The frame itself is not echoed back (it may be bytes, or big).
+                    {k: v for k, v in (err.details or {}).items() if k != "ocpp_message"},
+                ],
+                default=str,
+            )
+        )
+
+    def _on_answer(self, frame: list[Any]) -> None:
+        """A CALLRESULT or CALLERROR: to the command waiting for it, if any.
+
+        A malformed one is not answered (OCPP-J: no answer to an answer); the command it
+        answers (same id, or an unreadable id while one is waiting) fails at once.
+        """
+        unique_id = frame[1] if len(frame) > 1 else None
+        pending = self._pending_id if self._call_lock.locked() else None
+        if frame[0] == MessageType.CallResult:
+            well_formed = len(frame) == 3 and isinstance(unique_id, str)
         else:
-            # An answer to nothing we asked (late, or made up): dropped, so a station
-            # cannot fill the response queue.
-            _LOGGER.debug("Station %s sent an unsolicited %s: dropped", self.id, msg)
+            well_formed = (
+                len(frame) in (4, 5)
+                and isinstance(unique_id, str)
+                and all(isinstance(item, str) for item in frame[2:4])
+                and (len(frame) == 4 or isinstance(frame[4], dict | None))
+            )
+        if well_formed:
+            if pending is not None:
+                answer = CallResult(*frame[1:]) if frame[0] == 3 else CallError(*frame[1:])
+                self._response_queue.put_nowait(answer)
+            else:
+                # An answer to nothing we asked (late, or made up): dropped, so a station
+                # cannot fill the response queue.
+                _LOGGER.debug("Station %s sent an unsolicited %.200r: dropped", self.id, frame)
+            return
+        fails = pending is not None and (unique_id == pending or not isinstance(unique_id, str))
+        _LOGGER.warning(
+            "Station %s sent a malformed %s%s: %.200s",
+            self.id,
+            "CALLRESULT" if frame[0] == MessageType.CallResult else "CALLERROR",
+            " (the command it answers fails)" if fails else "",
+            json.dumps(frame, default=str),
+        )
+        if fails:
+            cause = "malformed answer"
+            self._response_queue.put_nowait(
+                CallError(pending, FormationViolationError.code, cause, {"cause": cause})
+            )
 
     @on(Action.boot_notification)
     def _on_boot(
@@ -386,9 +467,20 @@ class StationConnection(ChargePoint):  # type: ignore[misc]
 
     # --- outgoing commands ----------------------------------------------------
 
-    async def _command(self, payload: Any) -> Any:
+    async def _command(self, payload: Any, within: float | None = None) -> Any:
         try:
-            return await self.call(payload, suppress=False)
+            return await self._request(payload, within or self._response_timeout)
+        except _InvalidRequestError as err:
+            raise CommandError(
+                f"{type(payload).__name__} to {self.id} not sent, it is not valid OCPP 1.6: "
+                f"{err.__cause__}"
+            ) from err
+        except _UnusableAnswerError as err:
+            cause = cast(OCPPError, err.__cause__)
+            raise CommandError(
+                f"{self.id}: the answer to {type(payload).__name__} is not usable "
+                f"({cause.code}: {cause.description})"
+            ) from err
         except OCPPError as err:
             raise CommandError(
                 f"{self.id} answered {type(payload).__name__} with {err.code}: {err.description}"
@@ -396,12 +488,77 @@ class StationConnection(ChargePoint):  # type: ignore[misc]
         except TimeoutError as err:
             raise CommandError(
                 f"{self.id} did not answer {type(payload).__name__} within "
-                f"{self._response_timeout} s"
+                f"{within or self._response_timeout} s"
             ) from err
         except Exception as err:  # websockets.ConnectionClosed and friends
             raise CommandError(
                 f"{self.id}: {type(payload).__name__} failed: {err or type(err).__name__}"
             ) from err
+
+    async def _request(self, payload: Any, within: float) -> Any:
+        """Send a command and return the station's answer (the library's result class).
+
+        Strict with what is sent (the OCPP 1.6 schema), lenient with the answer where a
+        deviation is harmless (see `_usable_answer`).
+        """
+        action = type(payload).__name__
+        request = Call(
+            unique_id=str(uuid.uuid4()),
+            action=action,
+            payload=remove_nones(snake_to_camel_case(serialize_as_dict(payload))),
+        )
+        try:
+            await validate_payload(request, self._ocpp_version)
+        except OCPPError as err:
+            raise _InvalidRequestError from err
+        async with self._call_lock:
+            self._pending_id = request.unique_id
+            try:
+                await self._send(request.to_json())
+                response = await self._get_specific_response(request.unique_id, within)
+            finally:
+                self._pending_id = None
+        if response.message_type_id == MessageType.CallError:
+            raise response.to_exception()
+        try:
+            answer = self._usable_answer(action, response.payload)
+        except OCPPError as err:
+            raise _UnusableAnswerError from err
+        result_class = getattr(call_result, action)
+        known = {field.name for field in fields(result_class)}
+        return result_class(**{k: v for k, v in camel_to_snake_case(answer).items() if k in known})
+
+    def _usable_answer(self, action: str, payload: Any) -> dict[str, Any]:
+        """The answer if it can be used, deviations that do no harm let through.
+
+        Harmless: strings longer than OCPP allows, properties OCPP does not have (dropped).
+        Anything else (a missing field, a wrong type, a status that is not one) fails
+        the command as before.
+        """
+        if not isinstance(payload, dict):
+            raise _type_error(f"the answer to {action} is not a JSON object")
+        errors = list(get_validator(MessageType.CallResult, action, "1.6").iter_errors(payload))
+        harmful = [e for e in errors if e.validator not in _HARMLESS]
+        if harmful:
+            raise _schema_error(harmful[0])
+        if errors and action not in self._deviations:
+            self._deviations.add(action)
+            _LOGGER.info(
+                "Station %s answered %s outside OCPP 1.6 (%s); accepted, as it does no "
+                "harm. Please report the station's model and firmware if it misbehaves",
+                self.id,
+                action,
+                "; ".join(e.message[:120] for e in errors[:3]),
+            )
+        return payload
+
+    async def probe(self, within: float) -> bool:
+        """Whether the station answers at all (it is asked for its connectors' status)."""
+        try:
+            await self._command(call.TriggerMessage(requested_message="StatusNotification"), within)
+        except CommandError as err:
+            return not isinstance(err.__cause__, TimeoutError)  # a refusal is an answer
+        return True
 
     async def get_configuration(
         self, keys: Sequence[str] | None = None
@@ -535,14 +692,68 @@ class StationConnection(ChargePoint):  # type: ignore[misc]
         return str(result.status), result.data
 
 
-def _unpack(raw_msg: str | bytes) -> Any:
-    """`ocpp.messages.unpack`, with every unreadable frame a FormatViolation."""
+_MESSAGE_TYPES = frozenset({MessageType.Call, MessageType.CallResult, MessageType.CallError})
+# Schema deviations in a station's answer that do no harm (the value is still usable).
+_HARMLESS = frozenset({"maxLength", "additionalProperties"})
+
+
+class _InvalidRequestError(Exception):
+    """A command that would not be valid OCPP 1.6: not sent."""
+
+
+class _UnusableAnswerError(Exception):
+    """A station's answer that cannot be used (its cause says why)."""
+
+
+def _load(raw_msg: str | bytes) -> list[Any]:
+    """A frame as a non-empty JSON array; FormationViolation when it is not readable."""
     try:
-        return unpack(raw_msg)
+        frame = json.loads(raw_msg)
     except (ValueError, RecursionError) as err:
-        # Not caught by the library: more digits than Python converts, nesting too deep.
+        # Not UTF-8, not JSON, more digits than Python converts, nesting too deep.
         cause = f"frame is not readable JSON: {type(err).__name__}"
-        raise FormatViolationError(description=cause, details={"cause": cause}) from err
+        raise FormationViolationError(description=cause, details={"cause": cause}) from err
+    if not isinstance(frame, list):
+        cause = f"an OCPP message is a JSON array, not {type(frame).__name__}"
+        raise ProtocolError(description=cause, details={"cause": cause})
+    if not frame:
+        cause = "Message does not contain MessageTypeId"
+        raise ProtocolError(description=cause, details={"cause": cause})
+    return frame
+
+
+def _schema_error(error: Any) -> OCPPError:
+    # error: a jsonschema ValidationError (the library's validator).
+    """The OCPP-J 1.6 error code for a schema violation (section 4.2.3)."""
+    where = "/".join(str(p) for p in error.absolute_path) or "payload"
+    cause = f"{where}: {error.message[:200]}"
+    match error.validator:
+        case "required":  # the payload is incomplete
+            exception: type[OCPPError] = ProtocolError
+        case "type" | "maxLength" | "minLength":  # not of the field's data type
+            exception = TypeConstraintViolationError
+        case "enum" | "minimum" | "maximum" | "multipleOf" | "format":  # a wrong value
+            exception = PropertyConstraintViolationError
+        case "minItems" | "maxItems":  # too few or too many
+            exception = OccurenceConstraintViolationError
+        case _:  # additionalProperties and the rest: not the structure of the action
+            exception = FormationViolationError
+    return exception(description=cause, details={"cause": cause})
+
+
+def _request_error(msg: Call) -> OCPPError:
+    """The 1.6 error for a request the library refused with its OCPP 2.0 catch-all.
+
+    (Only routed actions get here: the library has a schema for each.)
+    """
+    validator = get_validator(MessageType.Call, msg.action, "1.6")
+    error = next(iter(validator.iter_errors(msg.payload)), None)
+    if error is None:  # the request is valid: our answer was not (our fault)
+        return InternalError(
+            description=f"the answer to {msg.action} could not be made",
+            details={"cause": "internal error"},
+        )
+    return _schema_error(error)
 
 
 def _now_iso() -> str:
@@ -617,16 +828,20 @@ def _check_meter_values(
     if transaction_id is not None:
         _check_range("transactionId", transaction_id, -MAX_ID - 1, MAX_ID)
     meter_value = payload["meter_value"]
-    if not isinstance(meter_value, list) or not meter_value:
-        raise _type_error("meterValue must be a non-empty array")
+    if not isinstance(meter_value, list):
+        raise _type_error("meterValue must be an array")
+    if not meter_value:
+        raise _occurrence("meterValue needs at least one item")
     for entry in meter_value:
         if not isinstance(entry, dict) or set(entry) - {"timestamp", "sampled_value"}:
             raise _formation("meterValue items have timestamp and sampledValue only")
         if not isinstance(entry.get("timestamp"), str):
             raise _type_error("meterValue.timestamp must be a date-time string")
         samples = entry.get("sampled_value")
-        if not isinstance(samples, list) or not samples:
-            raise _type_error("sampledValue must be a non-empty array")
+        if not isinstance(samples, list):
+            raise _type_error("sampledValue must be an array")
+        if not samples:
+            raise _occurrence("sampledValue needs at least one item")
         for sample in samples:
             if not isinstance(sample, dict) or set(sample) - _SAMPLED_KEYS:
                 raise _formation("sampledValue has unexpected fields")
@@ -662,6 +877,10 @@ def _unhandled(action: Any) -> OCPPError:
     return NotImplementedError(
         description=f"Unknown action {action!r}", details={"cause": f"unknown action {action}"}
     )
+
+
+def _occurrence(cause: str) -> OCPPError:
+    return OccurenceConstraintViolationError(description=cause, details={"cause": cause})
 
 
 def _formation(cause: str) -> OCPPError:
