@@ -1,0 +1,284 @@
+"""Load management paths that only real-world events reach.
+
+A zone with its own consumption meter read together with its DLM meter, a station that
+stops answering its limits, a hub reconfigured while it runs (a meter moved to another
+bus, a meter whose connection is gone, a meter removed), a station that goes offline
+after refusing its limits, a station that loses its fail-safe profile. Real websocket
+stations (simulator/station.py, simulator/charger.py) and pymodbus' own server
+(simulator/meter.py); Home Assistant via pytest-homeassistant-custom-component.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable
+from typing import Any
+
+import pytest
+
+from homeassistant.core import HomeAssistant
+from simulator.meter import SimulatedMeter
+from simulator.station import SimulatedStation
+
+from .conftest import DEFAULT_BADGES
+from .helpers import wait_until
+from .test_dlm_world import charging, currents, hub, limit_on, managed, setup
+
+CONNECTION = "conn1"
+METER = "meter1"
+ZONE = "zone1"
+
+
+def connection(port: int, key: str = CONNECTION) -> dict[str, Any]:
+    return {
+        "data": {
+            "name": f"Bus {key}",
+            "kind": "tcp",
+            "host": "127.0.0.1",
+            "port": port,
+            "timeout": 0.3,
+        },
+        "subentry_id": key,
+        "subentry_type": "connection",
+        "title": f"Bus {key}",
+        "unique_id": f"connection tcp 127.0.0.1:{port}",
+    }
+
+
+def meter(
+    key: str = METER, *, unit: int = 1, amperage: float = 40.0, bus: str = CONNECTION
+) -> dict[str, Any]:
+    return {
+        "data": {
+            "name": key.capitalize(),
+            "connection": bus,
+            "unit": unit,
+            "meter_model": "sdm630",
+            "amperage": amperage,
+            "poll_interval": 0.2,
+        },
+        "subentry_id": key,
+        "subentry_type": "meter",
+        "title": key.capitalize(),
+        "unique_id": f"meter {bus} {unit}",
+    }
+
+
+def zone(
+    key: str = ZONE,
+    *,
+    max_current: float = 32.0,
+    dlm_meters: tuple[str, ...] = (METER,),
+    consumption: str | None = None,
+    parent: str | None = None,
+    stale_after: float = 2.0,
+) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "name": key.capitalize(),
+        "max_current": max_current,
+        "zone_phases": "l1-l2-l3",
+        "dlm_meters": list(dlm_meters),
+        "failsafe_current": 6.0,
+        "stale_after": stale_after,
+    }
+    if consumption is not None:
+        data["consumption_meter"] = consumption
+    if parent is not None:
+        data["parent_zone"] = parent
+    return {
+        "data": data,
+        "subentry_id": key,
+        "subentry_type": "zone",
+        "title": key.capitalize(),
+        "unique_id": f"zone {key}",
+    }
+
+
+@pytest.fixture
+async def endpoint() -> AsyncIterator[SimulatedMeter]:
+    """A Modbus TCP gateway with two SDM630: unit 1 (the supply), unit 2 (a sub-meter)."""
+    served = SimulatedMeter("sdm630", unit=1)
+    served.add_unit("sdm630", 2)
+    served.set_currents(20, 20, 20)
+    served.units[2].set_currents(0, 0, 0)
+    await served.start()
+    yield served
+    await served.stop()
+
+
+async def test_consumption_meter_gives_the_charging_current(
+    hass: HomeAssistant, port: int, endpoint: SimulatedMeter
+) -> None:
+    """A zone with a consumption meter: its charging current is what that meter reads,
+    read together with the DLM meter, not what the station last reported.
+
+    Supply 50 A; it reads 46 A: 30 A commons + 16 A the car draws, which the zone's own
+    meter reads. The station's last reading says 10 A (it lags): counting that would make
+    the commons 36 A and the zone's room 14 A. With the consumption meter the commons are
+    30 A and the room 20 A. When the commons grow by 10 A, the room shrinks by 10 A.
+    """
+    subs = [
+        connection(endpoint.port),
+        meter(METER, unit=1, amperage=50.0),
+        meter("zonemeter", unit=2, amperage=32.0),
+        zone(consumption="zonemeter"),
+        managed("CP-A"),
+        *DEFAULT_BADGES,
+    ]
+    entry = hub(port, subs)
+    await setup(hass, entry)
+    a_client, a, tx = await charging(entry, "CP-A")
+    await wait_until(hass, lambda: limit_on(a, 1) == 16.0)
+    endpoint.set_currents(46, 46, 46)
+    endpoint.units[2].set_currents(16, 16, 16)
+    await a.meter_values(1, currents(10.0), transaction_id=tx)
+    site = entry.runtime_data
+    await wait_until(hass, lambda: site.load.zone_states[ZONE].budget[0] == pytest.approx(20.0))
+    await asyncio.sleep(1.0)  # several polls and cycles: it stays so
+    assert site.load.zone_states[ZONE].budget == pytest.approx((20.0, 20.0, 20.0))
+    budget = site.load.last_budget
+    assert budget is not None
+    assert budget.other_load[METER] == pytest.approx((30.0, 30.0, 30.0))
+    assert limit_on(a, 1) == 16.0
+    # The commons step up by 10 A: the station is cut to what is left at once.
+    endpoint.set_currents(56, 56, 56)
+    await wait_until(hass, lambda: limit_on(a, 1) == 10.0)
+    assert site.load.zone_states[ZONE].budget[0] == pytest.approx(10.0)
+    await a_client.close()
+
+
+async def test_reconfigured_meters_follow_the_new_bus_and_a_lost_meter_is_failsafe(
+    hass: HomeAssistant,
+    port: int,
+    endpoint: SimulatedMeter,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The hub reconfigured while it runs, only what changed restarted.
+
+    The supply meter's gateway moves to another address: its poller and bus restart,
+    and the zone's room follows what the meter at the new address reads. Pointed at a
+    connection that no longer exists, the meter is not read: the installer is told and
+    the zone goes to fail-safe (less current). Removed, the zone stays in fail-safe.
+    """
+    other = SimulatedMeter("sdm630", unit=1)
+    other.set_currents(30, 30, 30)
+    await other.start()
+    subs = [
+        connection(endpoint.port),
+        meter(METER, unit=1, amperage=40.0),
+        zone(),
+        managed("CP-A"),
+        *DEFAULT_BADGES,
+    ]
+    entry = hub(port, subs)
+    await setup(hass, entry)
+    site = entry.runtime_data
+    a_client, a, _tx = await charging(entry, "CP-A")
+    try:
+        # 40 A supply, 20 A commons at the first gateway: 20 A of room, 16 A for CP-A.
+        await wait_until(hass, lambda: limit_on(a, 1) == 16.0)
+        assert site.load.zone_states[ZONE].budget[0] == pytest.approx(20.0)
+        first_bus = site.load.buses[CONNECTION]
+        # The gateway moves: the same meter now reads 30 A of commons, 10 A of room.
+        bus = entry.subentries[CONNECTION]
+        hass.config_entries.async_update_subentry(entry, bus, data={**bus.data, "port": other.port})
+        await wait_until(hass, lambda: limit_on(a, 1) == 10.0, within=10)
+        assert site.load.zone_states[ZONE].budget[0] == pytest.approx(10.0)
+        assert site.load.buses[CONNECTION] is not first_bus
+        assert site.load.zone_states[ZONE].failsafe is None
+
+        # The meter pointed at a connection that does not exist: not read, fail-safe.
+        supply = entry.subentries[METER]
+        hass.config_entries.async_update_subentry(
+            entry, supply, data={**supply.data, "connection": "conn_gone"}
+        )
+        await wait_until(
+            hass,
+            lambda: f"Meter {METER.capitalize()}: its Modbus connection is missing" in caplog.text,
+        )
+        assert METER not in site.load.pollers
+        await wait_until(hass, lambda: site.load.zone_states[ZONE].failsafe is not None, within=10)
+        await wait_until(hass, lambda: limit_on(a, 1) == 6.0)
+
+        # Removed (the zone still lists it): the zone stays in fail-safe at 6 A.
+        hass.config_entries.async_remove_subentry(entry, METER)
+        await hass.async_block_till_done()
+        assert METER not in site.load.meters
+        await asyncio.sleep(1.5)
+        assert site.load.zone_states[ZONE].failsafe is not None
+        assert limit_on(a, 1) == 6.0
+    finally:
+        await a_client.close()
+        await other.stop()
+
+
+class Stall:
+    """A station answering SetChargingProfile only after `seconds` while stalled.
+
+    As a busy station does: it still applies the profile, but its answer comes after the
+    hub stopped waiting. `sent`: the limit of every profile it was sent since.
+    """
+
+    def __init__(self, station: SimulatedStation, seconds: float) -> None:
+        self.seconds = seconds
+        self.stalled = False
+        self.sent: list[float] = []
+        station.on_command = self._hook
+
+    def _hook(self, action: str, payload: dict[str, Any]) -> Awaitable[None] | None:
+        if action != "SetChargingProfile":
+            return None
+        period = payload["cs_charging_profiles"]["charging_schedule"]["charging_schedule_period"]
+        self.sent.append(float(period[0]["limit"]))
+        return asyncio.sleep(self.seconds) if self.stalled else None
+
+
+async def test_a_station_that_stops_answering_gets_its_limits_again(
+    hass: HomeAssistant, port: int, endpoint: SimulatedMeter
+) -> None:
+    """A station answering SetChargingProfile too late: the hub retries (at a pace, not
+    in a loop), and a rise it may have applied without telling is not left in force
+    when the room shrinks again: the station ends at the limit the room allows.
+
+    40 A supply, 30 A commons: 10 A for CP-A. The commons drop to 20 A: CP-A is to rise
+    to 16 A, but its answers come late (the hub waits 0.3 s, it answers after 1 s, and
+    applies the profile). The commons grow back to 30 A before it answers in time: it
+    must hold 10 A again, not the 16 A it took silently.
+    """
+    subs = [
+        connection(endpoint.port),
+        meter(amperage=40.0),
+        zone(),
+        managed("CP-A"),
+        *DEFAULT_BADGES,
+    ]
+    entry = hub(port, subs)
+    endpoint.set_currents(30, 30, 30)
+    await setup(hass, entry)
+    site = entry.runtime_data
+    a_client, a, _tx = await charging(entry, "CP-A")
+    try:
+        await wait_until(hass, lambda: limit_on(a, 1) == 10.0)
+        runtime = site.station_by_id("CP-A")
+        assert runtime is not None
+        assert runtime.connection is not None
+        runtime.connection._response_timeout = 0.3
+        stall = Stall(a, 1.0)
+        sent = stall.sent
+        stall.stalled = True
+        endpoint.set_currents(20, 20, 20)
+        # It is asked for 16 A, does not answer in time, and is asked again.
+        await wait_until(hass, lambda: sent.count(16.0) >= 2, within=10)
+        # The hub does not hammer it: retries come after 1 s, 2 s, 5 s...
+        await asyncio.sleep(3.0)
+        assert len(sent) <= 5, sent
+        # The room shrinks back: the rise is not wanted any more.
+        endpoint.set_currents(30, 30, 30)
+        await wait_until(hass, lambda: site.load.zone_states[ZONE].budget[0] == pytest.approx(10.0))
+        stall.stalled = False
+        # Whatever it applied silently, it ends at the 10 A the room allows.
+        await wait_until(hass, lambda: limit_on(a, 1) == 10.0, within=15)
+        await asyncio.sleep(2.0)
+        assert limit_on(a, 1) == 10.0
+    finally:
+        await a_client.close()
