@@ -282,3 +282,57 @@ async def test_a_station_that_stops_answering_gets_its_limits_again(
         assert limit_on(a, 1) == 10.0
     finally:
         await a_client.close()
+
+
+async def test_an_offline_station_that_refused_its_limits_is_counted_at_its_maximum(
+    hass: HomeAssistant, port: int, endpoint: SimulatedMeter
+) -> None:
+    """CP-R (20 A) shares a 32 A zone with CP-B and CP-C, then refuses every new limit
+    and loses its connection in its session: it may draw its 20 A maximum, online as
+    offline, so CP-C is left 12 A, not the 21 A that the limit CP-R last accepted would
+    leave."""
+    subs = [
+        connection(endpoint.port),
+        meter(amperage=100.0),
+        zone(),
+        managed("CP-R", max_current=20),
+        managed("CP-B", max_current=32),
+        managed("CP-C", max_current=32),
+        *DEFAULT_BADGES,
+    ]
+    entry = hub(port, subs)
+    await setup(hass, entry)
+    site = entry.runtime_data
+    runtime = site.station_by_id("CP-R")
+    assert runtime is not None
+    r_client, r, _tx = await charging(entry, "CP-R")
+    b_client, b, b_tx = await charging(entry, "CP-B")
+    c_client, c, _tx = await charging(entry, "CP-C")
+    try:
+        await wait_until(
+            hass,
+            lambda: all((limit_on(s, 1) or 0) > 10.0 for s in (r, b, c)),
+            within=10,
+        )
+        held = limit_on(r, 1)
+        assert held is not None
+        assert held < 11.0
+        # CP-R refuses every profile from now on; CP-B's car leaves.
+        r.behaviour.reject_profiles = True
+        await b.stop_transaction(b_tx, 2000)
+        await b.status(1, "Available")
+        await wait_until(hass, lambda: runtime.profile_error is not None, within=10)
+        await wait_until(hass, lambda: limit_on(c, 1) == 12.0, within=10)
+        assert limit_on(r, 1) == held  # what it still holds
+        # Offline in its session: still counted at its maximum.
+        await r_client.close()
+        await wait_until(hass, lambda: not runtime.connected)
+        await asyncio.sleep(2.0)  # many cycles with CP-R offline
+        assert limit_on(c, 1) == 12.0
+        assert runtime.allocation is not None
+        assert runtime.allocation.reason == "offline"
+        assert runtime.allocation.limit == 20.0
+    finally:
+        await r_client.close()
+        await b_client.close()
+        await c_client.close()
