@@ -336,3 +336,39 @@ async def test_an_offline_station_that_refused_its_limits_is_counted_at_its_maxi
         await r_client.close()
         await b_client.close()
         await c_client.close()
+
+
+async def test_a_station_refusing_a_new_failsafe_keeps_limits_that_do_not_expire(
+    hass: HomeAssistant, port: int, endpoint: SimulatedMeter
+) -> None:
+    """The live limit expires on the station, above the fail-safe profile. When the
+    zone's fail-safe current changes and the station refuses the new fail-safe profile,
+    nothing is under its live limit any more: the limit in force is sent again without
+    an expiry, so it does not lapse to the station's own maximum."""
+    subs = [connection(endpoint.port), meter(amperage=40.0), zone(), managed("CP-A")]
+    entry = hub(port, [*subs, *DEFAULT_BADGES])
+    endpoint.set_currents(30, 30, 30)
+    await setup(hass, entry)
+    a_client, a, _tx = await charging(entry, "CP-A")
+    try:
+        await wait_until(hass, lambda: limit_on(a, 1) == 10.0 and limit_on(a, 4) == 6.0)
+        assert "valid_to" in a.state.profiles[1]  # it expires, over the fail-safe
+
+        def refuse_failsafe(action: str, payload: dict[str, Any]) -> None:
+            if action == "SetChargingProfile":
+                profile_id = payload["cs_charging_profiles"]["charging_profile_id"]
+                a.behaviour.reject_profiles = profile_id == 4
+
+        a.on_command = refuse_failsafe
+        area = entry.subentries[ZONE]
+        hass.config_entries.async_update_subentry(
+            entry, area, data={**area.data, "failsafe_current": 8.0}
+        )
+        await wait_until(hass, lambda: "valid_to" not in a.state.profiles[1])
+        assert limit_on(a, 1) == 10.0
+        runtime = entry.runtime_data.station_by_id("CP-A")
+        assert runtime is not None
+        assert runtime.failsafe_limit is None
+        assert runtime.live_valid_to is None
+    finally:
+        await a_client.close()
