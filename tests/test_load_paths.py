@@ -20,7 +20,7 @@ from homeassistant.core import HomeAssistant
 from simulator.meter import SimulatedMeter
 from simulator.station import SimulatedStation
 
-from .conftest import DEFAULT_BADGES
+from .conftest import DEFAULT_BADGES, station_subentry
 from .helpers import wait_until
 from .test_dlm_world import charging, currents, hub, limit_on, managed, setup
 
@@ -372,3 +372,44 @@ async def test_a_station_refusing_a_new_failsafe_keeps_limits_that_do_not_expire
         assert runtime.live_valid_to is None
     finally:
         await a_client.close()
+
+
+async def test_a_failing_cycle_sets_the_failsafe_once_and_leaves_other_stations(
+    hass: HomeAssistant,
+    port: int,
+    endpoint: SimulatedMeter,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """While the DLM cycle keeps failing (a defect, injected into the allocator: no real
+    input is known to raise), the managed station is set to its fail-safe current once,
+    not again every cycle; a station outside the zones keeps what it has; the error is
+    logged once, not every cycle."""
+    subs = [connection(endpoint.port), meter(amperage=100.0), zone(), managed("CP-A")]
+    subs.append(station_subentry("CP-X"))
+    entry = hub(port, [*subs, *DEFAULT_BADGES])
+    await setup(hass, entry)
+    a_client, a, _tx = await charging(entry, "CP-A")
+    x_client, x, _tx = await charging(entry, "CP-X")
+    try:
+        await wait_until(hass, lambda: limit_on(a, 1) == 16.0 and limit_on(x, 1) == 16.0)
+        seen = Stall(a, 0.0)  # never stalled: records what it is sent
+        x_profiles = len([p for action, p in x.received if action == "SetChargingProfile"])
+
+        def broken(*_args: Any, **_kwargs: Any) -> Any:
+            raise RuntimeError("injected fault")
+
+        from custom_components.charge_zones import loadmanager
+
+        monkeypatch.setattr(loadmanager, "allocate", broken)
+        site = entry.runtime_data
+        await wait_until(hass, lambda: limit_on(a, 1) == 6.0)
+        cycles = site.load.cycle_failures
+        await wait_until(hass, lambda: site.load.cycle_failures >= cycles + 5)
+        assert seen.sent == [6.0]
+        assert limit_on(x, 1) == 16.0
+        assert len([p for action, p in x.received if action == "SetChargingProfile"]) == x_profiles
+        assert caplog.text.count("The DLM cycle failed") == 1
+    finally:
+        await a_client.close()
+        await x_client.close()
