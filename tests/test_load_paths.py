@@ -223,13 +223,16 @@ class Stall:
         self.seconds = seconds
         self.stalled = False
         self.sent: list[float] = []
+        self.profiles: list[tuple[int, float]] = []  # (profile id, limit)
         station.on_command = self._hook
 
     def _hook(self, action: str, payload: dict[str, Any]) -> Awaitable[None] | None:
         if action != "SetChargingProfile":
             return None
-        period = payload["cs_charging_profiles"]["charging_schedule"]["charging_schedule_period"]
-        self.sent.append(float(period[0]["limit"]))
+        profile = payload["cs_charging_profiles"]
+        limit = float(profile["charging_schedule"]["charging_schedule_period"][0]["limit"])
+        self.sent.append(limit)
+        self.profiles.append((profile["charging_profile_id"], limit))
         return asyncio.sleep(self.seconds) if self.stalled else None
 
 
@@ -413,3 +416,54 @@ async def test_a_failing_cycle_sets_the_failsafe_once_and_leaves_other_stations(
     finally:
         await a_client.close()
         await x_client.close()
+
+
+async def test_limits_decided_while_a_slow_station_answers_go_out_after(
+    hass: HomeAssistant, port: int, endpoint: SimulatedMeter
+) -> None:
+    """A station that takes half a second to answer each profile (in time): a cut or a
+    fail-safe current decided while the previous one is on its way is sent right after
+    it, so the station ends at the latest, not at the one that was in flight.
+
+    The zone's own meter reads the 16 A the car draws (exact room): the commons grow
+    from 20 A to 26 A (cut to 14 A), then to 30 A while that cut is on its way (10 A).
+    """
+    subs = [
+        connection(endpoint.port),
+        meter(METER, unit=1, amperage=40.0),
+        meter("zonemeter", unit=2, amperage=32.0),
+        zone(consumption="zonemeter"),
+        managed("CP-A"),
+    ]
+    entry = hub(port, [*subs, *DEFAULT_BADGES])
+    endpoint.set_currents(36, 36, 36)
+    endpoint.units[2].set_currents(16, 16, 16)
+    await setup(hass, entry)
+    a_client, a, _tx = await charging(entry, "CP-A")
+    try:
+        await wait_until(hass, lambda: limit_on(a, 1) == 16.0 and limit_on(a, 4) == 6.0)
+        slow = Stall(a, 0.5)
+        slow.stalled = True
+        # The commons grow: a cut to 14 A is on its way when they grow again (10 A).
+        endpoint.set_currents(42, 42, 42)
+        await wait_until(hass, lambda: (1, 14.0) in slow.profiles)
+        endpoint.set_currents(46, 46, 46)
+        await wait_until(hass, lambda: limit_on(a, 1) == 10.0)
+        assert [limit for pid, limit in slow.profiles if pid == 1] == [14.0, 10.0]
+        # The fail-safe current is changed twice while the first change is on its way.
+        area = entry.subentries[ZONE]
+        hass.config_entries.async_update_subentry(
+            entry, area, data={**area.data, "failsafe_current": 7.0}
+        )
+        await wait_until(hass, lambda: (4, 7.0) in slow.profiles)
+        area = entry.subentries[ZONE]
+        hass.config_entries.async_update_subentry(
+            entry, area, data={**area.data, "failsafe_current": 8.0}
+        )
+        await wait_until(hass, lambda: limit_on(a, 4) == 8.0)
+        await asyncio.sleep(1.5)
+        assert limit_on(a, 4) == 8.0
+        assert [limit for pid, limit in slow.profiles if pid == 4] == [7.0, 8.0]
+        assert limit_on(a, 1) == 10.0
+    finally:
+        await a_client.close()
