@@ -18,9 +18,9 @@ import pytest
 
 from homeassistant.core import HomeAssistant
 from simulator.meter import SimulatedMeter
-from simulator.station import SimulatedStation
+from simulator.station import SimulatedStation, StationClient
 
-from .conftest import DEFAULT_BADGES, station_subentry
+from .conftest import DEFAULT_BADGES, station_subentry, ws_url
 from .helpers import wait_until
 from .test_dlm_world import charging, currents, hub, limit_on, managed, setup
 
@@ -467,3 +467,47 @@ async def test_limits_decided_while_a_slow_station_answers_go_out_after(
         assert limit_on(a, 1) == 10.0
     finally:
         await a_client.close()
+
+
+async def test_a_two_connector_station_refusing_a_station_cap_is_asked_once(
+    hass: HomeAssistant, port: int, endpoint: SimulatedMeter
+) -> None:
+    """A station with two connectors that refuses the station-wide cap: each connector
+    still gets its own limit (their sum is the room), and the cap is not asked for
+    again and again."""
+    subs = [
+        connection(endpoint.port),
+        meter(amperage=40.0),
+        zone(),
+        managed("CP-DUO", connectors=2, max_current=16),
+    ]
+    entry = hub(port, [*subs, *DEFAULT_BADGES])
+    await setup(hass, entry)
+    client = StationClient(ws_url(entry), "CP-DUO")
+    duo = await client.connect()
+    caps: list[dict[str, Any]] = []
+
+    def refuse_cap(action: str, payload: dict[str, Any]) -> None:
+        if action == "SetChargingProfile":
+            profile = payload["cs_charging_profiles"]
+            refused = profile["charging_profile_purpose"] == "ChargePointMaxProfile"
+            duo.behaviour.reject_profiles = refused
+            if refused:
+                caps.append(profile)
+
+    duo.on_command = refuse_cap
+    try:
+        await duo.boot()
+        for connector in (1, 2):
+            await duo.status(connector, "Preparing")
+            await duo.start_transaction(connector, "BADGE-ALICE", 0)
+            await duo.status(connector, "Charging")
+        # 40 A supply, 20 A commons: 10 A each, on its own connector.
+        await wait_until(hass, lambda: limit_on(duo, 11) == 10.0 and limit_on(duo, 12) == 10.0)
+        await asyncio.sleep(3.0)
+        assert len(caps) == 1
+        assert 2 not in duo.state.profiles  # no station-wide cap installed
+        assert limit_on(duo, 11) == 10.0
+        assert limit_on(duo, 12) == 10.0
+    finally:
+        await client.close()
