@@ -511,3 +511,34 @@ async def test_a_two_connector_station_refusing_a_station_cap_is_asked_once(
         assert limit_on(duo, 12) == 10.0
     finally:
         await client.close()
+
+
+async def test_a_cut_station_that_never_reports_does_not_hold_its_room_forever(
+    hass: HomeAssistant, port: int, endpoint: SimulatedMeter
+) -> None:
+    """CP-A starts alone at 32 A and is cut to 16 A for CP-B before its first reading:
+    until it shows it follows the cut, its 32 A stay taken and CP-B gets nothing. A
+    station that never reports cannot show it: once its reading would be stale (two
+    sample intervals and the slack, then the follow time), what it draws is the DLM
+    meter's to see, like any reading that stops coming, and CP-B gets its share."""
+    subs = [
+        connection(endpoint.port),
+        meter(amperage=100.0),
+        zone(),
+        managed("CP-A", max_current=32),
+        managed("CP-B", max_current=32),
+    ]
+    entry = hub(port, [*subs, *DEFAULT_BADGES], meter_interval=2)
+    await setup(hass, entry)
+    a_client, a, _tx = await charging(entry, "CP-A")
+    await wait_until(hass, lambda: limit_on(a, 1) == 32.0)
+    b_client, b, _tx = await charging(entry, "CP-B")
+    try:
+        await wait_until(hass, lambda: limit_on(a, 1) == 16.0)
+        await asyncio.sleep(3.0)
+        assert (limit_on(b, 1) or 0.0) == 0.0  # not before CP-A's cut is proven
+        await wait_until(hass, lambda: limit_on(b, 1) == 16.0, within=30)
+        assert limit_on(a, 1) == 16.0
+    finally:
+        await a_client.close()
+        await b_client.close()
