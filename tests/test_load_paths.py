@@ -1,11 +1,12 @@
 """Load management paths that only real-world events reach.
 
-A zone with its own consumption meter read together with its DLM meter, a station that
-stops answering its limits, a hub reconfigured while it runs (a meter moved to another
-bus, a meter whose connection is gone, a meter removed), a station that goes offline
-after refusing its limits, a station that loses its fail-safe profile. Real websocket
-stations (simulator/station.py, simulator/charger.py) and pymodbus' own server
-(simulator/meter.py); Home Assistant via pytest-homeassistant-custom-component.
+A zone with its own consumption meter read together with its DLM meter; a hub
+reconfigured while it runs (a meter moved to another bus, a meter whose connection is
+gone, a meter removed); a station that answers its limits too late or slowly; a station
+that goes offline after refusing its limits; one that refuses a new fail-safe profile or
+a station-wide cap; a cycle that keeps failing; a cut station that never reports. Real
+websocket stations (simulator/station.py) and pymodbus' own server (simulator/meter.py);
+Home Assistant via pytest-homeassistant-custom-component.
 """
 
 from __future__ import annotations
@@ -367,12 +368,15 @@ async def test_a_station_refusing_a_new_failsafe_keeps_limits_that_do_not_expire
         hass.config_entries.async_update_subentry(
             entry, area, data={**area.data, "failsafe_current": 8.0}
         )
-        await wait_until(hass, lambda: "valid_to" not in a.state.profiles[1])
-        assert limit_on(a, 1) == 10.0
         runtime = entry.runtime_data.station_by_id("CP-A")
         assert runtime is not None
+        # The station holds it without an expiry, and the hub knows (its answer came).
+        await wait_until(
+            hass,
+            lambda: "valid_to" not in a.state.profiles[1] and runtime.live_valid_to is None,
+        )
+        assert limit_on(a, 1) == 10.0
         assert runtime.failsafe_limit is None
-        assert runtime.live_valid_to is None
     finally:
         await a_client.close()
 
