@@ -1083,10 +1083,8 @@ class LoadManager:
                     wanted = point.control.limit
                 pending = run.sender.wanted.get(connector)
                 if wanted is None and pending is not None and pending > target:
-                    # A rise still queued (a retry) that is no longer wanted.
-                    if point.control.limit is not None and point.control.limit <= target:
-                        del run.sender.wanted[connector]
-                        continue
+                    # A rise still queued (a retry) that is no longer wanted. The station
+                    # may have applied it without answering in time: send the target.
                     wanted = target
                 if wanted is None or wanted == pending:
                     continue
