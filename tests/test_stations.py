@@ -224,3 +224,51 @@ async def test_profile_kind_and_unit_come_from_the_model(
     )
     period = standard.max_current_profile(10)["charging_schedule"]["charging_schedule_period"][0]
     assert period == {"start_period": 0, "limit": 10, "number_phases": 1}
+
+
+async def test_meter_values_refresh_only_what_shows_readings(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    """A MeterValues refreshes the sensors of readings only; one changing nothing writes nothing.
+
+    The other entities of the station (status, badge, buttons, switch...) are not even asked:
+    a MeterValues cannot change what they show.
+    """
+    site = loaded_entry.runtime_data
+    state = site.station_by_id("MONO-L2")
+    assert state is not None
+    told: list[str] = []
+    remove = [
+        state.add_listener(lambda: told.append("all"), readings=False),
+        state.add_listener(lambda: told.append("readings")),
+    ]
+    values = [
+        {"value": "13.2", "measurand": "Current.Import", "phase": "L1", "unit": "A"},
+        {"value": "3036", "measurand": "Power.Active.Import", "unit": "W"},
+        {"value": "16", "measurand": "Current.Offered", "unit": "A"},
+        {"value": "1234.5", "measurand": "Energy.Active.Import.Register", "unit": "Wh"},
+    ]
+    async with StationClient(ws_url(loaded_entry), "MONO-L2") as station:
+        await station.status(1, "Charging")
+        await hass.async_block_till_done()
+        assert "all" in told
+        told.clear()
+        written: list[str] = []
+        hass.bus.async_listen(
+            "state_changed", lambda event: written.append(event.data["entity_id"])
+        )
+        await station.meter_values(1, values)
+        await hass.async_block_till_done()
+        assert told == ["readings"]
+        assert float(state_of(hass, "sensor", "sub_MONO-L2_current_l2")) == pytest.approx(13.2)
+        assert float(state_of(hass, "sensor", "sub_MONO-L2_power")) == 3036
+        assert float(state_of(hass, "sensor", "sub_MONO-L2_current_offered")) == 16
+        assert float(state_of(hass, "sensor", "sub_MONO-L2_energy")) == pytest.approx(1.2345)
+        assert written
+        written.clear()
+        await station.meter_values(1, values)
+        await hass.async_block_till_done()
+        assert written == []
+        assert told == ["readings", "readings"]
+    for undo in remove:
+        undo()

@@ -65,6 +65,9 @@ class ChargeZonesEntity(Entity):
 class StationEntity(ChargeZonesEntity):
     """An entity of one station, updated by that station only."""
 
+    # Whether what it shows depends on MeterValues (measurements, session register).
+    _shows_readings = False
+
     def __init__(self, site: Site, station: Station, description: EntityDescription) -> None:
         """Bind to a station."""
         self.entity_description = description
@@ -82,7 +85,9 @@ class StationEntity(ChargeZonesEntity):
         """Listen to this station only."""
         await super().async_added_to_hass()
         self._last = self._snapshot()
-        self.async_on_remove(self.station.add_listener(self._handle_update))
+        self.async_on_remove(
+            self.station.add_listener(self._handle_update, readings=self._shows_readings)
+        )
 
 
 class HubEntity(ChargeZonesEntity):

@@ -89,6 +89,8 @@ class StationSensorDescription(SensorEntityDescription):
     value_fn: Callable[[Station], StateType | datetime]
     attrs_fn: Callable[[Station], dict[str, Any] | None] = lambda _station: None
     always_available: bool = False
+    # Shows a reading: refreshed on every MeterValues (the others are not asked then).
+    shows_readings: bool = False
 
 
 def _session_energy(station: Station) -> float | None:
@@ -191,6 +193,7 @@ def _phase_descriptions(station: Station) -> list[StationSensorDescription]:
         descriptions.append(
             StationSensorDescription(
                 key=f"current_{low}",
+                shows_readings=True,
                 translation_key=f"current_{low}",
                 device_class=SensorDeviceClass.CURRENT,
                 native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
@@ -202,6 +205,7 @@ def _phase_descriptions(station: Station) -> list[StationSensorDescription]:
         descriptions.append(
             StationSensorDescription(
                 key=f"voltage_{low}",
+                shows_readings=True,
                 translation_key=f"voltage_{low}",
                 device_class=SensorDeviceClass.VOLTAGE,
                 native_unit_of_measurement=UnitOfElectricPotential.VOLT,
@@ -217,6 +221,7 @@ def _phase_descriptions(station: Station) -> list[StationSensorDescription]:
 STATION_SENSORS: tuple[StationSensorDescription, ...] = (
     StationSensorDescription(
         key="power",
+        shows_readings=True,
         translation_key="power",
         device_class=SensorDeviceClass.POWER,
         native_unit_of_measurement=UnitOfPower.WATT,
@@ -226,6 +231,7 @@ STATION_SENSORS: tuple[StationSensorDescription, ...] = (
     ),
     StationSensorDescription(
         key="energy",
+        shows_readings=True,
         translation_key="energy",
         device_class=SensorDeviceClass.ENERGY,
         native_unit_of_measurement=UnitOfEnergy.WATT_HOUR,
@@ -236,6 +242,7 @@ STATION_SENSORS: tuple[StationSensorDescription, ...] = (
     ),
     StationSensorDescription(
         key="session_energy",
+        shows_readings=True,
         translation_key="session_energy",
         device_class=SensorDeviceClass.ENERGY,
         native_unit_of_measurement=UnitOfEnergy.WATT_HOUR,
@@ -246,6 +253,7 @@ STATION_SENSORS: tuple[StationSensorDescription, ...] = (
     ),
     StationSensorDescription(
         key="session_duration",
+        shows_readings=True,
         translation_key="session_duration",
         device_class=SensorDeviceClass.DURATION,
         native_unit_of_measurement=UnitOfTime.SECONDS,
@@ -256,6 +264,7 @@ STATION_SENSORS: tuple[StationSensorDescription, ...] = (
     ),
     StationSensorDescription(
         key="current_offered",
+        shows_readings=True,
         translation_key="current_offered",
         device_class=SensorDeviceClass.CURRENT,
         native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
@@ -421,6 +430,11 @@ class StationSensor(StationEntity, SensorEntity):
     """A sensor of one station."""
 
     entity_description: StationSensorDescription
+
+    def __init__(self, site: Site, station: Station, description: StationSensorDescription) -> None:
+        """Bind to a station; a sensor of a reading is refreshed on every MeterValues."""
+        super().__init__(site, station, description)
+        self._shows_readings = description.shows_readings
 
     @property
     def available(self) -> bool:

@@ -284,6 +284,8 @@ class Station:
         self.data_transfer_listeners: list[Callable[[str, str | None, str | None], None]] = []
         self.connectors: dict[int, ConnectorState] = {}
         self._listeners: list[Callable[[], None]] = []
+        # Those of _listeners that show a reading (told of MeterValues too).
+        self._reading_listeners: list[Callable[[], None]] = []
         self._grid_cache: dict[str, dict[Phase, float]] = {}
         self._auth_listeners: list[Callable[[AuthorizationEvent], None]] = []
         self._boot_listeners: list[Callable[[Station], None]] = []
@@ -317,10 +319,25 @@ class Station:
 
     # --- listeners --------------------------------------------------------------
 
-    def add_listener(self, listener: Callable[[], None]) -> Callable[[], None]:
-        """Call listener when this station's state changes; returns a remover."""
+    def add_listener(
+        self, listener: Callable[[], None], *, readings: bool = True
+    ) -> Callable[[], None]:
+        """Call listener when this station's state changes; returns a remover.
+
+        readings=False: not called for MeterValues (which change only the measurements,
+        the open session's register and when the station was last seen), the most frequent
+        change by far.
+        """
         self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener)
+        if readings:
+            self._reading_listeners.append(listener)
+
+        def remove() -> None:
+            self._listeners.remove(listener)
+            if readings:
+                self._reading_listeners.remove(listener)
+
+        return remove
 
     def add_authorization_listener(
         self, listener: Callable[[AuthorizationEvent], None]
@@ -350,10 +367,10 @@ class Station:
         for listener in list(self.session_listeners):
             listener()
 
-    def notify(self) -> None:
-        """Tell this station's listeners that its state changed."""
+    def notify(self, *, readings_only: bool = False) -> None:
+        """Tell this station's listeners that its state changed (readings_only: MeterValues)."""
         self._grid_cache.clear()
-        for listener in list(self._listeners):
+        for listener in list(self._reading_listeners if readings_only else self._listeners):
             listener()
 
     # --- connection -------------------------------------------------------------
@@ -590,7 +607,7 @@ class Station:
                 station_id=self.station_id,
                 connector_id=connector_id,
             )
-        self.notify()
+        self.notify(readings_only=True)
 
     def on_data_transfer(
         self, vendor_id: str, message_id: str | None, data: str | None
