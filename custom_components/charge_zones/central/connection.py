@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
+from decimal import Decimal
 import json
 import logging
 import re
@@ -537,7 +538,7 @@ class StationConnection(ChargePoint):  # type: ignore[misc]
         """
         if not isinstance(payload, dict):
             raise _type_error(f"the answer to {action} is not a JSON object")
-        errors = list(get_validator(MessageType.CallResult, action, "1.6").iter_errors(payload))
+        errors = _schema_errors(MessageType.CallResult, action, payload)
         harmful = [e for e in errors if e.validator not in _HARMLESS]
         if harmful:
             raise _schema_error(harmful[0])
@@ -722,6 +723,33 @@ def _load(raw_msg: str | bytes) -> list[Any]:
     return frame
 
 
+# OCPP 1.6 schemas with decimals (multipleOf 0.1), as Decimal: the library caches one
+# validator per action whichever float type the first caller asked for (its own sending
+# side asks for Decimal), so a float payload against its cached schema can raise.
+_VALIDATORS: dict[tuple[int, str], Any] = {}
+
+
+def _decimals(value: Any) -> Any:
+    """A JSON value with its floats as Decimal (as written, not as binary floats)."""
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, dict):
+        return {k: _decimals(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decimals(v) for v in value]
+    return value
+
+
+def _schema_errors(message_type: int, action: str, payload: Any) -> list[Any]:
+    """Where a payload departs from its OCPP 1.6 schema (jsonschema ValidationErrors)."""
+    key = (message_type, action)
+    validator = _VALIDATORS.get(key)
+    if validator is None:
+        library = get_validator(message_type, action, "1.6")
+        validator = _VALIDATORS[key] = type(library)(_decimals(library.schema))
+    return list(validator.iter_errors(_decimals(payload)))
+
+
 def _schema_error(error: Any) -> OCPPError:
     # error: a jsonschema ValidationError (the library's validator).
     """The OCPP-J 1.6 error code for a schema violation (section 4.2.3)."""
@@ -746,8 +774,7 @@ def _request_error(msg: Call) -> OCPPError:
 
     (Only routed actions get here: the library has a schema for each.)
     """
-    validator = get_validator(MessageType.Call, msg.action, "1.6")
-    error = next(iter(validator.iter_errors(msg.payload)), None)
+    error = next(iter(_schema_errors(MessageType.Call, msg.action, msg.payload)), None)
     if error is None:  # the request is valid: our answer was not (our fault)
         return InternalError(
             description=f"the answer to {msg.action} could not be made",
