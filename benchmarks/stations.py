@@ -131,10 +131,13 @@ class _Fleet:
 
     async def _up(self, station_id: str, session: bool) -> None:
         """Connect, boot, and wait until Home Assistant has configured the station."""
-        from simulator.station import SimState, StationClient  # noqa: PLC0415
+        from simulator.station import SimState, StationBehaviour, StationClient  # noqa: PLC0415
 
         state = self.states.setdefault(station_id, SimState())
-        client = StationClient(self.url, station_id, state=state)
+        # 100 badges per message, 1,000 in the list (as many stations have): a badge per
+        # station, 501 in all, goes out in 6 messages at a first boot.
+        behaviour = StationBehaviour(local_list_max_length=100, local_list_capacity=1000)
+        client = StationClient(self.url, station_id, behaviour, state=state)
         station = await client.connect()
         self.clients[station_id] = client
         await station.boot()

@@ -43,7 +43,10 @@ class StationBehaviour:
     # ABB Terra: refuses a profile whose stackLevel equals ChargeProfileMaxStackLevel.
     reject_stack_level_at_max: bool = False
     reject_profiles: bool = False
+    # SendLocalListMaxLength: entries per SendLocalList message.
     local_list_max_length: int = 100
+    # LocalAuthListMaxLength: entries the list holds in all (None: as many as per message).
+    local_list_capacity: int | None = None
     local_auth_list_enabled: bool = True
     # What it answers SendLocalList while LocalAuthListEnabled is false (stations differ).
     local_list_disabled_status: str = "NotSupported"
@@ -91,7 +94,11 @@ def default_configuration(behaviour: StationBehaviour) -> dict[str, str]:
         "MeterValuesSampledData": "Energy.Active.Import.Register,Current.Import",
         "LocalAuthListEnabled": "true" if behaviour.local_auth_list_enabled else "false",
         "SendLocalListMaxLength": str(behaviour.local_list_max_length),
-        "LocalAuthListMaxLength": str(behaviour.local_list_max_length),
+        "LocalAuthListMaxLength": str(
+            behaviour.local_list_max_length
+            if behaviour.local_list_capacity is None
+            else behaviour.local_list_capacity
+        ),
         "NumberOfConnectors": "1",
         "AuthorizationCacheEnabled": "true" if behaviour.authorization_cache else "false",
         **behaviour.extra_configuration,
@@ -467,10 +474,19 @@ class SimulatedStation(ChargePoint):  # type: ignore[misc]
         entries = local_authorization_list or []
         if len(entries) > self.behaviour.local_list_max_length:
             return call_result.SendLocalList(status="Failed")
-        if update_type == "Full":
-            self.state.local_list = {}
+        # OCPP 1.6: a differential update must carry a higher version than the list held.
+        if update_type == "Differential" and list_version <= self.state.local_list_version:
+            return call_result.SendLocalList(status="VersionMismatch")
+        held = {} if update_type == "Full" else dict(self.state.local_list)
         for entry in entries:
-            self.state.local_list[entry["id_tag"]] = entry.get("id_tag_info", {})
+            if "id_tag_info" in entry:
+                held[entry["id_tag"]] = entry["id_tag_info"]
+            else:  # a differential entry without idTagInfo removes the badge
+                held.pop(entry["id_tag"], None)
+        capacity = self.behaviour.local_list_capacity or self.behaviour.local_list_max_length
+        if len(held) > capacity:
+            return call_result.SendLocalList(status="Failed")
+        self.state.local_list = held
         self.state.local_list_version = list_version
         return call_result.SendLocalList(status="Accepted")
 

@@ -432,6 +432,98 @@ async def _enable_local_list_and_push(
     assert local_issue(hass, loaded_entry) is None
 
 
+# --- lists longer than a message, or than the station holds ----------------------------
+
+
+def full_issue(hass: HomeAssistant, entry: MockConfigEntry) -> ir.IssueEntry | None:
+    """The repair saying a station's badge list cannot hold every badge."""
+    return ir.async_get(hass).async_get_issue(DOMAIN, f"local_list_full_{entry.entry_id}_{SUB}")
+
+
+@pytest.mark.parametrize(
+    "behaviour", [StationBehaviour(local_list_max_length=2, local_list_capacity=10)]
+)
+async def test_long_list_goes_out_in_several_messages(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    sim: SimulatedStation,
+    behaviour: StationBehaviour,
+) -> None:
+    """Three badges, two per SendLocalList: a Full update then a Differential one, each
+    with a higher version, the last one the list's; the next boot sends nothing."""
+    await booted(hass, loaded_entry, sim)
+    first, second = commands(sim, "SendLocalList")
+    version = runtime(loaded_entry).local_list_version
+    assert version is not None
+    assert (first["update_type"], first["list_version"]) == ("Full", version - 1)
+    assert (second["update_type"], second["list_version"]) == ("Differential", version)
+    assert len(first["local_authorization_list"]) == 2
+    assert len(second["local_authorization_list"]) == 1
+    assert set(sim.state.local_list) == {"BADGE-ALICE", "BADGE-BOB", "BADGE-OLD"}
+    assert sim.state.local_list_version == version
+    assert runtime(loaded_entry).local_list_error is None
+    assert full_issue(hass, loaded_entry) is None
+
+    async with StationClient(ws_url(loaded_entry), STATION_ID, behaviour, state=sim.state) as again:
+        await wait_until(hass, lambda: runtime(loaded_entry).connected)
+        assert (await again.boot()).status == "Accepted"
+        await again.wait_for("GetCompositeSchedule")
+        await wait_until(hass, lambda: runtime(loaded_entry).ready)
+        await hass.async_block_till_done()
+        assert not commands(again, "SendLocalList")
+
+
+@pytest.mark.parametrize("behaviour", [StationBehaviour(local_list_max_length=2)])
+async def test_list_beyond_what_the_station_holds(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    sim: SimulatedStation,
+    behaviour: StationBehaviour,
+) -> None:
+    """Three badges for a station holding two: the badge valid today goes first, the
+    installer gets a repair naming the station and the numbers; a reload keeps it until
+    every badge fits, then it goes."""
+    await booted(hass, loaded_entry, sim)
+    [payload] = commands(sim, "SendLocalList")
+    assert payload["update_type"] == "Full"
+    assert len(sim.state.local_list) == 2
+    assert sim.state.local_list["BADGE-ALICE"] == {"status": "Accepted"}
+    issue = full_issue(hass, loaded_entry)
+    assert issue is not None
+    assert issue.translation_key == "local_list_full"
+    assert issue.translation_placeholders == {
+        "station_id": STATION_ID,
+        "badges": "3",
+        "capacity": "2",
+        "online_only": "1",
+    }
+    assert runtime(loaded_entry).local_list_error == (
+        "3 badges, the station holds 2: 1 checked online only"
+    )
+    diagnostics = await async_get_config_entry_diagnostics(hass, loaded_entry)
+    [station] = diagnostics["stations"]
+    assert station["local_list_error"] == runtime(loaded_entry).local_list_error
+
+    # A reload keeps the repair while the list still cannot hold every badge.
+    assert await hass.config_entries.async_reload(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+    assert full_issue(hass, loaded_entry) is not None
+    async with StationClient(ws_url(loaded_entry), STATION_ID, behaviour, state=sim.state) as again:
+        await wait_until(hass, lambda: runtime(loaded_entry).connected)
+        assert (await again.boot()).status == "Accepted"
+        await wait_until(hass, lambda: runtime(loaded_entry).ready)
+        await again.wait_for("GetCompositeSchedule")
+        await hass.async_block_till_done()
+        assert not commands(again, "SendLocalList")
+        assert full_issue(hass, loaded_entry) is not None
+
+        # One badge fewer: every badge fits, the repair goes.
+        assert hass.config_entries.async_remove_subentry(loaded_entry, "badge_BADGE-OLD")
+        await wait_until(hass, lambda: full_issue(hass, loaded_entry) is None)
+        assert set(again.state.local_list) == {"BADGE-ALICE", "BADGE-BOB"}
+        assert runtime(loaded_entry).local_list_error is None
+
+
 # --- SecurityEventNotification ---------------------------------------------------------
 
 

@@ -923,22 +923,23 @@ async def test_update_configuration_list_too_long(
 async def test_update_configuration_list_too_long_known_at_boot(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, sim: SimulatedStation
 ) -> None:
-    """Once the hub has read SendLocalListMaxLength, it does not even send the list."""
+    """Once the hub has read LocalAuthListMaxLength, it sends what the station holds
+    (the badge valid today first) and says what is left out, rather than nothing."""
     await boot_and_configure(hass, loaded_entry, sim)
-    assert not commands(sim, "SendLocalList")
+    [sent] = commands(sim, "SendLocalList")
+    assert len(sent["local_authorization_list"]) == 2
+    assert "BADGE-ALICE" in sim.state.local_list
+    assert runtime(loaded_entry).local_list_error == (
+        "3 badges, the station holds 2: 1 checked online only"
+    )
 
-    with pytest.raises(HomeAssistantError) as err:
-        await press(hass, f"{SUB}_update_configuration")
-    assert err.value.translation_key == "command_failed"
-    assert runtime(loaded_entry).local_list_error == "3 badges, the station accepts 2 per list"
-
-    with pytest.raises(HomeAssistantError) as err:
-        await press(hass, f"{loaded_entry.entry_id}_update_configuration")
-    assert err.value.translation_key == "update_configuration_failed"
-    placeholders = err.value.translation_placeholders
-    assert placeholders is not None
-    assert placeholders["stations"].startswith(f"{STATION_ID} (Failed: ")
-    assert not commands(sim, "SendLocalList")
+    await press(hass, f"{SUB}_update_configuration")
+    response = await call(
+        hass, "update_configuration", {"device_id": device_id(hass, loaded_entry)}
+    )
+    assert response == {"stations": {STATION_ID: "Accepted"}}
+    assert len(commands(sim, "SendLocalList")) == 3
+    assert len(sim.state.local_list) == 2
 
 
 async def test_button_callerror(

@@ -83,6 +83,8 @@ class BadgeBook:
     def __init__(self, badges: Iterable[Badge] = ()) -> None:
         """Build from badges."""
         self._badges: dict[str, Badge] = {}
+        # The local list and its digest per (day, time zone): every boot asks for them.
+        self._lists: dict[tuple[date, str], tuple[list[dict[str, Any]], str]] = {}
         # The day the badges were last evaluated on (set by the site, at each expiry).
         self.day: date | None = None
         self.replace(badges)
@@ -95,6 +97,7 @@ class BadgeBook:
     def replace(self, badges: Iterable[Badge]) -> None:
         """Replace every badge."""
         self._badges = {badge.key: badge for badge in badges}
+        self._lists.clear()
 
     def __len__(self) -> int:
         """Number of badges."""
@@ -126,7 +129,13 @@ class BadgeBook:
         Each badge with its status on `today` (default: today in `tz`): a badge past
         its expiry goes out Expired, never Accepted with a past expiryDate.
         """
+        return list(self._list(tz, today)[0])
+
+    def _list(self, tz: tzinfo, today: date | None) -> tuple[list[dict[str, Any]], str]:
         day = today if today is not None else self.today(tz)
+        key = (day, str(tz))
+        if (known := self._lists.get(key)) is not None:
+            return known
         entries: list[dict[str, Any]] = []
         for badge in sorted(self._badges.values(), key=lambda b: b.key):
             info: dict[str, Any] = {"status": badge.status_on(day)}
@@ -135,12 +144,15 @@ class BadgeBook:
             if badge.group:
                 info["parent_id_tag"] = badge.group
             entries.append({"id_tag": badge.tag, "id_tag_info": info})
-        return entries
+        payload = json.dumps(entries, sort_keys=True).encode()
+        if len(self._lists) > 8:  # days gone by
+            self._lists.clear()
+        known = self._lists[key] = (entries, hashlib.sha256(payload).hexdigest()[:16])
+        return known
 
     def digest(self, tz: tzinfo, today: date | None = None) -> str:
         """Fingerprint of the local list: a new one means a new list version."""
-        payload = json.dumps(self.local_list(tz, today), sort_keys=True).encode()
-        return hashlib.sha256(payload).hexdigest()[:16]
+        return self._list(tz, today)[1]
 
     def next_change(self, tz: tzinfo, now: datetime) -> datetime | None:
         """When the list changes next by itself: the first badge to expire (None: never).

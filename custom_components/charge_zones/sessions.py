@@ -794,6 +794,17 @@ class SessionStore:
             self.schedule_save()
         return self.local_list_version
 
+    def local_list_room(self, messages: int) -> int:
+        """The list version, raised if needed so that `messages` versions end with it.
+
+        A list sent in several messages takes a version per message (each above the
+        last); a version below 1 is not one.
+        """
+        if self.local_list_version < messages:
+            self.local_list_version = messages
+            self.schedule_save()
+        return self.local_list_version
+
     async def async_flush(self) -> None:
         """Write pending changes (on unload) and close the history."""
         await self.async_flush_history()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine
+import contextlib
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import partial
@@ -22,7 +23,7 @@ from homeassistant.helpers.event import async_track_point_in_time
 from homeassistant.util import dt as dt_util
 
 from .badges import Badge, BadgeBook
-from .central.connection import StationConnection
+from .central.connection import StationConnection, load_schemas
 from .central.server import (
     Endpoint,
     Handshake,
@@ -196,6 +197,7 @@ ISSUE_KINDS = (
     "port_unavailable",
     "dlm_cycle_failed",
     "local_list_refused",
+    "local_list_full",
 )
 
 
@@ -327,6 +329,7 @@ class Site:
 
     async def async_start(self) -> None:
         """Load the store, build stations and badges, start listening."""
+        await self.hass.async_add_executor_job(load_schemas)
         await self.sessions.async_load()
         self._sync_badges()
         for subentry in self.entry.subentries.values():
@@ -557,6 +560,17 @@ class Site:
             station.local_list_refused = (raised.translation_placeholders or {}).get(
                 "status", "Failed"
             )
+        full = ir.async_get(self.hass).async_get_issue(
+            DOMAIN, issue_id("local_list_full", self.entry.entry_id, subentry.subentry_id)
+        )
+        if full is not None:
+            placeholders = full.translation_placeholders or {}
+            with contextlib.suppress(KeyError, ValueError):
+                station.local_list_capacity = (
+                    int(placeholders["badges"]),
+                    int(placeholders["capacity"]),
+                )
+                station.local_list_full_reported = True
         station.add_listener(partial(self._check_station_issues, station))
         station.add_ready_listener(self.load.station_ready)
         station.session_listeners.append(self.load.request_cycle)
@@ -600,6 +614,7 @@ class Site:
             "key_not_delivered",
             "profile_refused",
             "local_list_refused",
+            "local_list_full",
         ):
             self._delete_issue(kind, subentry_id)
         if station.connection is not None:
@@ -752,6 +767,24 @@ class Site:
                 )
             else:
                 self._delete_issue("local_list_refused", station.config.subentry_id)
+        full = station.local_list_capacity
+        if (full is not None) != station.local_list_full_reported:
+            station.local_list_full_reported = full is not None
+            if full is not None:
+                badges, capacity = full
+                self._raise_issue(
+                    "local_list_full",
+                    station.config.subentry_id,
+                    ir.IssueSeverity.WARNING,
+                    {
+                        "station_id": station.station_id,
+                        "badges": str(badges),
+                        "capacity": str(capacity),
+                        "online_only": str(badges - capacity),
+                    },
+                )
+            else:
+                self._delete_issue("local_list_full", station.config.subentry_id)
 
     def _sync_station_issue(
         self, station: Station, kind: str, error: str | None, reported: bool

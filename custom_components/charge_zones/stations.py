@@ -145,9 +145,7 @@ class ConnectorState:
         transaction, so the last values of a session must not pass for what the
         connector draws now.
         """
-        samples = self.measurements.samples
-        for key in [k for k in samples if not k[0].endswith("Register")]:
-            del samples[key]
+        self.measurements.forget(lambda key: key[0].endswith("Register"))
         self.measured_at = None
         self.cleared_at = datetime.now(UTC)
 
@@ -238,6 +236,9 @@ class Station:
         # The station refused the badge list (its answer): offline badging fails there.
         self.local_list_refused: str | None = None
         self.local_list_reported = False  # the hub's repair issue for it
+        # (badges, what the station holds) when its list cannot hold every badge.
+        self.local_list_capacity: tuple[int, int] | None = None
+        self.local_list_full_reported = False  # the hub's repair issue for it
         self.cache_status: str | None = None  # answer to the last ClearCache
         self.security_events: deque[SecurityEvent] = deque(maxlen=SECURITY_EVENTS_KEPT)
         self._security_listeners: list[Callable[[SecurityEvent], None]] = []
@@ -919,28 +920,59 @@ class Station:
                 held = None
             if held == version:
                 self.local_list_version = held
+                self.local_list_error = self._note_capacity()
                 return "Accepted"
             # It missed a change of the badges (a badge removed, blocked or expired
             # may still be in its authorization cache).
             try:
-                return await self._send_local_list(connection, version)
+                return await self._send_local_list(connection)
             finally:
                 await self._clear_cache_quietly()
-        return await self._send_local_list(connection, version)
+        return await self._send_local_list(connection)
 
-    async def _send_local_list(self, connection: StationConnection, version: int) -> str:
-        tz = self._timezone()
-        entries = self._badges.local_list(tz)
-        max_length = _int_key(self.configuration, "SendLocalListMaxLength")
-        if max_length is not None and len(entries) > max_length:
-            self.local_list_error = (
-                f"{len(entries)} badges, the station accepts {max_length} per list"
+    def _note_capacity(self) -> str | None:
+        """Whether the station's list holds every badge (None) or what it leaves out."""
+        badges = len(self._badges)
+        capacity = _int_key(self.configuration, "LocalAuthListMaxLength")
+        if capacity is None or not 0 < capacity < badges:
+            self.local_list_capacity = None
+            return None
+        self.local_list_capacity = (badges, capacity)
+        return f"{badges} badges, the station holds {capacity}: {badges - capacity} checked online only"
+
+    def _local_list_chunks(self) -> list[list[dict[str, Any]]]:
+        """The badge list as the station can take it, in SendLocalList messages.
+
+        LocalAuthListMaxLength caps the list: beyond it the badges valid now go first
+        (the rest are checked online only, and the installer is told); SendLocalListMaxLength
+        caps one message: a longer list goes out as a Full update and Differential ones.
+        """
+        entries = self._badges.local_list(self._timezone())
+        self._note_capacity()
+        if self.local_list_capacity is not None:
+            entries = sorted(entries, key=lambda e: e["id_tag_info"]["status"] != ACCEPTED)
+            entries = entries[: self.local_list_capacity[1]]
+        per_message = _int_key(self.configuration, "SendLocalListMaxLength")
+        if per_message is None or per_message <= 0:
+            return [entries]
+        return [entries[i : i + per_message] for i in range(0, len(entries), per_message)] or [[]]
+
+    async def _send_local_list(self, connection: StationConnection) -> str:
+        chunks = self._local_list_chunks()
+        # Versions rise through the messages (a Differential update must carry a higher
+        # version than the list held) and the last one is the list's: only a station
+        # that took every message holds it.
+        version = self._sessions.local_list_room(len(chunks))
+        status = "Accepted"
+        for index, chunk in enumerate(chunks):
+            status = await connection.send_local_list(
+                version - len(chunks) + 1 + index, "Full" if index == 0 else "Differential", chunk
             )
-            raise CommandError(f"{self.station_id}: {self.local_list_error}")
-        status = await connection.send_local_list(version, "Full", entries)
+            if status != "Accepted":
+                break
         if status == "Accepted":
             self.local_list_version = version
-            self.local_list_error = None
+            self.local_list_error = self._note_capacity()
             self.local_list_refused = None
             self._sessions.station_list_versions[self.station_id] = version
             self._sessions.schedule_save()

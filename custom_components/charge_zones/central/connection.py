@@ -9,15 +9,18 @@ or a timeout.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+import contextlib
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from decimal import Decimal
 import json
 import logging
+from pathlib import Path
 import re
 from typing import Any, Protocol, cast
 import uuid
 
+from ocpp import messages as ocpp_messages
 from ocpp.charge_point import (
     camel_to_snake_case,
     remove_nones,
@@ -723,9 +726,11 @@ def _load(raw_msg: str | bytes) -> list[Any]:
     return frame
 
 
-# OCPP 1.6 schemas with decimals (multipleOf 0.1), as Decimal: the library caches one
-# validator per action whichever float type the first caller asked for (its own sending
-# side asks for Decimal), so a float payload against its cached schema can raise.
+# The OCPP 1.6 schemas, read by us with their decimals (multipleOf 0.1) as Decimal: the
+# library caches one validator per action whichever float type its first caller asked
+# for (its sending side asks for Decimal, other callers for float), so sharing its cache
+# can compare floats with Decimals and raise.
+_SCHEMA_DIR = Path(ocpp_messages.__file__).parent / "v16" / "schemas"
 _VALIDATORS: dict[tuple[int, str], Any] = {}
 
 
@@ -740,14 +745,31 @@ def _decimals(value: Any) -> Any:
     return value
 
 
-def _schema_errors(message_type: int, action: str, payload: Any) -> list[Any]:
-    """Where a payload departs from its OCPP 1.6 schema (jsonschema ValidationErrors)."""
+def load_schemas() -> None:
+    """Read every OCPP 1.6 schema (files: not in the event loop), once per process."""
+    for action in Action:
+        for message_type in (MessageType.Call, MessageType.CallResult):
+            with contextlib.suppress(OSError, ValueError):
+                _validator(message_type, action.value)
+
+
+def _validator(message_type: int, action: str) -> Any:
     key = (message_type, action)
     validator = _VALIDATORS.get(key)
     if validator is None:
-        library = get_validator(message_type, action, "1.6")
-        validator = _VALIDATORS[key] = type(library)(_decimals(library.schema))
-    return list(validator.iter_errors(_decimals(payload)))
+        name = f"{action}Response" if message_type == MessageType.CallResult else action
+        schema = json.loads(
+            (_SCHEMA_DIR / f"{name}.json").read_text(encoding="utf-8-sig"), parse_float=Decimal
+        )
+        # The library's validator class (Heartbeat's schema has no decimals).
+        kind = type(get_validator(MessageType.Call, "Heartbeat", "1.6"))
+        validator = _VALIDATORS[key] = kind(schema)
+    return validator
+
+
+def _schema_errors(message_type: int, action: str, payload: Any) -> list[Any]:
+    """Where a payload departs from its OCPP 1.6 schema (jsonschema ValidationErrors)."""
+    return list(_validator(message_type, action).iter_errors(_decimals(payload)))
 
 
 def _schema_error(error: Any) -> OCPPError:

@@ -6,7 +6,7 @@ base units (Wh, W, varh, var, VA, A, V, %, Celsius, Hz).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 import math
@@ -169,14 +169,26 @@ class Measurements:
     """The latest value of every (measurand, phase, location) a connector reported."""
 
     samples: dict[SampleKey, Sample] = field(default_factory=dict)
+    # Values derived from the samples, asked for by every entity after each message:
+    # worked out once per change of the samples.
+    _derived: dict[tuple[str, str, str | None], Any] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def update(self, samples: Iterable[Sample]) -> None:
         """Keep the newest sample of each key."""
+        self._derived.clear()
         for sample in samples:
             key = (sample.measurand, sample.phase, sample.location)
             old = self.samples.get(key)
             if old is None or sample.timestamp >= old.timestamp:
                 self.samples[key] = sample
+
+    def forget(self, keep: Callable[[SampleKey], bool]) -> None:
+        """Drop the samples whose key `keep` refuses."""
+        self._derived.clear()
+        for key in [k for k in self.samples if not keep(k)]:
+            del self.samples[key]
 
     def _pick(self, measurand: str, phase: str | None = None) -> Sample | None:
         """Newest sample of a measurand/phase, preferring the outlet location."""
@@ -190,11 +202,18 @@ class Measurements:
 
     def value(self, measurand: str, phase: str | None = None) -> float | None:
         """Value of a measurand (optionally of one phase)."""
-        sample = self._pick(measurand, phase)
-        return sample.value if sample else None
+        key = ("value", measurand, phase)
+        if key not in self._derived:
+            sample = self._pick(measurand, phase)
+            self._derived[key] = sample.value if sample else None
+        value: float | None = self._derived[key]
+        return value
 
     def per_phase(self, measurand: str) -> dict[Phase, float]:
         """Per-phase values of a measurand, keyed by the station's phases."""
+        key = ("per_phase", measurand, None)
+        if key in self._derived:
+            return dict(self._derived[key])
         result: dict[Phase, float] = {}
         for (m, p, _loc), sample in self.samples.items():
             if (
@@ -204,7 +223,8 @@ class Measurements:
                 and (phase not in result or sample.location in (None, "Outlet"))
             ):
                 result[phase] = sample.value
-        return result
+        self._derived[key] = result
+        return dict(result)
 
     def total(self, measurand: str) -> float | None:
         """Value without phase, else the sum over the phases."""
