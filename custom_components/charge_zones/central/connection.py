@@ -511,10 +511,17 @@ class StationConnection(ChargePoint):  # type: ignore[misc]
             action=action,
             payload=remove_nones(snake_to_camel_case(serialize_as_dict(payload))),
         )
-        try:
-            await validate_payload(request, self._ocpp_version)
-        except OCPPError as err:
-            raise _InvalidRequestError from err
+        # The same request to many stations (a badge list, a configuration key) is
+        # checked once: a valid payload stays valid.
+        text = json.dumps([action, request.payload], sort_keys=True, default=str)
+        if text not in _VALID_REQUESTS:
+            try:
+                await validate_payload(request, self._ocpp_version)
+            except OCPPError as err:
+                raise _InvalidRequestError from err
+            if len(_VALID_REQUESTS) >= _VALID_REQUESTS_KEPT:
+                _VALID_REQUESTS.clear()
+            _VALID_REQUESTS.add(text)
         async with self._call_lock:
             self._pending_id = request.unique_id
             try:
@@ -730,6 +737,9 @@ def _load(raw_msg: str | bytes) -> list[Any]:
 # library caches one validator per action whichever float type its first caller asked
 # for (its sending side asks for Decimal, other callers for float), so sharing its cache
 # can compare floats with Decimals and raise.
+# Requests already checked against their schema (as sent: action and payload).
+_VALID_REQUESTS: set[str] = set()
+_VALID_REQUESTS_KEPT = 256
 _SCHEMA_DIR = Path(ocpp_messages.__file__).parent / "v16" / "schemas"
 _VALIDATORS: dict[tuple[int, str], Any] = {}
 
