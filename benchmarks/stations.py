@@ -413,15 +413,19 @@ async def _load(
     )
     print(f"    HA RSS               {rss():7.0f} MB")
     if profiler is not None:
-        out = io.StringIO()
-        stats = pstats.Stats(profiler, stream=out)
-        stats.sort_stats("tottime").print_stats(15)
-        stats.sort_stats("cumulative").print_stats(
-            r"charge_zones|ocpp/|jsonschema/validators|websockets/asyncio|homeassistant/core\.py",
-            20,
-        )
-        print("    cProfile of the HA event loop thread (tottime, then cumulative):")
-        print("\n".join("      " + line for line in out.getvalue().splitlines() if line.strip()))
+        _print_profile(profiler)
+
+
+def _print_profile(profiler: cProfile.Profile) -> None:
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("tottime").print_stats(15)
+    stats.sort_stats("cumulative").print_stats(
+        r"charge_zones|ocpp/|jsonschema/validators|websockets/asyncio|homeassistant/core\.py",
+        20,
+    )
+    print("    cProfile of the HA event loop thread (tottime, then cumulative):")
+    print("\n".join("      " + line for line in out.getvalue().splitlines() if line.strip()))
 
 
 def _boot_lines(
@@ -541,6 +545,7 @@ async def _site(n: int, quick: bool, profile: bool) -> None:
     )
 
     from homeassistant import loader  # noqa: PLC0415
+    from homeassistant.setup import async_setup_component  # noqa: PLC0415
 
     port = _free_port()
     url = f"ws://127.0.0.1:{port}"
@@ -551,6 +556,9 @@ async def _site(n: int, quick: bool, profile: bool) -> None:
     with tempfile.TemporaryDirectory() as config_dir:
         async with async_test_home_assistant(config_dir=config_dir) as hass:
             hass.data.pop(loader.DATA_CUSTOM_COMPONENTS)
+            # The integration needs http (its remote endpoint): on loopback, a free port.
+            http = {"server_host": ["127.0.0.1"], "server_port": _free_port()}
+            assert await async_setup_component(hass, "http", {"http": http})
             entry = MockConfigEntry(
                 domain="charge_zones",
                 data={"host": "127.0.0.1", "port": port},
@@ -567,10 +575,17 @@ async def _site(n: int, quick: bool, profile: bool) -> None:
                 await asyncio.sleep(2.0)
                 idle = (_cpu() - cpu0) / (time.perf_counter() - wall0)
                 before, cpu0 = counter.count, _cpu()
+                profiler = cProfile.Profile() if profile else None
+                if profiler is not None:
+                    profiler.enable()
                 up = await remote.ask("connect", ids=ids, session=False)
+                if profiler is not None:
+                    profiler.disable()
                 used = _cpu() - cpu0
                 print(f"  [{label}] first boot (50 stations at a time)")
                 _boot_lines("boot", n, up, used, idle, counter.count - before)
+                if profiler is not None:
+                    _print_profile(profiler)
                 await remote.ask("sessions")
                 await hass.async_block_till_done()
                 await asyncio.sleep(3.0 if quick else 5.0)

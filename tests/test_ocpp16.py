@@ -13,12 +13,15 @@ import json
 import logging
 from typing import Any
 
+from ocpp.charge_point import remove_nones, serialize_as_dict, snake_to_camel_case
 from ocpp.messages import MessageType, get_validator
+from ocpp.v16 import call
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 from websockets.asyncio.client import ClientConnection, connect
 
 from custom_components.charge_zones import stations as stations_module
+from custom_components.charge_zones.central import connection as connection_module
 from custom_components.charge_zones.central.connection import _schema_error
 from custom_components.charge_zones.const import DOMAIN
 from custom_components.charge_zones.stations import Station
@@ -529,3 +532,44 @@ async def test_incoming_data_transfer_fires_an_event(
         "message_id": "Temp",
         "data": "41.5",
     }
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        call.SendLocalList(
+            list_version=3,
+            update_type="Differential",
+            local_authorization_list=[
+                {"id_tag": "A", "id_tag_info": {"status": "Accepted", "parent_id_tag": "G"}},
+                {"id_tag": "B", "id_tag_info": {"status": "Expired", "expiry_date": None}},
+                {"id_tag": "C"},
+            ],
+        ),
+        call.SetChargingProfile(
+            connector_id=0,
+            cs_charging_profiles={
+                "charging_profile_id": 1,
+                "stack_level": 2,
+                "charging_profile_purpose": "TxDefaultProfile",
+                "charging_profile_kind": "Relative",
+                "valid_to": None,
+                "charging_schedule": {
+                    "charging_rate_unit": "A",
+                    "charging_schedule_period": [
+                        {"start_period": 0, "limit": 16.0, "number_phases": 3}
+                    ],
+                },
+            },
+        ),
+        call.GetConfiguration(key=["HeartbeatInterval"]),
+        call.GetConfiguration(),
+        call.RemoteStartTransaction(id_tag="X", connector_id=None),
+        call.GetCompositeSchedule(connector_id=1, duration=3600, charging_rate_unit="A"),
+        call.DataTransfer(vendor_id="v", message_id=None, data="d"),
+    ],
+)
+def test_commands_are_written_as_the_library_writes_them(command: Any) -> None:
+    """Our own writer of commands (no deep copies) gives what the library would send."""
+    library = remove_nones(snake_to_camel_case(serialize_as_dict(command)))
+    assert connection_module._wire(command) == library

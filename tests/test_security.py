@@ -134,7 +134,9 @@ async def test_new_password_pushed_as_authorization_key(
     hass.config_entries.async_update_subentry(
         loaded_entry, subentry, data={**subentry.data, "password": new_password}
     )
-    payload = await station.wait_for("ChangeConfiguration")
+    # (The configuration after its boot, e.g. HeartbeatInterval, may still be going out.)
+    while (payload := await station.wait_for("ChangeConfiguration"))["key"] != "AuthorizationKey":
+        pass
     assert payload == {"key": "AuthorizationKey", "value": new_password.encode().hex()}
     await wait_until(hass, lambda: station.state.authorization_key == new_password)
     await client.close()

@@ -867,7 +867,7 @@ class BadgeSensor(BilledSensor):
         listeners = self.site.sessions.billing_listeners
         listeners.append(self._on_billed)
         self.async_on_remove(lambda: listeners.remove(self._on_billed))
-        self.async_on_remove(self.site.add_listener(self._handle_update))
+        self.async_on_remove(self.site.add_listener(self._handle_update, configuration_only=True))
 
 
 # --- badge holders (billing over all their badges) ----------------------------------
@@ -926,4 +926,4 @@ class HolderSensor(BilledSensor):
         await super().async_added_to_hass()
         self._last = self._snapshot()
         self.async_on_remove(self.site.sessions.on_holder_billed(self.key, self._handle_update))
-        self.async_on_remove(self.site.add_listener(self._handle_update))
+        self.async_on_remove(self.site.add_listener(self._handle_update, configuration_only=True))

@@ -251,6 +251,7 @@ class Site:
         self._station_added: list[Callable[[Station], None]] = []
         self._configured: list[Callable[[], None]] = []
         self._listeners: list[Callable[[], None]] = []
+        self._config_listeners: list[Callable[[], None]] = []
         self._address = self._wanted_address()
         self._rejections: dict[str, int] = {}  # station id: refused handshakes in a row
         self._accepted_badges: frozenset[str] = frozenset()  # tags accepted today
@@ -429,7 +430,7 @@ class Site:
                 self.create_task(
                     station.async_apply_settings(), f"settings to {station.station_id}"
                 )
-        self.notify()
+        self.notify(configuration=True)
 
     def create_task(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
         """Run a task tied to the entry (cancelled on unload)."""
@@ -523,15 +524,25 @@ class Site:
         self._station_added.append(listener)
         return lambda: self._station_added.remove(listener)
 
-    def add_listener(self, listener: Callable[[], None]) -> Callable[[], None]:
-        """Call listener when hub-level state changes; returns a remover."""
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener)
+    def add_listener(
+        self, listener: Callable[[], None], *, configuration_only: bool = False
+    ) -> Callable[[], None]:
+        """Call listener when hub-level state changes; returns a remover.
 
-    def notify(self) -> None:
-        """Tell hub-level listeners that something changed."""
+        configuration_only: only when the hub's configuration changed (badges, tariff),
+        not when a station connects or leaves (hundreds at once after a network blip).
+        """
+        listeners = self._config_listeners if configuration_only else self._listeners
+        listeners.append(listener)
+        return lambda: listeners.remove(listener)
+
+    def notify(self, *, configuration: bool = False) -> None:
+        """Tell hub-level listeners that something changed (configuration: its settings)."""
         for listener in list(self._listeners):
             listener()
+        if configuration:
+            for listener in list(self._config_listeners):
+                listener()
 
     # --- stations ---------------------------------------------------------------
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 import contextlib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, is_dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+import functools
 import json
 import logging
 from pathlib import Path
@@ -23,14 +24,10 @@ import uuid
 from ocpp import messages as ocpp_messages
 from ocpp.charge_point import (
     camel_to_snake_case,
-    remove_nones,
-    serialize_as_dict,
     snake_to_camel_case,
 )
 from ocpp.exceptions import (
     FormationViolationError,
-    FormatViolationError,
-    InternalError,
     NotImplementedError,
     NotSupportedError,
     OccurenceConstraintViolationError,
@@ -181,11 +178,13 @@ class StationHandler(Protocol):
         """A SecurityEventNotification arrived (OCPP 1.6 security extension)."""
 
 
-def on[F: Callable[..., Any]](
-    action: str, *, skip_schema_validation: bool = False
-) -> Callable[[F], F]:
-    """Typed `ocpp.routing.on`."""
-    return cast(Callable[[F], F], _on(action, skip_schema_validation=skip_schema_validation))
+def on[F: Callable[..., Any]](action: str) -> Callable[[F], F]:
+    """Typed `ocpp.routing.on`, without the library's schema checks.
+
+    `route_message` checks each request against our copy of its schema (the library
+    would check it, and our answer, again with every message).
+    """
+    return cast(Callable[[F], F], _on(action, skip_schema_validation=True))
 
 
 def after[F: Callable[..., Any]](action: str) -> Callable[[F], F]:
@@ -257,11 +256,9 @@ class StationConnection(ChargePoint):  # type: ignore[misc]
             if msg.action == _METER_VALUES:
                 await self._on_meter_values(msg)
             else:
-                try:
-                    await self._handle_call(msg)
-                except FormatViolationError:
-                    # The library's catch-all (OCPP 2.0's name): the 1.6 code instead.
-                    raise _request_error(msg) from None
+                if errors := _schema_errors(MessageType.Call, msg.action, msg.payload):
+                    raise _schema_error(errors[0])
+                await self._handle_call(msg)
         except OCPPError as err:
             _LOGGER.warning(
                 "Station %s: %s refused with %s (%s)",
@@ -509,7 +506,7 @@ class StationConnection(ChargePoint):  # type: ignore[misc]
         request = Call(
             unique_id=str(uuid.uuid4()),
             action=action,
-            payload=remove_nones(snake_to_camel_case(serialize_as_dict(payload))),
+            payload=_wire(payload),
         )
         # The same request to many stations (a badge list, a configuration key) is
         # checked once: a valid payload stays valid.
@@ -755,6 +752,27 @@ def _decimals(value: Any) -> Any:
     return value
 
 
+@functools.cache
+def _camel(key: str) -> str:
+    """A field's name as OCPP writes it (the library's rule, worked out once per name)."""
+    return str(next(iter(snake_to_camel_case({key: None}))))
+
+
+def _wire(value: Any) -> Any:
+    """A command as sent: camelCase keys, no None.
+
+    What the library does, without its deep copies: a badge list of hundreds of entries
+    goes to every station.
+    """
+    if isinstance(value, dict):
+        return {_camel(k): _wire(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_wire(v) for v in value if v is not None]
+    if is_dataclass(value) and not isinstance(value, type):
+        return _wire({f.name: getattr(value, f.name) for f in fields(value)})
+    return value
+
+
 def load_schemas() -> None:
     """Read every OCPP 1.6 schema (files: not in the event loop), once per process."""
     for action in Action:
@@ -799,20 +817,6 @@ def _schema_error(error: Any) -> OCPPError:
         case _:  # additionalProperties and the rest: not the structure of the action
             exception = FormationViolationError
     return exception(description=cause, details={"cause": cause})
-
-
-def _request_error(msg: Call) -> OCPPError:
-    """The 1.6 error for a request the library refused with its OCPP 2.0 catch-all.
-
-    (Only routed actions get here: the library has a schema for each.)
-    """
-    error = next(iter(_schema_errors(MessageType.Call, msg.action, msg.payload)), None)
-    if error is None:  # the request is valid: our answer was not (our fault)
-        return InternalError(
-            description=f"the answer to {msg.action} could not be made",
-            details={"cause": "internal error"},
-        )
-    return _schema_error(error)
 
 
 def _now_iso() -> str:
