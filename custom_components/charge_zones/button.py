@@ -9,13 +9,13 @@ from typing import Any
 from homeassistant.components.button import ButtonEntity, ButtonEntityDescription
 from homeassistant.components.button.const import ButtonDeviceClass
 from homeassistant.const import EntityCategory
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .central.connection import CommandError
 from .const import DOMAIN
-from .entity import HubEntity, StationEntity
+from .entity import HubEntity, StationEntity, add_for_stations
 from .site import ChargeZonesConfigEntry, Site
 from .stations import Station
 
@@ -87,16 +87,14 @@ async def async_setup_entry(
     site = entry.runtime_data
     async_add_entities([HubUpdateConfigurationButton(site), RestartDlmButton(site)])
 
-    @callback
-    def add_station(station: Station) -> None:
-        async_add_entities(
-            [StationButton(site, station, d) for d in station_buttons(station)],
-            config_subentry_id=station.config.subentry_id,
+    entry.async_on_unload(
+        add_for_stations(
+            site,
+            "button",
+            lambda station: [StationButton(site, station, d) for d in station_buttons(station)],
+            async_add_entities,
         )
-
-    for station in site.stations.values():
-        add_station(station)
-    entry.async_on_unload(site.on_station_added(add_station))
+    )
 
 
 class StationButton(StationEntity, ButtonEntity):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from homeassistant.core import callback
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 
@@ -13,6 +14,7 @@ from .const import DOMAIN
 from .loadmanager import MeterConfig, ZoneConfig
 from .site import Site
 from .stations import Station
+from .subentries import station_model_label
 
 _UNSET: Any = object()
 
@@ -28,7 +30,11 @@ def hub_device_info(site: Site) -> DeviceInfo:
 
 
 def station_device_info(site: Site, station: Station) -> DeviceInfo:
-    """Device of a station; vendor, model and firmware come with its boot."""
+    """Device of a station; vendor, model and firmware come with its boot.
+
+    Before its first boot the model is the configured one; a station that booted
+    before (a restart since) keeps what its last boot wrote on the device.
+    """
     info = DeviceInfo(
         identifiers={(DOMAIN, station.config.subentry_id)},
         name=station.station_id,
@@ -40,7 +46,17 @@ def station_device_info(site: Site, station: Station) -> DeviceInfo:
         info["model"] = station.boot.model
         info["sw_version"] = station.boot.firmware_version
         info["serial_number"] = station.boot.serial
+    elif not booted_before(site, station):
+        info["model"] = station_model_label(station.config.model)
     return info
+
+
+def booted_before(site: Site, station: Station) -> bool:
+    """Whether the station's device holds what a boot wrote (its vendor)."""
+    device = dr.async_get(site.hass).async_get_device_by_identifier(
+        (DOMAIN, station.config.subentry_id), site.entry.entry_id
+    )
+    return device is not None and device.manufacturer is not None
 
 
 class ChargeZonesEntity(Entity):
@@ -82,12 +98,13 @@ class StationEntity(ChargeZonesEntity):
         return self.station.connected
 
     async def async_added_to_hass(self) -> None:
-        """Listen to this station only."""
+        """Listen to this station (and to the hub's configuration: its zone's name)."""
         await super().async_added_to_hass()
         self._last = self._snapshot()
         self.async_on_remove(
             self.station.add_listener(self._handle_update, readings=self._shows_readings)
         )
+        self.async_on_remove(self.site.on_configured(self._handle_update))
 
 
 class HubEntity(ChargeZonesEntity):
@@ -170,3 +187,78 @@ def add_for_subentries(
 
     refresh()
     return site.on_configured(refresh)
+
+
+def _signature(entity: Entity) -> tuple[Any, ...]:
+    """What an entity is called: an entity whose name changes is replaced."""
+    description = entity.entity_description
+    placeholders = description.translation_placeholders or {}
+    return (type(entity), description.translation_key, tuple(sorted(placeholders.items())))
+
+
+def add_for_stations(
+    site: Site,
+    platform: str,
+    build: Callable[[Station], Sequence[StationEntity]],
+    add: Callable[..., None],
+) -> Callable[[], None]:
+    """Give every station the entities build() returns, now and whenever it changes.
+
+    A station added gets its entities; a station edited (its connectors, wiring, zone,
+    connection) gets those it now has and loses, from the entity registry, those it no
+    longer has (the registry remembers their settings should they come back, e.g. a
+    user's disabling); an entity whose name changed (its connector number now shown) is
+    replaced under the same registry entry. No reload: the others stay connected.
+    """
+    live: dict[str, dict[str | None, tuple[tuple[Any, ...], StationEntity]]] = {}
+
+    async def replace(old: list[StationEntity], new: list[StationEntity], subentry: str) -> None:
+        for entity in old:
+            if entity.hass is not None:
+                await entity.async_remove()
+        add(new, config_subentry_id=subentry)
+
+    @callback
+    def sync(station: Station) -> None:
+        subentry = station.config.subentry_id
+        for gone in live.keys() - site.stations.keys():
+            del live[gone]  # removed with its subentry (Home Assistant removes its entities)
+        if site.stations.get(subentry) is not station:
+            return
+        had = live.setdefault(subentry, {})
+        wanted = {entity.unique_id: entity for entity in build(station)}
+        new: list[StationEntity] = []
+        renamed: list[StationEntity] = []
+        replaced: list[StationEntity] = []
+        for unique_id, entity in wanted.items():
+            signature = _signature(entity)
+            known = had.get(unique_id)
+            if known is not None and known[0] == signature:
+                continue
+            had[unique_id] = (signature, entity)
+            if known is None:
+                new.append(entity)
+            else:
+                replaced.append(known[1])
+                renamed.append(entity)
+        registry = er.async_get(site.hass)
+        for unique_id in had.keys() - wanted.keys():
+            del had[unique_id]
+            assert unique_id is not None
+            if (found := registry.async_get_entity_id(platform, DOMAIN, unique_id)) is not None:
+                registry.async_remove(found)  # the entity goes with its registry entry
+        if new:
+            add(new, config_subentry_id=subentry)
+        if renamed:
+            site.create_task(replace(replaced, renamed, subentry), f"rename {station.station_id}")
+
+    for station in site.stations.values():
+        sync(station)
+    remove_added = site.on_station_added(sync)
+    remove_edited = site.on_station_edited(sync)
+
+    def remove() -> None:
+        remove_added()
+        remove_edited()
+
+    return remove

@@ -11,11 +11,17 @@ from homeassistant.components.number import (
     NumberMode,
 )
 from homeassistant.const import EntityCategory, UnitOfElectricCurrent
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import CONF_MAX_CURRENT, MIN_SIGNAL_CURRENT
-from .entity import LoadEntity, StationEntity, add_for_subentries, zone_device_info
+from .entity import (
+    LoadEntity,
+    StationEntity,
+    add_for_stations,
+    add_for_subentries,
+    zone_device_info,
+)
 from .site import ChargeZonesConfigEntry, Site
 from .stations import Station
 
@@ -51,7 +57,7 @@ async def async_setup_entry(
     entry: ChargeZonesConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Set up the maximum current of every station."""
+    """Set up the maximum current of every local station and of every zone."""
     site = entry.runtime_data
     entry.async_on_unload(
         add_for_subentries(
@@ -62,16 +68,13 @@ async def async_setup_entry(
         )
     )
 
-    @callback
-    def add_station(station: Station) -> None:
-        async_add_entities(
-            [MaxCurrentNumber(site, station, MAX_CURRENT)],
-            config_subentry_id=station.config.subentry_id,
-        )
+    def station_numbers(station: Station) -> list[MaxCurrentNumber]:
+        # A remote station is never sent a limit: no maximum to set.
+        if station.config.remote:
+            return []
+        return [MaxCurrentNumber(site, station, MAX_CURRENT)]
 
-    for station in site.stations.values():
-        add_station(station)
-    entry.async_on_unload(site.on_station_added(add_station))
+    entry.async_on_unload(add_for_stations(site, "number", station_numbers, async_add_entities))
 
 
 class MaxCurrentNumber(StationEntity, NumberEntity):

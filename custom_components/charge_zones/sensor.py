@@ -24,7 +24,7 @@ from homeassistant.const import (
     UnitOfTime,
 )
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
@@ -33,11 +33,13 @@ from .badges import holder_key
 from .billing import TARIFF_NONE, BadgeTotal, ResidentTotal
 from .central.models import Phase
 from .const import CONF_HOLDER, CONF_TAG, DOMAIN, SUBENTRY_BADGE
+from .dlm.allocate import Reason
 from .entity import (
     ChargeZonesEntity,
     HubEntity,
     LoadEntity,
     StationEntity,
+    add_for_stations,
     add_for_subentries,
     meter_device_info,
     zone_device_info,
@@ -59,7 +61,12 @@ CONNECTOR_STATUSES = [
     "reserved",
     "unavailable_connector",
     "faulted",
+    "paused",  # not OCPP's: in a session that load management holds at 0 A
 ]
+# OCPP statuses of a session that a pause of load management shows as "paused".
+IN_SESSION_STATUSES = frozenset({"charging", "suspendedevse", "suspendedev"})
+# Why a managed station has its allocated current (the allocator's reasons).
+LOAD_MANAGEMENT_STATES = [str(reason) for reason in Reason]
 # OCPP statuses whose lowercase name is one of Home Assistant's own states
 RENAMED_STATUSES = {"unavailable": "unavailable_connector"}
 ERROR_CODES = [
@@ -145,6 +152,44 @@ def _connector_attr(
     return attrs
 
 
+def paused_by_load_management(station: Station, connector_id: int) -> bool:
+    """Whether load management holds this connector's session at 0 A (a pause).
+
+    A station with one charging point has its allocation on point 0, one with several
+    on each connector.
+    """
+    if station.config.zone is None:
+        return False
+    allocations = station.connector_allocations
+    allocation = allocations.get(connector_id, allocations.get(0))
+    return allocation is not None and allocation.reason is Reason.PAUSED
+
+
+def _connector_status(connector_id: int) -> Callable[[Station], str | None]:
+    plain = _connector_value(connector_id, "status", CONNECTOR_STATUSES)
+
+    def value(station: Station) -> str | None:
+        status = plain(station)
+        if status in IN_SESSION_STATUSES and paused_by_load_management(station, connector_id):
+            return "paused"
+        return status
+
+    return value
+
+
+def _connector_status_attrs(connector_id: int) -> Callable[[Station], dict[str, Any] | None]:
+    info = _connector_attr(connector_id, "info")
+
+    def attrs(station: Station) -> dict[str, Any] | None:
+        found = info(station)
+        if _connector_status(connector_id)(station) == "paused":
+            # What the station itself reports (e.g. Charging at 0 A).
+            found = (found or {}) | {"ocpp_status": station.connectors[connector_id].status}
+        return found
+
+    return attrs
+
+
 def _phase_current(station: Station, phase: Phase) -> float | None:
     return station.current(phase)
 
@@ -166,8 +211,8 @@ def _connector_descriptions(station: Station) -> list[StationSensorDescription]:
                 translation_placeholders=placeholders,
                 device_class=SensorDeviceClass.ENUM,
                 options=CONNECTOR_STATUSES,
-                value_fn=_connector_value(connector_id, "status", CONNECTOR_STATUSES),
-                attrs_fn=_connector_attr(connector_id, "info"),
+                value_fn=_connector_status(connector_id),
+                attrs_fn=_connector_status_attrs(connector_id),
             )
         )
         descriptions.append(
@@ -280,21 +325,6 @@ STATION_SENSORS: tuple[StationSensorDescription, ...] = (
         always_available=True,
     ),
     StationSensorDescription(
-        key="allocated_current",
-        translation_key="allocated_current",
-        device_class=SensorDeviceClass.CURRENT,
-        native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
-        state_class=SensorStateClass.MEASUREMENT,
-        suggested_display_precision=1,
-        value_fn=lambda s: s.allocation.limit if s.allocation is not None else None,
-        attrs_fn=lambda s: (
-            {"reason": str(s.allocation.reason), "limited_by": s.allocation_by}
-            if s.allocation is not None
-            else None
-        ),
-        always_available=True,
-    ),
-    StationSensorDescription(
         key="fallback",
         translation_key="fallback",
         device_class=SensorDeviceClass.ENUM,
@@ -316,17 +346,96 @@ STATION_SENSORS: tuple[StationSensorDescription, ...] = (
 )
 
 
+def _allocation_attrs(station: Station) -> dict[str, Any] | None:
+    allocation = station.allocation
+    if allocation is None:
+        return None
+    return {"reason": str(allocation.reason), "limited_by": station.allocation_by}
+
+
+def _zone_name(site: Site, station: Station) -> str | None:
+    zone = site.load.zones.get(station.config.zone or "")
+    return zone.name if zone is not None else None
+
+
+def _managed_descriptions(site: Site) -> list[StationSensorDescription]:
+    """Sensors of a load-managed station (one in a zone): they exist while it is."""
+    return [
+        StationSensorDescription(
+            key="allocated_current",
+            translation_key="allocated_current",
+            device_class=SensorDeviceClass.CURRENT,
+            native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+            state_class=SensorStateClass.MEASUREMENT,
+            suggested_display_precision=1,
+            value_fn=lambda s: s.allocation.limit if s.allocation is not None else None,
+            attrs_fn=_allocation_attrs,
+            always_available=True,
+        ),
+        StationSensorDescription(
+            key="load_management",
+            translation_key="load_management",
+            device_class=SensorDeviceClass.ENUM,
+            options=LOAD_MANAGEMENT_STATES,
+            value_fn=lambda s: str(s.allocation.reason) if s.allocation is not None else None,
+            attrs_fn=lambda s: (
+                {"limited_by": s.allocation_by} if s.allocation is not None else None
+            ),
+            always_available=True,
+        ),
+        StationSensorDescription(
+            key="zone",
+            translation_key="zone",
+            entity_category=EntityCategory.DIAGNOSTIC,
+            value_fn=partial(_zone_name, site),
+            always_available=True,
+        ),
+        StationSensorDescription(
+            key="priority",
+            translation_key="priority",
+            entity_category=EntityCategory.DIAGNOSTIC,
+            value_fn=lambda s: s.config.priority,
+            always_available=True,
+        ),
+    ]
+
+
+MANAGED_SENSOR_KEYS = ("allocated_current", "load_management", "zone", "priority")
+
+
+def _forget_unmanaged_sensors(hass: HomeAssistant, site: Site) -> None:
+    """Registry entries of load-management sensors that a station should not have now.
+
+    A station outside the zones has none (the registry keeps what a user set, for when
+    it joins one). Earlier versions created *Allocated current* for every station,
+    disabled by the integration outside the zones: such an entry would keep the sensor
+    disabled once the station is in a zone, and enabling it would reload the hub. It is
+    moved aside and removed, so the sensor is created as it is today (enabled).
+    """
+    registry = er.async_get(hass)
+    for subentry_id, station in site.stations.items():
+        for key in MANAGED_SENSOR_KEYS:
+            unique_id = f"{subentry_id}_{key}"
+            if (found := registry.async_get_entity_id("sensor", DOMAIN, unique_id)) is None:
+                continue
+            entry = registry.entities[found]
+            if (
+                entry.disabled_by is er.RegistryEntryDisabler.INTEGRATION
+                and not site.entry.pref_disable_new_entities
+            ):
+                registry.async_update_entity(found, new_unique_id=f"{unique_id}_disabled_before")
+                registry.async_remove(found)
+            elif station.config.zone is None:
+                registry.async_remove(found)
+
+
 def station_sensors(site: Site, station: Station) -> list[StationSensor]:
-    """All sensors of one station (its allocated current enabled when it is in a zone)."""
+    """All sensors of one station now (its configuration decides which)."""
     descriptions = [
         *_connector_descriptions(station),
         *_phase_descriptions(station),
-        *(
-            replace(d, entity_registry_enabled_default=station.config.zone is not None)
-            if d.key == "allocated_current"
-            else d
-            for d in STATION_SENSORS
-        ),
+        *STATION_SENSORS,
+        *(_managed_descriptions(site) if station.config.zone is not None else ()),
     ]
     return [StationSensor(site, station, description) for description in descriptions]
 
@@ -356,15 +465,10 @@ async def async_setup_entry(
         )
     )
 
-    @callback
-    def add_station(station: Station) -> None:
-        async_add_entities(
-            station_sensors(site, station), config_subentry_id=station.config.subentry_id
-        )
-
-    for station in site.stations.values():
-        add_station(station)
-    entry.async_on_unload(site.on_station_added(add_station))
+    _forget_unmanaged_sensors(hass, site)
+    entry.async_on_unload(
+        add_for_stations(site, "sensor", partial(station_sensors, site), async_add_entities)
+    )
 
     badges_done: set[str] = set()
 
@@ -662,6 +766,15 @@ METER_SENSORS: tuple[MeterSensorDescription, ...] = (
         suggested_display_precision=2,
         state_class=SensorStateClass.TOTAL_INCREASING,
         value_fn=_reading_total("import_wh"),
+    ),
+    MeterSensorDescription(
+        key="meter_amperage",
+        translation_key="amperage",
+        device_class=SensorDeviceClass.CURRENT,
+        native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda poller: poller.amperage,
+        needs_reading=False,
     ),
     MeterSensorDescription(
         key="meter_reading_age",

@@ -98,7 +98,13 @@ from .loadmanager import FailsafeChange, LoadManager, MeterConfig, ZoneConfig
 from .meters import ConnectionConfig
 from .sessions import SessionContext, SessionStore
 from .stations import HubSettings, Station, StationConfig
-from .subentries import connection_config, meter_model, station_wiring, zone_phases
+from .subentries import (
+    connection_config,
+    meter_model,
+    station_model_label,
+    station_wiring,
+    zone_phases,
+)
 from .tariff import HubTariff
 
 _LOGGER = logging.getLogger(__package__)
@@ -249,6 +255,7 @@ class Site:
         self._cycle_reported = False
         self.hub_device_id: str | None = None
         self._station_added: list[Callable[[Station], None]] = []
+        self._station_edited: list[Callable[[Station], None]] = []
         self._configured: list[Callable[[], None]] = []
         self._listeners: list[Callable[[], None]] = []
         self._config_listeners: list[Callable[[], None]] = []
@@ -377,6 +384,7 @@ class Site:
         for subentry_id in list(self.stations):
             if subentry_id not in wanted:
                 self._remove_station(subentry_id)
+        edited: list[Station] = []
         for subentry_id, subentry in wanted.items():
             station = self.stations.get(subentry_id)
             if station is None:
@@ -384,6 +392,7 @@ class Site:
                 continue
             config = station_config(subentry)
             if config != station.config:
+                edited.append(station)
                 if config.station_id != station.station_id:
                     self._by_ocpp_id.pop(station.station_id, None)
                     self._by_ocpp_id[config.station_id] = station
@@ -408,6 +417,13 @@ class Site:
                 if old.zone is not None and config.zone is None:
                     self._delete_issue("profile_refused", subentry_id)
                     self._delete_issue("limit_ignored", subentry_id)
+                    # Not load-managed any more: no allocation (nor pause) to show.
+                    station.allocation = None
+                    station.allocation_by = None
+                    station.connector_allocations = {}
+                    station.notify()
+                if old.model != config.model:
+                    self._configured_model_to_device(station)
                 if config.zone is not None and old.zone != config.zone:
                     station.allocation = None
                     self.load.station_ready(station)
@@ -423,6 +439,9 @@ class Site:
                     )
 
         await self._configure_load()
+        for station in edited:
+            for listener in list(self._station_edited):
+                listener(station)
         if (revoked := self._sync_badges()) is not None:
             self._push_badges(revoked)
         for station in self.stations.values():
@@ -523,6 +542,11 @@ class Site:
         """Call listener for stations added after setup; returns a remover."""
         self._station_added.append(listener)
         return lambda: self._station_added.remove(listener)
+
+    def on_station_edited(self, listener: Callable[[Station], None]) -> Callable[[], None]:
+        """Call listener for a station whose subentry was edited; returns a remover."""
+        self._station_edited.append(listener)
+        return lambda: self._station_edited.remove(listener)
 
     def add_listener(
         self, listener: Callable[[], None], *, configuration_only: bool = False
@@ -637,6 +661,15 @@ class Site:
 
     def _lookup(self, station_id: str) -> Station | None:
         return self._by_ocpp_id.get(station_id)
+
+    def _configured_model_to_device(self, station: Station) -> None:
+        """A station that never booted shows its configured model (see entity.py)."""
+        registry = dr.async_get(self.hass)
+        device = registry.async_get_device_by_identifier(
+            (DOMAIN, station.config.subentry_id), self.entry.entry_id
+        )
+        if device is not None and device.manufacturer is None:
+            registry.async_update_device(device.id, model=station_model_label(station.config.model))
 
     def _rename_device(self, station: Station, name: str) -> None:
         registry = dr.async_get(self.hass)

@@ -25,6 +25,7 @@ from .const import (
     CONF_ZONE_PHASES,
     DEFAULT_MODBUS_TIMEOUT,
     METER_MODEL_CUSTOM,
+    MODEL_ABB_TERRA,
     PARITY_EVEN,
     PARITY_NONE,
     PARITY_ODD,
@@ -35,6 +36,16 @@ from .const import (
 )
 from .meters import MODELS as METER_MODELS, ConnectionConfig, MeterModel, custom_model
 from .meters.registers import CURRENTS, POWERS, VOLTAGES
+
+# A station's device model before its boot tells its own: the configured model.
+STATION_MODEL_LABELS: Final = {MODEL_ABB_TERRA: "ABB Terra"}
+STANDARD_STATION_MODEL: Final = "OCPP 1.6J"
+
+
+def station_model_label(model: str) -> str:
+    """The device model of a station configured as model (until its boot)."""
+    return STATION_MODEL_LABELS.get(model, STANDARD_STATION_MODEL)
+
 
 KIND_TCP: Final = "tcp"
 KIND_RTU_OVER_TCP: Final = "rtu_over_tcp"
