@@ -6,19 +6,21 @@ real OCPP stations (simulator/) behind the hub.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 from pytest_homeassistant_custom_component.typing import (
     ClientSessionGenerator,
     WebSocketGenerator,
 )
 
-from custom_components.charge_zones.card import CARD_DIR, CARD_FILE, CARD_URL
+from custom_components.charge_zones.card import CARD_DIR, CARD_FILE, CARD_URL, PUSH_INTERVAL
 from homeassistant.components.frontend import DATA_EXTRA_MODULE_URL
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
 from simulator.meter import SimulatedMeter
 
 from .conftest import DEFAULT_BADGES, quick_hub_entry, station_subentry
@@ -29,9 +31,23 @@ BUILDING = "building"
 
 
 @pytest.fixture
-def subentries(sim_meter: SimulatedMeter) -> list[dict[str, Any]]:
+def subentries(request: pytest.FixtureRequest, sim_meter: SimulatedMeter) -> list[dict[str, Any]]:
     """A 32 A zone behind a 40 A commons meter (10 A of other load) nested in a 100 A
-    building zone; two managed stations, one on L2 only; one station outside the zones."""
+    building zone; two managed stations, one on L2 only; one station outside the zones.
+
+    "bounds": a 16 A zone on L1 without a DLM meter; a 32 A zone nested in a 20 A one."""
+    if getattr(request, "param", "default") == "bounds":
+        solo = zone("solo", max_current=16, dlm_meters=())
+        solo["data"]["zone_phases"] = "l1"
+        return [
+            connection(sim_meter.port),
+            meter(),
+            solo,
+            zone(BUILDING, max_current=20),
+            zone("nested", max_current=32, dlm_meters=(), parent=BUILDING),
+            managed("CP-SOLO", zone_key="solo", phases="l1"),
+            managed("CP-NESTED", zone_key="nested"),
+        ]
     return [
         connection(sim_meter.port),
         meter(),
@@ -265,3 +281,78 @@ async def test_overview_errors_and_failsafe(
     assert failsafe["age"] > 1.0
     assert overview["supplies"][0]["reachable"] is False
     assert overview["supplies"][0]["reading_age"] > 1.0
+
+
+@pytest.mark.parametrize("subentries", ["bounds"], indirect=True)
+async def test_what_bounds_a_budget_and_a_changing_hub(
+    hass: HomeAssistant,
+    hass_ws_client: WebSocketGenerator,
+    loaded_entry: MockConfigEntry,
+    sim_meter: SimulatedMeter,
+) -> None:
+    """A zone on one phase without a DLM meter is bound by its rating on that phase only;
+    a zone nested in a smaller one by its parent. The subscription follows the hub as it
+    changes (a station and the zone it watches removed) and ends when asked; hubs not
+    loaded are not offered."""
+    site = loaded_entry.runtime_data
+    await wait_until(
+        hass,
+        lambda: (
+            site.load.reading_age("meter1") is not None
+            and all(site.load.zone_states.get(k) is not None for k in ("solo", "nested"))
+            and site.load.zone_states["building"].failsafe is None
+        ),
+        within=10,
+    )
+    idle = MockConfigEntry(domain="charge_zones", title="Not loaded", data={})
+    idle.add_to_hass(hass)
+    ws = await hass_ws_client(hass)
+    await ws.send_json_auto_id({"type": "charge_zones/hubs"})
+    hubs = (await ws.receive_json())["result"]
+    assert [h["entry_id"] for h in hubs] == [loaded_entry.entry_id]
+
+    await ws.send_json_auto_id({"type": "charge_zones/overview", "entry_id": loaded_entry.entry_id})
+    overview = (await ws.receive_json())["result"]
+    zones = {z["key"]: z for z in overview["zones"]}
+    assert [z["key"] for z in overview["zones"]] == ["solo", "building", "nested"]
+    solo = zones["solo"]
+    assert solo["phases"] == [0]
+    assert solo["meters"] == []
+    assert solo["budget_bounds"] == [{"kind": "rating", "key": "solo", "name": "Solo"}, None, None]
+    assert solo["binding_phase"] == 0
+    assert zones["nested"]["budget"] == [20.0, 20.0, 20.0]
+    assert zones["nested"]["budget_bounds"][0] == {
+        "kind": "parent",
+        "key": "building",
+        "name": "Building",
+    }
+    assert zones["building"]["budget_bounds"][0]["kind"] == "rating"
+
+    # Watching the nested zone: a station removed, then the zone itself.
+    await ws.send_json_auto_id(
+        {
+            "type": "charge_zones/overview/subscribe",
+            "entry_id": loaded_entry.entry_id,
+            "zone": "nested",
+        }
+    )
+    subscription = (await ws.receive_json())["id"]
+    first = (await ws.receive_json())["event"]
+    assert [s["station_id"] for s in first["stations"]] == ["CP-NESTED"]
+    assert hass.config_entries.async_remove_subentry(loaded_entry, "sub_CP-NESTED")
+    await hass.async_block_till_done()
+    for _ in range(10):
+        event = (await ws.receive_json())["event"]
+        if not event["stations"]:
+            break
+    else:
+        pytest.fail("the station's removal was not pushed")
+    assert hass.config_entries.async_remove_subentry(loaded_entry, "nested")
+    await hass.async_block_till_done()
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=PUSH_INTERVAL + 1))
+    await hass.async_block_till_done()
+    # The zone is gone: nothing more is pushed for it; unsubscribing ends it.
+    await ws.send_json_auto_id({"type": "unsubscribe_events", "subscription": subscription})
+    while (reply := await ws.receive_json()).get("type") == "event":
+        pass
+    assert reply["success"]

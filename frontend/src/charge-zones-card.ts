@@ -269,7 +269,7 @@ export class ChargeZonesCard extends LitElement {
       <div class="zone-head">
         <ha-icon icon=${zone.depth ? "mdi:subdirectory-arrow-right" : "mdi:home-lightning-bolt"}></ha-icon>
         <span class="zone-name">${zone.name}</span>
-        <span class="muted">${this._fmt(zone.rating, 0)} A</span>
+        <span class="muted" data-kind="rating">${this._fmt(zone.rating, 0)} A</span>
         <span class="spacer"></span>
         <span class="chip">${format(t.active, { count: zone.active })}</span>
         ${zone.paused ? html`<span class="chip warn">${format(t.paused, { count: zone.paused })}</span>` : nothing}
@@ -388,7 +388,7 @@ export class ChargeZonesCard extends LitElement {
     const allocated = this._num(station.entities.allocated, station.allocated);
     const reason =
       (allocatedState?.attributes.reason as string | undefined) ?? station.reason ?? null;
-    const drawn = station.phases.map((p) => ({
+    const drawn = [...station.phases].sort().map((p) => ({
       phase: p,
       entity: station.entities.current[p],
       value: this._num(station.entities.current[p], station.drawn[p]),
@@ -690,6 +690,7 @@ export class ChargeZonesCard extends LitElement {
       display: grid;
       gap: 6px;
       margin-top: 8px;
+      grid-template-columns: repeat(auto-fill, minmax(300px, 1fr));
     }
     .station {
       padding: 6px 8px;
