@@ -12,6 +12,7 @@ from homeassistant.helpers import (
 )
 from homeassistant.helpers.typing import ConfigType
 
+from .card import async_register_card
 from .const import CONF_HOST, CONF_PORT, DOMAIN, ENTRY_MINOR_VERSION, ENTRY_VERSION, LOGGER
 from .entity import hub_device_info
 from .remote import RemoteOcppView
@@ -32,9 +33,10 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the actions and the remote OCPP endpoint."""
+    """Register the actions, the remote OCPP endpoint and the card."""
     async_setup_services(hass)
     hass.http.register_view(RemoteOcppView(hass))
+    await async_register_card(hass)
     return True
 
 

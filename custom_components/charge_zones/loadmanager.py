@@ -414,6 +414,13 @@ class LoadManager:
         meter = self.meters.get(key.removeprefix("meter:"))
         return meter.name if meter else key
 
+    def reading_age(self, meter: str) -> float | None:
+        """Seconds since a meter's last good reading (None: never read, or no such meter)."""
+        poller = self.pollers.get(meter)
+        if poller is None or poller.last_good is None:
+            return None
+        return max(0.0, self._clock() - poller.last_good.at)
+
     def _bus(self, connection: str) -> ModbusBus | None:
         bus = self.buses.get(connection)
         if bus is None and (config := self.connections.get(connection)) is not None:
