@@ -452,8 +452,12 @@ async def test_register_backwards_and_replaced_station_flagged(
     await hass.async_block_till_done()
 
     sessions = loaded_entry.runtime_data.sessions
-    assert "register_backwards" in sessions.find(backwards).flags  # type: ignore[union-attr]
-    assert "station_replaced" in sessions.find(replaced).flags  # type: ignore[union-attr]
+    went_back = await sessions.async_find_closed("ST-A", backwards)
+    assert went_back is not None
+    assert "register_backwards" in went_back.flags
+    swapped = await sessions.async_find_closed("ST-B", replaced)
+    assert swapped is not None
+    assert "station_replaced" in swapped.flags
     assert badge_energy(hass, "BADGE-1") == pytest.approx(1.0)
     assert badge_energy(hass, "BADGE-3") == pytest.approx(0.2)
     billed = hass.states.get(entity_id(hass, "sensor", "badge_BADGE-1_billed_sessions"))

@@ -196,7 +196,7 @@ async def test_profile_kind_and_unit_come_from_the_model(
     """A watt-only model gets its limit as the power of that current on its phases."""
     from custom_components.charge_zones.badges import BadgeBook
     from custom_components.charge_zones.central.models import MODELS, ModelQuirks, Wiring
-    from custom_components.charge_zones.sessions import SessionStore
+    from custom_components.charge_zones.sessions import SessionContext, SessionStore
     from custom_components.charge_zones.stations import HubSettings, Station, StationConfig
 
     monkeypatch.setitem(
@@ -206,7 +206,9 @@ async def test_profile_kind_and_unit_come_from_the_model(
         StationConfig("sub", "W-1", "watts", 1, Wiring.L1_L2_L3, 6, 16),
         settings=lambda: HubSettings(300, 10),
         badges=BadgeBook(),
-        sessions=SessionStore(hass, "test"),
+        sessions=SessionStore(
+            hass, "test", SessionContext(lambda _id: (None, None), lambda: None, lambda _tag: None)
+        ),
         timezone=lambda: None,  # type: ignore[arg-type,return-value]
         create_task=lambda coro, name: coro.close(),  # type: ignore[arg-type,return-value]
     )
@@ -218,7 +220,9 @@ async def test_profile_kind_and_unit_come_from_the_model(
         StationConfig("sub2", "A-1", "standard", 1, Wiring.L2, 6, 16),
         settings=lambda: HubSettings(300, 10),
         badges=BadgeBook(),
-        sessions=SessionStore(hass, "test"),
+        sessions=SessionStore(
+            hass, "test", SessionContext(lambda _id: (None, None), lambda: None, lambda _tag: None)
+        ),
         timezone=lambda: None,  # type: ignore[arg-type,return-value]
         create_task=lambda coro, name: coro.close(),  # type: ignore[arg-type,return-value]
     )

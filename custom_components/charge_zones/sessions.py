@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import Store
 
@@ -111,11 +112,6 @@ class ChargingSession:
     billed: bool = False  # counted in its badge's totals
 
     @property
-    def active(self) -> bool:
-        """Whether the session is still open."""
-        return self.stopped_at is None
-
-    @property
     def energy_wh(self) -> float | None:
         """Energy of the session so far (or in all), from the station's register."""
         if self.meter_start is None:
@@ -171,23 +167,19 @@ class ChargingSession:
             self.flags.append(name)
 
 
-def _no_zone(_station_id: str) -> tuple[str | None, str | None]:
-    return None, None
-
-
 @dataclass(slots=True)
 class SessionContext:
-    """What the store asks the hub about (set by the site; neutral defaults for tests)."""
+    """What the store asks the hub about (given by the site)."""
 
-    zone_of: Callable[[str], tuple[str | None, str | None]] = _no_zone  # id, name
-    price: Callable[[], Price | None] = lambda: None
-    holder_of: Callable[[str], str | None] = lambda _tag: None
+    zone_of: Callable[[str], tuple[str | None, str | None]]  # id, name
+    price: Callable[[], Price | None]
+    holder_of: Callable[[str], str | None]
 
 
 class SessionStore:
     """Sessions and counters of one hub, in Home Assistant's storage."""
 
-    def __init__(self, hass: HomeAssistant, entry_id: str) -> None:
+    def __init__(self, hass: HomeAssistant, entry_id: str, context: SessionContext) -> None:
         """Create the store (call async_load before use)."""
         self._hass = hass
         self._entry_id = entry_id
@@ -217,7 +209,7 @@ class SessionStore:
         self.local_list_version = 0
         self.local_list_digest: str | None = None
         self.station_list_versions: dict[str, int] = {}
-        self.context = SessionContext()
+        self.context = context
         self.badge_totals: dict[str, BadgeTotal] = {}  # by upper-case tag
         self.holder_totals: dict[str, ResidentTotal] = {}  # by holder_key of the name
         self.station_serials: dict[str, str] = {}  # last serial seen booting, by OCPP id
@@ -281,12 +273,10 @@ class SessionStore:
         history.append(asdict(s) for s in unwritten)
         # A session closed in the history but still open in the store (a crash between
         # the two writes) is closed.
-        for station_id, transaction_id in history.known(
+        for _station_id, transaction_id in history.known(
             (s.station_id, s.transaction_id) for s in self.open.values()
         ):
-            session = self.open.get(transaction_id)
-            if session is not None and session.station_id == station_id:
-                del self.open[transaction_id]
+            del self.open[transaction_id]
         self.history_count = history.count()
         self.closed = [ChargingSession.from_dict(r) for r in history.recent(MAX_CLOSED_SESSIONS)]
         self.last_closed_by_station = {
@@ -376,21 +366,12 @@ class SessionStore:
         self._by_station.setdefault(session.station_id, {})[session.transaction_id] = session
 
     def _removed(self, session: ChargingSession) -> None:
-        self.open.pop(session.transaction_id, None)
-        sessions = self._by_station.get(session.station_id)
-        if sessions is not None:
-            sessions.pop(session.transaction_id, None)
-            if not sessions:
-                del self._by_station[session.station_id]
-
-    def find(self, transaction_id: int) -> ChargingSession | None:
-        """A session by transaction id (open first, then the recent closed ones)."""
-        if (session := self.open.get(transaction_id)) is not None:
-            return session
-        for session in reversed(self.closed):
-            if session.transaction_id == transaction_id:
-                return session
-        return None
+        """An open session closes (the index by station follows `open` exactly)."""
+        del self.open[session.transaction_id]
+        sessions = self._by_station[session.station_id]
+        del sessions[session.transaction_id]
+        if not sessions:
+            del self._by_station[session.station_id]
 
     async def async_find_closed(
         self, station_id: str, transaction_id: int
@@ -602,6 +583,21 @@ class SessionStore:
         if self.pending:
             await self._write_pending()
 
+    async def _read_history[T](self, read: Callable[..., T], *args: Any) -> T:
+        """Read the history for an action (an export); unreadable, the action fails.
+
+        An export without the sessions the history holds would look complete.
+        """
+        try:
+            return await self._hass.async_add_executor_job(read, *args)
+        except Exception as err:
+            self._history_error(err)
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="history_unreadable",
+                translation_placeholders={"path": str(self.history.path), "error": str(err)},
+            ) from err
+
     async def async_closed_rows(
         self,
         holder_of: Callable[[str], str | None],
@@ -610,7 +606,7 @@ class SessionStore:
     ) -> list[SessionRow]:
         """Closed sessions stopped in [start, end), as billed, from the history."""
         await self.async_flush_history()
-        records = await self._hass.async_add_executor_job(
+        records = await self._read_history(
             self.history.stopped_between,
             None if start is None else start.timestamp(),
             None if end is None else end.timestamp(),
@@ -638,7 +634,7 @@ class SessionStore:
     async def async_seen(self) -> tuple[set[str], set[str]]:
         """Stations and (upper-case) badges with closed sessions kept."""
         await self.async_flush_history()
-        stations, tags = await self._hass.async_add_executor_job(self.history.seen)
+        stations, tags = await self._read_history(self.history.seen)
         for session, _ in self.pending.values():
             stations.add(session.station_id)
             tags.add(session.id_tag.upper())
@@ -719,9 +715,10 @@ class SessionStore:
         session.priced_wh += delta
 
     def _bill(self, session: ChargingSession) -> None:
-        """Finish a closed session's cost and count it in its badge's totals, once."""
-        if session.billed:
-            return
+        """Finish a closed session's cost and count it in its badge's totals.
+
+        Called once per session: on the session just taken out of `open`.
+        """
         session.billed = True
         energy = session.energy_wh
         price = self.context.price()

@@ -245,7 +245,12 @@ class Site:
         """Prepare from the entry (start with async_start)."""
         self.hass = hass
         self.entry = entry
-        self.sessions = SessionStore(hass, entry.entry_id)
+        self.tariff = HubTariff(hass, lambda: self.entry.options)
+        self.sessions = SessionStore(
+            hass,
+            entry.entry_id,
+            SessionContext(zone_of=self._zone_of, price=self.tariff, holder_of=self.holder_of),
+        )
         self.badges = BadgeBook()
         self.stations: dict[str, Station] = {}  # by subentry id
         self._by_ocpp_id: dict[str, Station] = {}
@@ -270,10 +275,6 @@ class Site:
             on_disconnect=self._on_disconnect,
         )
         self.server = self._new_server(None)
-        self.tariff = HubTariff(hass, lambda: self.entry.options)
-        self.sessions.context = SessionContext(
-            zone_of=self._zone_of, price=self.tariff, holder_of=self.holder_of
-        )
         self.load = LoadManager(
             stations=self.stations.values,
             create_task=self.create_task,
