@@ -8,10 +8,13 @@ subentry ids; the options are built when the form is shown and checked again on 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 import contextlib
+import errno
+import logging
 import os
 import re
+import socket
 from typing import Any, Final
 
 import probatio as vol
@@ -100,6 +103,7 @@ from .const import (
     ENDPOINT_REMOTE,
     ENTRY_MINOR_VERSION,
     ENTRY_VERSION,
+    LOGGER,
     METER_MODEL_CUSTOM,
     MIN_SIGNAL_CURRENT,
     MODEL_STANDARD,
@@ -119,7 +123,11 @@ from .const import (
 )
 from .meters import (
     MODELS as METER_MODELS,
+    BusConnectionError,
+    BusDataError,
     BusError,
+    BusExceptionResponse,
+    BusTimeout,
     DataType,
     ImplausibleReading,
     MeterModel,
@@ -169,29 +177,52 @@ ADDRESS_SCHEMA = vol.Schema(
                 mode=selector.SelectSelectorMode.LIST,
             )
         ),
-        vol.Optional(CONF_CERTFILE): selector.TextSelector(),
-        vol.Optional(CONF_KEYFILE): selector.TextSelector(),
+    }
+)
+
+#: Asked in a second step, only when the hub's TLS uses certificate files.
+CERTIFICATES_SCHEMA = vol.Schema(
+    {
+        vol.Required(CONF_CERTFILE): selector.TextSelector(),
+        vol.Required(CONF_KEYFILE): selector.TextSelector(),
     }
 )
 
 
 def _address_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
-    """Entry data for the server's address and TLS."""
-    data: dict[str, Any] = {
+    """Entry data for the server's address and TLS (certificate files come next)."""
+    return {
         CONF_HOST: str(user_input[CONF_HOST]).strip(),
         CONF_PORT: int(user_input[CONF_PORT]),
         CONF_TLS: user_input.get(CONF_TLS, TLS_NONE),
     }
-    if data[CONF_TLS] == TLS_FILES:
-        data[CONF_CERTFILE] = str(user_input.get(CONF_CERTFILE) or "").strip()
-        data[CONF_KEYFILE] = str(user_input.get(CONF_KEYFILE) or "").strip()
-    return data
+
+
+def _unreadable(files: Sequence[str]) -> tuple[str, str] | None:
+    """The first file that is missing or that Home Assistant may not read, and why."""
+    for path in files:
+        if not os.path.isfile(path):
+            return "tls_file_not_found", path
+        if not os.access(path, os.R_OK):
+            return "tls_file_not_readable", path
+    return None
+
+
+def _certificate_data(user_input: Mapping[str, Any]) -> dict[str, str]:
+    """Entry data for the certificate files (their full paths)."""
+    return {
+        CONF_CERTFILE: str(user_input.get(CONF_CERTFILE) or "").strip(),
+        CONF_KEYFILE: str(user_input.get(CONF_KEYFILE) or "").strip(),
+    }
 
 
 async def _tls_errors(
     hass: HomeAssistant, data: Mapping[str, Any]
 ) -> tuple[dict[str, str], dict[str, str]]:
-    """Check that the certificate and key the server should use load."""
+    """Check that the certificate and key the server should use load.
+
+    The form says what to do in words; the library's wording goes to the log.
+    """
     if data[CONF_TLS] == TLS_NONE:
         return {}, {}
     if data[CONF_TLS] == TLS_FILES and not (data.get(CONF_CERTFILE) and data.get(CONF_KEYFILE)):
@@ -201,11 +232,13 @@ async def _tls_errors(
     except ValueError:
         return {CONF_TLS: "no_ha_certificate"}, {}
     assert files is not None
+    if (problem := await hass.async_add_executor_job(_unreadable, files)) is not None:
+        return {"base": problem[0]}, {"file": problem[1]}
     try:
         await hass.async_add_executor_job(server_ssl_context, files)
     except (OSError, ValueError) as err:
-        reason = (err.strerror if isinstance(err, OSError) else None) or str(err)
-        return {"base": "tls_invalid"}, {"error": reason}
+        LOGGER.warning("Certificate %s with key %s cannot be used: %s", *files, err)
+        return {"base": "tls_invalid"}, {}
     return {}, {}
 
 
@@ -275,6 +308,21 @@ BADGE_SCHEMA = vol.Schema(
 )
 
 
+def _listen_problem(err: OSError, host: str, port: int) -> tuple[dict[str, str], dict[str, str]]:
+    """A failed bind in the installer's words (the system's wording goes to the log)."""
+    LOGGER.warning("The OCPP server could not listen on %s:%s: %s", host, port, err)
+    placeholders = {"host": host, "port": str(port)}
+    if isinstance(err, socket.gaierror):
+        return {CONF_HOST: "host_not_found"}, placeholders
+    if err.errno == errno.EADDRINUSE:
+        return {CONF_PORT: "port_in_use"}, placeholders
+    if err.errno == errno.EADDRNOTAVAIL:
+        return {CONF_HOST: "address_not_local"}, placeholders
+    if err.errno in (errno.EACCES, errno.EPERM):
+        return {CONF_PORT: "port_not_allowed"}, placeholders
+    return {"base": "cannot_listen"}, placeholders
+
+
 async def _address_errors(
     data: dict[str, Any], current: ConfigEntry | None = None
 ) -> tuple[dict[str, str], dict[str, str]]:
@@ -295,8 +343,12 @@ async def _address_errors(
         # on the same port) and frees it before moving: only check the address itself.
         error = await listen_error(host, 0)
     if error is not None:
-        return {"base": "cannot_listen"}, {"host": host, "port": str(port), "error": error}
+        return _listen_problem(error, host, port)
     return {}, {}
+
+
+def _hub_title(port: int) -> str:
+    return f"Charge Zones (port {port})"
 
 
 class ChargeZonesConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -316,34 +368,43 @@ class ChargeZonesConfigFlow(ConfigFlow, domain=DOMAIN):
     def async_get_supported_subentry_types(
         cls, config_entry: ConfigEntry
     ) -> dict[str, type[ConfigSubentryFlow]]:
-        """Stations, badges, Modbus connections, meters and electrical zones."""
+        """Modbus connections, meters, electrical zones, stations and badges.
+
+        Home Assistant shows the *Add* buttons in this order: the order an installer
+        works in (a zone needs its meters, a meter its connection, a station its zone).
+        """
         return {
-            SUBENTRY_STATION: StationSubentryFlow,
-            SUBENTRY_BADGE: BadgeSubentryFlow,
             SUBENTRY_CONNECTION: ConnectionSubentryFlow,
             SUBENTRY_METER: MeterSubentryFlow,
             SUBENTRY_ZONE: ZoneSubentryFlow,
+            SUBENTRY_STATION: StationSubentryFlow,
+            SUBENTRY_BADGE: BadgeSubentryFlow,
         }
 
+    def __init__(self) -> None:
+        """Nothing entered yet."""
+        self._data: dict[str, Any] = {}
+        self._options: dict[str, Any] = {}
+
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Listen address, port and intervals."""
+        """Listen address, port, TLS and intervals (certificate files in a second step)."""
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {}
         if user_input is not None:
             self._async_abort_entries_match({CONF_PORT: int(user_input[CONF_PORT])})
             data = _address_data(user_input)
-            errors, placeholders = await _tls_errors(self.hass, data)
+            errors, placeholders = await _address_errors(data)
+            if not errors and data[CONF_TLS] != TLS_FILES:
+                errors, placeholders = await _tls_errors(self.hass, data)
             if not errors:
-                errors, placeholders = await _address_errors(user_input)
-            if not errors:
-                return self.async_create_entry(
-                    title=f"Charge Zones (port {int(user_input[CONF_PORT])})",
-                    data=data,
-                    options={
-                        CONF_HEARTBEAT_INTERVAL: int(user_input[CONF_HEARTBEAT_INTERVAL]),
-                        CONF_METER_INTERVAL: int(user_input[CONF_METER_INTERVAL]),
-                    },
-                )
+                self._data = data
+                self._options = {
+                    CONF_HEARTBEAT_INTERVAL: int(user_input[CONF_HEARTBEAT_INTERVAL]),
+                    CONF_METER_INTERVAL: int(user_input[CONF_METER_INTERVAL]),
+                }
+                if data[CONF_TLS] == TLS_FILES:
+                    return await self.async_step_certificates()
+                return self._async_finish()
         return self.async_show_form(
             step_id="user",
             data_schema=self.add_suggested_values_to_schema(
@@ -356,7 +417,7 @@ class ChargeZonesConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Move the OCPP server to another address or port."""
+        """Move the OCPP server to another address or port, or change its TLS."""
         entry = self._get_reconfigure_entry()
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {}
@@ -366,20 +427,14 @@ class ChargeZonesConfigFlow(ConfigFlow, domain=DOMAIN):
                 if other.entry_id != entry.entry_id and int(other.data[CONF_PORT]) == port:
                     return self.async_abort(reason="already_configured")
             data = _address_data(user_input)
-            errors, placeholders = await _tls_errors(self.hass, data)
+            errors, placeholders = await _address_errors(data, entry)
+            if not errors and data[CONF_TLS] != TLS_FILES:
+                errors, placeholders = await _tls_errors(self.hass, data)
             if not errors:
-                errors, placeholders = await _address_errors(user_input, entry)
-            if not errors:
-                return self.async_update_and_abort(
-                    entry,
-                    title=f"Charge Zones (port {port})",
-                    data={
-                        key: value
-                        for key, value in entry.data.items()
-                        if key not in (CONF_CERTFILE, CONF_KEYFILE)
-                    }
-                    | data,
-                )
+                self._data = data
+                if data[CONF_TLS] == TLS_FILES:
+                    return await self.async_step_certificates()
+                return self._async_finish()
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(
@@ -387,6 +442,54 @@ class ChargeZonesConfigFlow(ConfigFlow, domain=DOMAIN):
             ),
             errors=errors,
             description_placeholders=placeholders,
+        )
+
+    async def async_step_certificates(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The certificate and key files, when TLS uses files."""
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
+        if user_input is not None:
+            data = self._data | _certificate_data(user_input)
+            errors, placeholders = await _tls_errors(self.hass, data)
+            if not errors:
+                self._data = data
+                return self._async_finish()
+        suggested: Mapping[str, Any] = user_input or {}
+        if user_input is None and self.source == SOURCE_RECONFIGURE:
+            suggested = self._get_reconfigure_entry().data
+        return self.async_show_form(
+            step_id="certificates",
+            data_schema=self.add_suggested_values_to_schema(CERTIFICATES_SCHEMA, suggested),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    def _async_finish(self) -> ConfigFlowResult:
+        """Create the hub, or update the one reconfigured.
+
+        A reconfigured hub's title follows its port unless the user renamed it; the
+        hub's device follows its title.
+        """
+        port = int(self._data[CONF_PORT])
+        if self.source != SOURCE_RECONFIGURE:
+            return self.async_create_entry(
+                title=_hub_title(port), data=self._data, options=self._options
+            )
+        entry = self._get_reconfigure_entry()
+        title = entry.title
+        if title == _hub_title(int(entry.data[CONF_PORT])):
+            title = _hub_title(port)
+        return self.async_update_and_abort(
+            entry,
+            title=title,
+            data={
+                key: value
+                for key, value in entry.data.items()
+                if key not in (CONF_CERTFILE, CONF_KEYFILE)
+            }
+            | self._data,
         )
 
 
@@ -475,18 +578,28 @@ class ChargeZonesOptionsFlow(OptionsFlow):
 class StationSubentryFlow(ConfigSubentryFlow):
     """Add or edit a charging station."""
 
-    def _validate(self, user_input: dict[str, Any], editing: str | None) -> dict[str, str]:
+    def _validate(
+        self, user_input: dict[str, Any], editing: str | None
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        """The form's errors and their placeholders.
+
+        Identifiers that differ only in case are refused: OCPP compares them exactly,
+        but installers, station apps and badges (not case-sensitive) do not.
+        """
         errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
         station_id = user_input[CONF_STATION_ID].strip()
         if not valid_station_id(station_id):
             errors[CONF_STATION_ID] = "invalid_station_id"
         for subentry in self._get_entry().subentries.values():
-            if (
-                subentry.subentry_type == SUBENTRY_STATION
-                and subentry.subentry_id != editing
-                and subentry.data[CONF_STATION_ID] == station_id
-            ):
+            if subentry.subentry_type != SUBENTRY_STATION or subentry.subentry_id == editing:
+                continue
+            other = str(subentry.data[CONF_STATION_ID])
+            if other == station_id:
                 errors[CONF_STATION_ID] = "already_configured"
+            elif other.casefold() == station_id.casefold():
+                errors[CONF_STATION_ID] = "station_id_case"
+                placeholders["other"] = other
         if float(user_input[CONF_MIN_CURRENT]) > float(user_input[CONF_MAX_CURRENT]):
             errors[CONF_MIN_CURRENT] = "min_above_max"
         remote = user_input.get(CONF_ENDPOINT) == ENDPOINT_REMOTE
@@ -501,7 +614,7 @@ class StationSubentryFlow(ConfigSubentryFlow):
             errors[CONF_PASSWORD] = "invalid_password"
         elif remote and not password:
             errors[CONF_PASSWORD] = "remote_needs_password"
-        return errors
+        return errors, placeholders
 
     @staticmethod
     def _data(user_input: dict[str, Any]) -> dict[str, Any]:
@@ -538,8 +651,9 @@ class StationSubentryFlow(ConfigSubentryFlow):
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
         """Add a station; its name is its OCPP identifier."""
         errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
         if user_input is not None:
-            errors = self._validate(user_input, None)
+            errors, placeholders = self._validate(user_input, None)
             if not errors:
                 data = self._data(user_input)
                 return self.async_create_entry(
@@ -555,6 +669,7 @@ class StationSubentryFlow(ConfigSubentryFlow):
             step_id="user",
             data_schema=self.add_suggested_values_to_schema(self._schema(), suggested),
             errors=errors,
+            description_placeholders=placeholders,
         )
 
     async def async_step_reconfigure(
@@ -563,8 +678,9 @@ class StationSubentryFlow(ConfigSubentryFlow):
         """Edit a station."""
         subentry = self._get_reconfigure_subentry()
         errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
         if user_input is not None:
-            errors = self._validate(user_input, subentry.subentry_id)
+            errors, placeholders = self._validate(user_input, subentry.subentry_id)
             if not errors:
                 data = self._data(user_input)
                 return self.async_update_and_abort(
@@ -580,6 +696,7 @@ class StationSubentryFlow(ConfigSubentryFlow):
                 self._schema(), user_input or dict(subentry.data)
             ),
             errors=errors,
+            description_placeholders=placeholders,
         )
 
 
@@ -754,23 +871,38 @@ def connection_unique_id(data: Mapping[str, Any]) -> str:
     return f"connection {data[CONF_KIND]} {str(data[CONF_HOST]).lower()}:{data[CONF_PORT]}"
 
 
-async def tcp_connect_error(
+async def tcp_connect_problem(
     host: str, port: int, within: float = CONNECT_TEST_TIMEOUT
-) -> str | None:
-    """Why a TCP connection to host:port cannot be opened within seconds (None if it can)."""
+) -> tuple[str, str] | None:
+    """Why a TCP connection to host:port cannot be opened within seconds (None if it can).
+
+    The form's error (in words) and the system's wording (for the log).
+    """
     try:
         async with asyncio.timeout(within):
             _reader, writer = await asyncio.open_connection(host, port)
     except TimeoutError:
-        return f"no answer within {within:g} s"
+        return "no_answer", f"no answer within {within:g} s"
     except OSError as err:
+        if isinstance(err, socket.gaierror):
+            return "host_not_found", err.strerror or str(err)
         if err.errno and err.errno > 0:
-            return os.strerror(err.errno)  # "Connection refused", not asyncio's wording
-        return err.strerror or str(err) or type(err).__name__
+            # "Connection refused", not asyncio's wording
+            kind = "connection_refused" if err.errno == errno.ECONNREFUSED else "cannot_connect"
+            return kind, os.strerror(err.errno)
+        return "cannot_connect", err.strerror or str(err) or type(err).__name__
     writer.close()
     with contextlib.suppress(OSError):
         await writer.wait_closed()
     return None
+
+
+async def tcp_connect_error(
+    host: str, port: int, within: float = CONNECT_TEST_TIMEOUT
+) -> str | None:
+    """Why a TCP connection to host:port cannot be opened within seconds (None if it can)."""
+    problem = await tcp_connect_problem(host, port, within)
+    return None if problem is None else problem[1]
 
 
 def _connection_schema(kind: str) -> vol.Schema:
@@ -902,12 +1034,20 @@ class ConnectionSubentryFlow(ConfigSubentryFlow):
         if _taken(self._get_entry(), SUBENTRY_CONNECTION, connection_unique_id(data), editing):
             return data, {where: "already_configured"}, {}
         if kind in TCP_KINDS and not user_input.get(CONF_SKIP_TEST):
-            error = await tcp_connect_error(config.host, config.port)
-            if error is not None:
+            problem = await tcp_connect_problem(config.host, config.port)
+            if problem is not None:
+                kind, detail = problem
+                LOGGER.warning(
+                    "Connection test to %s:%s failed: %s", config.host, config.port, detail
+                )
                 return (
                     data,
-                    {"base": "cannot_connect"},
-                    {"address": f"{config.host}:{config.port}", "error": error},
+                    {"base": kind},
+                    {
+                        "host": config.host,
+                        "port": str(config.port),
+                        "limit": f"{CONNECT_TEST_TIMEOUT:g}",
+                    },
                 )
         return data, {}, {}
 
@@ -934,6 +1074,71 @@ def _registers_data(model: MeterModel) -> dict[str, dict[str, Any]]:
     }
 
 
+#: pymodbus' own logger: it logs a request left unanswered as an ERROR.
+PYMODBUS_LOGGER: Final = "pymodbus.logging"
+
+
+class _Probing(logging.Filter):
+    """Drops pymodbus' records while a form probes a bus.
+
+    A probe that fails is the form's answer (in words) and one warning of ours with the
+    detail; pymodbus' ERROR lines about it would only alarm. Other buses polled in those
+    seconds are quiet too; their failures still show in their meters' sensors, repairs
+    and diagnostics.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.probes = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return False
+
+
+_PROBING = _Probing()
+
+
+@contextlib.contextmanager
+def quiet_pymodbus() -> Iterator[None]:
+    """Silence pymodbus' logger for the time of a form probe."""
+    logger = logging.getLogger(PYMODBUS_LOGGER)
+    if _PROBING.probes == 0:
+        logger.addFilter(_PROBING)
+    _PROBING.probes += 1
+    try:
+        yield
+    finally:
+        _PROBING.probes -= 1
+        if _PROBING.probes == 0:
+            logger.removeFilter(_PROBING)
+
+
+#: Modbus exceptions of a gateway that cannot reach the device behind it.
+GATEWAY_EXCEPTIONS: Final = frozenset({10, 11})
+#: Modbus exceptions of a device that has no such register or function (another model).
+REGISTER_EXCEPTIONS: Final = frozenset({1, 2, 3})
+
+
+def _bus_problem(
+    err: BusError, unit: int, model: MeterModel, where: str
+) -> tuple[str, dict[str, str]]:
+    """A failed test read in the installer's words (the bus's wording goes to the log)."""
+    placeholders = {"unit": str(unit), "model": model.label, "connection": where}
+    if isinstance(err, BusTimeout):
+        return "meter_silent", placeholders
+    if isinstance(err, BusConnectionError):
+        return "bus_unreachable", placeholders
+    if isinstance(err, BusExceptionResponse):
+        if err.code in GATEWAY_EXCEPTIONS:
+            return "gateway_no_meter", placeholders
+        if err.code in REGISTER_EXCEPTIONS:
+            return "wrong_registers", placeholders
+        return "meter_refused", placeholders
+    if isinstance(err, BusDataError):
+        return "garbled_answer", placeholders
+    return "cannot_read", placeholders
+
+
 async def meter_read_error(
     connection: Mapping[str, Any], unit: int, model: MeterModel, amperage: float | None = None
 ) -> tuple[str, dict[str, str]] | None:
@@ -941,24 +1146,45 @@ async def meter_read_error(
 
     None when the read worked and every value it gave can be the model's: values that
     cannot be true (another model's table, another meter at the address, a current far
-    above the ``amperage``) are refused as ``implausible_reading``, naming them.
+    above the ``amperage``) are refused as ``implausible_reading``, naming them. A read
+    that fails is told in words (see _bus_problem); what the bus said goes to the log,
+    as a warning, and nothing is logged as an error.
     """
+    name = str(connection.get(CONF_NAME) or "")
     try:
         bus = ModbusBus(connection_config(connection))
     except ValueError as err:
-        return "cannot_read", {"error": str(err)}
+        LOGGER.warning("Connection %s cannot be used: %s", name, err)
+        return "cannot_read", {"unit": str(unit), "model": model.label, "connection": name}
     max_current = None if amperage is None else OVER_RATING * amperage
-    try:
-        async with asyncio.timeout(READ_TEST_LIMIT):
-            reading = await read_meter(bus, unit, model, max_current=max_current)
-    except ImplausibleReading as err:
-        return _implausible(model, err.values)
-    except BusError as err:
-        return "cannot_read", {"error": str(err)}
-    except TimeoutError:
-        return "cannot_read", {"error": f"no complete answer within {READ_TEST_LIMIT:g} s"}
-    finally:
-        await bus.close()
+    where = f"{name} ({bus.config.label})" if name else bus.config.label
+    with quiet_pymodbus():
+        try:
+            async with asyncio.timeout(READ_TEST_LIMIT):
+                reading = await read_meter(bus, unit, model, max_current=max_current)
+        except ImplausibleReading as err:
+            return _implausible(model, err.values)
+        except BusError as err:
+            LOGGER.warning(
+                "Test read of %s at address %s on %s failed: %s", model.label, unit, where, err
+            )
+            return _bus_problem(err, unit, model, where)
+        except TimeoutError:
+            LOGGER.warning(
+                "Test read of %s at address %s on %s: no complete answer within %g s",
+                model.label,
+                unit,
+                where,
+                READ_TEST_LIMIT,
+            )
+            return "meter_too_slow", {
+                "unit": str(unit),
+                "model": model.label,
+                "connection": where,
+                "limit": f"{READ_TEST_LIMIT:g}",
+            }
+        finally:
+            await bus.close()
     if reading.implausible:
         return _implausible(model, reading.implausible)
     return None
@@ -1014,7 +1240,9 @@ class MeterSubentryFlow(ConfigSubentryFlow):
                 vol.Required(CONF_METER_MODEL): _select(
                     [*METER_MODELS, METER_MODEL_CUSTOM], "meter_model"
                 ),
-                vol.Required(CONF_AMPERAGE): vol.All(
+                # Not Required: the frontend would fill a required number in with its
+                # minimum; the installer must enter the rating (checked in _validate).
+                vol.Optional(CONF_AMPERAGE): vol.All(
                     _number(1, MAX_AMPERAGE, 1, "A"), vol.Coerce(float)
                 ),
                 vol.Required(CONF_POLL_INTERVAL, default=DEFAULT_POLL_INTERVAL): vol.All(
@@ -1112,10 +1340,13 @@ class MeterSubentryFlow(ConfigSubentryFlow):
             CONF_CONNECTION: user_input[CONF_CONNECTION],
             CONF_UNIT: int(user_input[CONF_UNIT]),
             CONF_METER_MODEL: user_input[CONF_METER_MODEL],
-            CONF_AMPERAGE: float(user_input[CONF_AMPERAGE]),
             CONF_POLL_INTERVAL: float(user_input[CONF_POLL_INTERVAL]),
         }
         errors: dict[str, str] = {}
+        if user_input.get(CONF_AMPERAGE) is None:
+            errors[CONF_AMPERAGE] = "amperage_required"
+        else:
+            data[CONF_AMPERAGE] = float(user_input[CONF_AMPERAGE])
         if not data[CONF_NAME]:
             errors[CONF_NAME] = "name_required"
         if not _is_subentry(entry, data[CONF_CONNECTION], SUBENTRY_CONNECTION):
@@ -1182,8 +1413,10 @@ class ZoneSubentryFlow(ConfigSubentryFlow):
         entry = self._get_entry()
         fields: dict[vol.Marker, Any] = {
             vol.Required(CONF_NAME): selector.TextSelector(),
-            # 0 A pauses the zone (as its Maximum current number does).
-            vol.Required(CONF_MAX_CURRENT): vol.All(
+            # 0 A pauses the zone (as its Maximum current number does). Not Required:
+            # the frontend would fill a required number in with its minimum, 0 A, a
+            # pause; the installer must enter the breaker's rating (see _validate).
+            vol.Optional(CONF_MAX_CURRENT): vol.All(
                 _number(0, MAX_ZONE_CURRENT, 1, "A"), vol.Coerce(float)
             ),
             vol.Required(CONF_ZONE_PHASES, default=ZONE_THREE_PHASES): _select(
@@ -1219,7 +1452,7 @@ class ZoneSubentryFlow(ConfigSubentryFlow):
         entry = self._get_entry()
         data: dict[str, Any] = {
             CONF_NAME: user_input[CONF_NAME].strip(),
-            CONF_MAX_CURRENT: float(user_input[CONF_MAX_CURRENT]),
+            CONF_MAX_CURRENT: float(user_input.get(CONF_MAX_CURRENT) or 0),
             CONF_ZONE_PHASES: user_input[CONF_ZONE_PHASES],
             CONF_DLM_METERS: list(dict.fromkeys(user_input.get(CONF_DLM_METERS) or [])),
             CONF_FAILSAFE_CURRENT: float(user_input[CONF_FAILSAFE_CURRENT]),
@@ -1247,6 +1480,9 @@ class ZoneSubentryFlow(ConfigSubentryFlow):
                 errors[CONF_PARENT_ZONE] = "unknown_zone"
             elif _parent_cycle(entry, editing, parent):
                 errors[CONF_PARENT_ZONE] = "parent_cycle"
+        if user_input.get(CONF_MAX_CURRENT) is None:
+            errors[CONF_MAX_CURRENT] = "max_current_required"
+            return data, errors
         found = entry.subentries.get(editing) if editing else None
         stored = found.data if found else {}
         maximum, failsafe = data[CONF_MAX_CURRENT], data[CONF_FAILSAFE_CURRENT]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
@@ -41,6 +41,7 @@ from .entity import (
     StationEntity,
     add_for_stations,
     add_for_subentries,
+    holder_device_identifier,
     meter_device_info,
     zone_device_info,
 )
@@ -470,28 +471,45 @@ async def async_setup_entry(
         add_for_stations(site, "sensor", partial(station_sensors, site), async_add_entities)
     )
 
-    badges_done: set[str] = set()
+    _move_badge_sensors_to_holders(hass, site)
+    # A badge's sensors, by subentry: its holder's key and its tag when they were added.
+    badges_done: dict[str, tuple[tuple[str, str], list[BadgeSensor]]] = {}
+
+    async def replace(old: list[BadgeSensor], new: list[BadgeSensor]) -> None:
+        for entity in old:
+            if entity.hass is not None:
+                await entity.async_remove()
+        async_add_entities(new)
 
     @callback
     def add_badges() -> None:
-        """Sensors for new badges; an edited badge's device follows its new title."""
-        registry = dr.async_get(hass)
+        """Sensors for new badges; an edited badge's are replaced.
+
+        A new holder moves them to that holder's device, a new tag renames them; they
+        keep their registry entries (entity ids, history).
+        """
         for subentry_id, subentry in entry.subentries.items():
             if subentry.subentry_type != SUBENTRY_BADGE:
                 continue
-            if subentry_id not in badges_done:
-                badges_done.add(subentry_id)
-                async_add_entities(
-                    [BadgeSensor(site, subentry_id, d) for d in BADGE_SENSORS],
-                    config_subentry_id=subentry_id,
-                )
-            elif (
-                device := registry.async_get_device_by_identifier(
-                    (DOMAIN, subentry_id), entry.entry_id
-                )
-            ) is not None and device.name != subentry.title:
-                registry.async_update_device(device.id, name=subentry.title)
-        badges_done.intersection_update(entry.subentries)
+            signature = _badge_signature(subentry.data)
+            known = badges_done.get(subentry_id)
+            if known is not None and known[0] == signature:
+                continue
+            sensors = [BadgeSensor(site, subentry_id, d) for d in BADGE_SENSORS]
+            badges_done[subentry_id] = (signature, sensors)
+            # Not in the badge's subentry: they share the holder's device, and a device
+            # belongs to one subentry (the hub's own, none); removed below with the badge.
+            if known is None:
+                async_add_entities(sensors)
+            else:
+                site.create_task(replace(known[1], sensors), f"badge {subentry_id}")
+        registry = er.async_get(hass)
+        for gone in badges_done.keys() - entry.subentries.keys():
+            del badges_done[gone]
+            for description in BADGE_SENSORS:
+                unique_id = f"{gone}_{description.key}"
+                if (found := registry.async_get_entity_id("sensor", DOMAIN, unique_id)) is not None:
+                    registry.async_remove(found)
 
     add_badges()
     entry.async_on_unload(site.on_configured(add_badges))
@@ -895,18 +913,6 @@ class BilledSensor(ChargeZonesEntity, SensorEntity):
     entity_description: BadgeSensorDescription
     site: Site
 
-    def _bind(
-        self, site: Site, description: BadgeSensorDescription, device: str, name: str, model: str
-    ) -> None:
-        self.entity_description = description
-        self.site = site
-        info = DeviceInfo(
-            identifiers={(DOMAIN, device)}, name=name, manufacturer="Charge Zones", model=model
-        )
-        if site.hub_device_id is not None:
-            info["via_device_id"] = site.hub_device_id
-        self._attr_device_info = info
-
     @property
     def _total(self) -> BadgeTotal:
         raise NotImplementedError
@@ -943,15 +949,58 @@ class BilledSensor(ChargeZonesEntity, SensorEntity):
         return (self._total.as_dict(), self.native_unit_of_measurement, self.available)
 
 
+def _holder_name(data: Mapping[str, Any]) -> str:
+    """A badge's holder as written on it (spaces collapsed)."""
+    return " ".join(str(data[CONF_HOLDER]).split())
+
+
+def _badge_signature(data: Mapping[str, Any]) -> tuple[str, str]:
+    """What a badge's sensors show of it: on whose device, under which tag."""
+    return holder_key(_holder_name(data)), str(data[CONF_TAG]).upper()
+
+
+def _move_badge_sensors_to_holders(hass: HomeAssistant, site: Site) -> None:
+    """Move what an earlier version put on a device per badge to its holder's device.
+
+    One device per holder, with the sensors of their badges on it: the entities keep
+    their registry entries (entity ids, settings, history); the badge's device, then
+    empty, is removed.
+    """
+    devices = dr.async_get(hass)
+    entities = er.async_get(hass)
+    entry = site.entry
+    holders = holders_of(site)
+    for subentry_id, subentry in entry.subentries.items():
+        if subentry.subentry_type != SUBENTRY_BADGE:
+            continue
+        old = devices.async_get_device_by_identifier((DOMAIN, subentry_id), entry.entry_id)
+        if old is None:
+            continue
+        key, _tag = _badge_signature(subentry.data)
+        info = holder_device_info(site, key, holders.get(key, _holder_name(subentry.data)))
+        holder = devices.async_get_or_create(config_entry_id=entry.entry_id, **info)
+        for moved in er.async_entries_for_device(entities, old.id, include_disabled_entities=True):
+            entities.async_update_entity(
+                moved.entity_id, device_id=holder.id, config_subentry_id=None
+            )
+        devices.async_remove_device(old.id)
+
+
 class BadgeSensor(BilledSensor):
-    """A billing figure of one badge, on the badge's device (named after its holder)."""
+    """A billing figure of one badge, on its holder's device (its name tells the tag)."""
 
     def __init__(self, site: Site, subentry_id: str, description: BadgeSensorDescription) -> None:
         """Bind to a badge subentry."""
         self.subentry_id = subentry_id
         self._attr_unique_id = f"{subentry_id}_{description.key}"
-        title = site.entry.subentries[subentry_id].title
-        self._bind(site, description, subentry_id, title, "RFID badge")
+        data = site.entry.subentries[subentry_id].data
+        key, tag = _badge_signature(data)
+        self._attr_translation_placeholders = {"tag": tag}
+        self.entity_description = description
+        self.site = site
+        self._attr_device_info = holder_device_info(
+            site, key, holders_of(site).get(key, _holder_name(data))
+        )
 
     @property
     def tag(self) -> str | None:
@@ -986,9 +1035,17 @@ class BadgeSensor(BilledSensor):
 # --- badge holders (billing over all their badges) ----------------------------------
 
 
-def holder_device_identifier(entry_id: str, key: str) -> str:
-    """Device identifier of a badge holder (key: holder_key of the name)."""
-    return f"{entry_id}_holder_{key}"
+def holder_device_info(site: Site, key: str, name: str) -> DeviceInfo:
+    """Device of a badge holder: their totals and the sensors of each of their badges."""
+    info = DeviceInfo(
+        identifiers={(DOMAIN, holder_device_identifier(site.entry.entry_id, key))},
+        name=name,
+        manufacturer="Charge Zones",
+        model="Badge holder",
+    )
+    if site.hub_device_id is not None:
+        info["via_device_id"] = site.hub_device_id
+    return info
 
 
 def holders_of(site: Site) -> dict[str, str]:
@@ -1026,8 +1083,9 @@ class HolderSensor(BilledSensor):
         self.key = key
         entry_id = site.entry.entry_id
         self._attr_unique_id = f"{entry_id}_holder_{key}_{description.key.removeprefix('holder_')}"
-        device = holder_device_identifier(entry_id, key)
-        self._bind(site, description, device, name, "Badge holder")
+        self.entity_description = description
+        self.site = site
+        self._attr_device_info = holder_device_info(site, key, name)
 
     @property
     def _total(self) -> ResidentTotal:
