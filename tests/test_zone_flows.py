@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.charge_zones import config_flow
-from custom_components.charge_zones.config_flow import tcp_connect_error
 from custom_components.charge_zones.const import DOMAIN
+from custom_components.charge_zones.flows import meter as meter_flow
+from custom_components.charge_zones.flows.connection import tcp_connect_error
 from custom_components.charge_zones.meters import MODELS, ConnectionConfig, Quantity
 from custom_components.charge_zones.meters.registers import CURRENTS, POWERS, VOLTAGES
 from custom_components.charge_zones.subentries import (
@@ -763,7 +763,7 @@ async def test_meter_read_time_limit(
     hass: HomeAssistant, port: int, sim: SimulatedMeter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The whole test read is bounded, even when every request is answered slowly."""
-    monkeypatch.setattr(config_flow, "READ_TEST_LIMIT", 0.3)
+    monkeypatch.setattr(meter_flow, "READ_TEST_LIMIT", 0.3)
     sim.primary.delay = 1.0
     entry = hub(hass, port, gateway(sim, timeout=5.0))
     result = await submit(hass, await start(hass, entry, "meter"), meter_input("Slow meter"))
