@@ -183,7 +183,7 @@ async def test_three_badges_two_stations_reload_and_export(
     await charge(b, "BADGE-4", 52_001, [52_900], 53_281)  # Alice's other badge: 1 280 Wh
     await hass.async_block_till_done()
 
-    # Badge sensors: on the badge's device, named after its holder.
+    # Badge sensors: on their holder's device, named after their tag.
     assert badge_energy(hass, "BADGE-3") == pytest.approx(2.66)
     assert state_of(hass, "sensor", "badge_BADGE-1_billed_sessions") == "1"
     assert float(state_of(hass, "sensor", "badge_BADGE-4_billed_cost")) == pytest.approx(0.64)
@@ -197,11 +197,17 @@ async def test_three_badges_two_stations_reload_and_export(
     assert last.attributes["energy_kwh"] == pytest.approx(2.66)
     assert last.attributes["cost"] == pytest.approx(1.33)
     assert last.attributes["zone"] == "Car park"
-    device = dr.async_get(hass).async_get_device_by_identifier(
-        (DOMAIN, "badge_BADGE-3"), loaded_entry.entry_id
+    assert last.name == "Carol Last session, badge BADGE-3"
+    devices = dr.async_get(hass)
+    assert (
+        devices.async_get_device_by_identifier((DOMAIN, "badge_BADGE-3"), loaded_entry.entry_id)
+        is None
     )
-    assert device is not None
-    assert device.name == "Carol (BADGE-3)"
+    carol = holder_device(hass, loaded_entry, "carol")
+    assert carol is not None
+    assert carol.name == "Carol"
+    entities = er.async_get(hass)
+    assert entities.async_get(last.entity_id).device_id == carol.id  # type: ignore[union-attr]
 
     result = await export(hass, filename="October ../../etc")
     registers = (15_007 - 10_007) + (53_281 - 50_001)  # what both stations' registers moved
@@ -275,13 +281,9 @@ async def test_three_badges_two_stations_reload_and_export(
     assert set(only_b["totals"]) == {"Alice", "Bob"}
     by_name = await export(hass, stations=["ST-A"], badges=["badge-3"])
     assert [s["transaction_id"] for s in by_name["sessions"]] == [carol_tid]
-    alice = await export(
-        hass,
-        badges=[
-            device_id(hass, loaded_entry, "badge_BADGE-1"),
-            device_id(hass, loaded_entry, "badge_BADGE-4"),
-        ],
-    )
+    alice_device = holder_device(hass, loaded_entry, "alice")
+    assert alice_device is not None
+    alice = await export(hass, badges=[alice_device.id])  # every badge of the holder
     assert alice["totals"]["Alice"]["energy_wh"] == 3_620
     assert set(alice["totals"]) == {"Alice"}
     garage = await export(hass, zones=["garage"])
@@ -585,7 +587,8 @@ async def add_badge(hass: HomeAssistant, entry: MockConfigEntry, tag: str, holde
 async def test_badges_added_and_edited_later(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, hass_client: Any
 ) -> None:
-    """A new badge gets its sensors; an edited one its device's name; diagnostics hide tags."""
+    """A new badge gets its sensors; an edited one's move to its new holder's device (the same
+    entities); diagnostics hide tags."""
     await add_badge(hass, loaded_entry, "BADGE-9", "Dan")
     new = next(s for s in loaded_entry.subentries.values() if s.unique_id == "badge BADGE-9")
     client = await connect(hass, loaded_entry, "ST-A")
@@ -593,6 +596,7 @@ async def test_badges_added_and_edited_later(
     await hass.async_block_till_done()
     assert float(state_of(hass, "sensor", f"{new.subentry_id}_billed_energy")) == 0.6
 
+    energy = entity_id(hass, "sensor", "badge_BADGE-2_billed_energy")
     result = await hass.config_entries.subentries.async_init(
         (loaded_entry.entry_id, "badge"),
         context={"source": SOURCE_RECONFIGURE, "subentry_id": "badge_BADGE-2"},
@@ -602,11 +606,15 @@ async def test_badges_added_and_edited_later(
     )
     assert result["type"] is FlowResultType.ABORT
     await hass.async_block_till_done()
-    device = dr.async_get(hass).async_get_device_by_identifier(
-        (DOMAIN, "badge_BADGE-2"), loaded_entry.entry_id
-    )
-    assert device is not None
-    assert device.name == "Robert (BADGE-2)"
+    robert = holder_device(hass, loaded_entry, "robert")
+    assert robert is not None
+    assert robert.name == "Robert"
+    moved = er.async_get(hass).async_get(energy)
+    assert moved is not None  # the same entity (id and history), on Robert's device
+    assert moved.device_id == robert.id
+    state = hass.states.get(energy)
+    assert state is not None
+    assert state.name == "Robert Energy charged, badge BADGE-2"
     # Without a tariff the cost sensor is unavailable rather than a cost of 0.
     assert state_of(hass, "sensor", "badge_BADGE-2_billed_cost") == "unavailable"
 

@@ -401,7 +401,16 @@ class _CodeReferences:
             self._add(category, value.orelse)
 
     def _scan(self, path: Path) -> None:
-        platform = path.stem
+        # A platform's entities may live in a package of their own (sensors/ for sensor).
+        platform = (
+            path.parent.name[:-1]
+            if path.parent.name.endswith("s")
+            and (
+                path.parent.parent == INTEGRATION
+                and path.parent.name[:-1] in {str(p) for p in Platform}
+            )
+            else path.stem
+        )
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 self.literals.add(node.value)

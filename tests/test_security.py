@@ -478,30 +478,71 @@ def hub_input(port: int, **overrides: Any) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(
-    ("overrides", "errors"),
+    ("files", "errors", "placeholders"),
     [
-        ({"tls": "files"}, {"certfile": "tls_files_missing"}),
-        ({"tls": "files", "certfile": "/nonexistent/cert.pem"}, {"certfile": "tls_files_missing"}),
+        ({"certfile": " ", "keyfile": "/k.pem"}, {"certfile": "tls_files_missing"}, {}),
         (
-            {"tls": "files", "certfile": "/nonexistent/c.pem", "keyfile": "/nonexistent/k.pem"},
-            {"base": "tls_invalid"},
+            {"certfile": "/nonexistent/c.pem", "keyfile": "/nonexistent/k.pem"},
+            {"base": "tls_file_not_found"},
+            {"file": "/nonexistent/c.pem"},
         ),
-        ({"tls": "home_assistant"}, {"tls": "no_ha_certificate"}),
+        ("garbage", {"base": "tls_invalid"}, {}),
     ],
 )
-async def test_hub_form_tls_errors(
-    hass: HomeAssistant, port: int, overrides: dict[str, Any], errors: dict[str, str]
+async def test_hub_form_certificate_errors(
+    hass: HomeAssistant,
+    port: int,
+    tmp_path: Path,
+    files: Any,
+    errors: dict[str, str],
+    placeholders: dict[str, str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """Missing or unusable certificates are refused in the form, with the reason."""
+    """Missing or unusable certificate files are refused in the second step, in words (the
+    library's wording in the log); fixed, the hub is created."""
+    if files == "garbage":
+        bad = tmp_path / "broken.pem"
+        bad.write_text("not a certificate")
+        files = {"certfile": str(bad), "keyfile": str(bad)}
+    result = await hub_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], hub_input(port, tls="files")
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "certificates"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], files)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "certificates"
+    assert result["errors"] == errors
+    assert result["description_placeholders"] == placeholders
+    if errors == {"base": "tls_invalid"}:
+        assert "cannot be used" in caplog.text  # the library's detail is in the log
+    cert, key = make_certificate(tmp_path)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"certfile": str(cert), "keyfile": str(key)}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"] == {
+        "host": "127.0.0.1",
+        "port": port,
+        "tls": "files",
+        "certfile": str(cert),
+        "keyfile": str(key),
+    }
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_unload(result["result"].entry_id)
+
+
+async def test_hub_form_without_home_assistant_certificate(hass: HomeAssistant, port: int) -> None:
+    """Home Assistant's certificate chosen where it has none: refused on the first step."""
     await async_setup_component(hass, "http", {})
     result = await hub_form(hass)
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], hub_input(port, **overrides)
+        result["flow_id"], hub_input(port, tls="home_assistant")
     )
     assert result["type"] is FlowResultType.FORM
-    assert result["errors"] == errors
-    if errors == {"base": "tls_invalid"}:
-        assert "No such file" in result["description_placeholders"]["error"]
+    assert result["step_id"] == "user"
+    assert result["errors"] == {"tls": "no_ha_certificate"}
 
 
 async def test_hub_with_home_assistant_certificate(
@@ -533,14 +574,11 @@ async def test_reconfigure_turns_tls_on(
     result = await loaded_entry.start_reconfigure_flow(hass)
     port = loaded_entry.data["port"]
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"],
-        {
-            "host": "127.0.0.1",
-            "port": port,
-            "tls": "files",
-            "certfile": str(cert),
-            "keyfile": str(key),
-        },
+        result["flow_id"], {"host": "127.0.0.1", "port": port, "tls": "files"}
+    )
+    assert result["step_id"] == "certificates"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"certfile": str(cert), "keyfile": str(key)}
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
@@ -563,29 +601,34 @@ async def test_reconfigure_turns_tls_on(
 
 
 async def test_hub_reconfigure_tls_error_then_fixed(
-    hass: HomeAssistant, loaded_entry: MockConfigEntry
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, tmp_path: Path
 ) -> None:
     """Moving the hub to unusable certificate files is refused with the reason, and the
-    dialog recovers: without TLS it saves."""
-    await async_setup_component(hass, "http", {})
+    dialog recovers with files that load; the files it uses are shown when edited again."""
     port = loaded_entry.data["port"]
     result = await loaded_entry.start_reconfigure_flow(hass)
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"],
-        {
-            "host": "127.0.0.1",
-            "port": port,
-            "tls": "files",
-            "certfile": "/nonexistent/c.pem",
-            "keyfile": "/nonexistent/k.pem",
-        },
+        result["flow_id"], {"host": "127.0.0.1", "port": port, "tls": "files"}
+    )
+    assert result["step_id"] == "certificates"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"certfile": "/nonexistent/c.pem", "keyfile": "/nonexistent/k.pem"}
     )
     assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "reconfigure"
-    assert result["errors"] == {"base": "tls_invalid"}
+    assert result["step_id"] == "certificates"
+    assert result["errors"] == {"base": "tls_file_not_found"}
+    cert, key = make_certificate(tmp_path)
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"host": "127.0.0.1", "port": port, "tls": "none"}
+        result["flow_id"], {"certfile": str(cert), "keyfile": str(key)}
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
-    assert loaded_entry.data["tls"] == "none"
+    assert loaded_entry.data["tls"] == "files"
+    result = await loaded_entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"host": "127.0.0.1", "port": port, "tls": "files"}
+    )
+    shown = {
+        m.schema: (m.description or {}).get("suggested_value") for m in result["data_schema"].schema
+    }
+    assert shown == {"certfile": str(cert), "keyfile": str(key)}

@@ -276,7 +276,7 @@ def test_demo_scenario_has_a_cloud_station_and_a_password() -> None:
     """The demo building (scripts/develop creates its stations from this file) has a remote
     station with a car in the first minute, kept off the commons meter, and a local
     station with a password; both passwords fit the station form's rule."""
-    from custom_components.charge_zones.config_flow import PASSWORD_RE
+    from custom_components.charge_zones.flows.station import PASSWORD_RE
 
     scenario = Scenario.load(Path(__file__).parents[1] / "simulator/scenarios/demo.yaml")
     stations = {s["id"]: s for s in scenario.stations}

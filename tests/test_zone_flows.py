@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import AsyncIterator
 import contextlib
 import json
+import logging
 from pathlib import Path
 import re
 import socket
@@ -18,9 +19,9 @@ from typing import Any
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.charge_zones import config_flow
-from custom_components.charge_zones.config_flow import tcp_connect_error
 from custom_components.charge_zones.const import DOMAIN
+from custom_components.charge_zones.flows import meter as meter_flow
+from custom_components.charge_zones.flows.connection import tcp_connect_error
 from custom_components.charge_zones.meters import MODELS, ConnectionConfig, Quantity
 from custom_components.charge_zones.meters.registers import CURRENTS, POWERS, VOLTAGES
 from custom_components.charge_zones.subentries import (
@@ -266,17 +267,16 @@ async def test_connection_rtu_over_tcp_created(
 
 
 async def test_connection_cannot_connect_then_save_anyway(hass: HomeAssistant, port: int) -> None:
-    """Nobody listening: cannot_connect with the reason; "save anyway" saves untested."""
+    """Nobody listening: refused, said in words; "save anyway" saves untested."""
     entry = hub(hass, port)
     nobody = free_port()
     result = await submit(hass, await start(hass, entry, "connection"), {"next_step_id": "tcp"})
     result = await submit(hass, result, tcp_input("Not wired yet", nobody))
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "tcp"
-    assert result["errors"] == {"base": "cannot_connect"}
+    assert result["errors"] == {"base": "connection_refused"}
     placeholders = result["description_placeholders"]
-    assert placeholders["address"] == f"127.0.0.1:{nobody}"
-    assert placeholders["error"]
+    assert placeholders == {"host": "127.0.0.1", "port": str(nobody), "limit": "3"}
     assert suggested(result, "name") == "Not wired yet"
 
     result = await submit(hass, result, tcp_input("Not wired yet", nobody, skip_test=True))
@@ -417,8 +417,8 @@ async def test_connection_reconfigure_tcp(
 
     nobody = free_port()
     result = await submit(hass, result, tcp_input("Gateway", nobody))
-    assert result["errors"] == {"base": "cannot_connect"}
-    assert result["description_placeholders"]["address"] == f"127.0.0.1:{nobody}"
+    assert result["errors"] == {"base": "connection_refused"}
+    assert result["description_placeholders"]["port"] == str(nobody)
 
     # Its own endpoint is no duplicate; the test passes against the simulator.
     result = await submit(hass, result, tcp_input("Main gateway", sim.port, timeout=2.0))
@@ -551,13 +551,24 @@ async def test_meter_read_through_rtu_gateway(
 
 
 @pytest.mark.parametrize(
-    ("failure", "reason"),
-    [("silent", "no answer"), ("garbage", "registers"), ("stopped", "127.0.0.1")],
+    ("failure", "error", "reason"),
+    [
+        ("silent", "meter_silent", "no answer"),
+        ("garbage", "garbled_answer", "registers"),
+        ("stopped", "bus_unreachable", "127.0.0.1"),
+    ],
 )
 async def test_meter_cannot_read(
-    hass: HomeAssistant, port: int, sim: SimulatedMeter, failure: str, reason: str
+    hass: HomeAssistant,
+    port: int,
+    sim: SimulatedMeter,
+    failure: str,
+    error: str,
+    reason: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """Any bus error shows cannot_read with the bus's own message; nothing is saved."""
+    """A bus error is said in the installer's words, naming the address and connection;
+    the bus's own message goes to the log (a warning, never an error); nothing is saved."""
     entry = hub(hass, port, gateway(sim))
     if failure == "silent":
         sim.silent = True
@@ -569,17 +580,25 @@ async def test_meter_cannot_read(
     result = await submit(hass, result, meter_input("Meter"))
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "user"
-    assert result["errors"] == {"base": "cannot_read"}
-    assert reason in result["description_placeholders"]["error"]
+    assert result["errors"] == {"base": error}
+    assert result["description_placeholders"] == {
+        "unit": "3",
+        "model": "Eastron SDM630",
+        "connection": f"Gateway (tcp://127.0.0.1:{sim.port})",
+    }
+    [logged] = [r for r in caplog.records if "Test read" in r.getMessage()]
+    assert logged.levelname == "WARNING"
+    assert reason in logged.getMessage()
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert suggested(result, "name") == "Meter"
     assert not [s for s in entry.subentries.values() if s.subentry_type == "meter"]
 
 
 @pytest.mark.parametrize(
-    ("overrides", "reason"),
+    ("overrides", "error", "reason"),
     [
-        ({"unit": 4.0}, "exception 11"),
-        ({"meter_model": "abb_b23"}, "exception 2"),
+        ({"unit": 4.0}, "gateway_no_meter", "exception 11"),
+        ({"meter_model": "abb_b23"}, "wrong_registers", "exception 2"),
     ],
     ids=["unit-not-served", "wrong-model"],
 )
@@ -588,15 +607,19 @@ async def test_meter_wrong_address_or_model(
     port: int,
     sim: SimulatedMeter,
     overrides: dict[str, Any],
+    error: str,
     reason: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """A Modbus address nobody answers, or another model's registers, cannot be read."""
+    """A Modbus address nobody answers behind the gateway, or another model's registers,
+    cannot be read: said in words, the Modbus exception in the log."""
     entry = hub(hass, port, gateway(sim))
     result = await submit(
         hass, await start(hass, entry, "meter"), meter_input("Meter", **overrides)
     )
-    assert result["errors"] == {"base": "cannot_read"}
-    assert reason in result["description_placeholders"]["error"]
+    assert result["errors"] == {"base": error}
+    assert "exception" not in str(result["description_placeholders"])
+    assert reason in caplog.text
 
 
 async def test_meter_refuses_another_models_readings(hass: HomeAssistant, port: int) -> None:
@@ -625,7 +648,7 @@ async def test_meter_refuses_another_models_readings(hass: HomeAssistant, port: 
 @pytest.mark.parametrize(
     ("answer", "error", "words"),
     [
-        ("missing", "cannot_read", "exception 2 (illegal data address)"),
+        ("missing", "wrong_registers", "Eastron SDM72D-M v2"),
         ("zeros", "implausible_reading", "voltage_l1 = 0 V, outside 80-300 V"),
     ],
 )
@@ -647,7 +670,7 @@ async def test_meter_sdm72dm_v1_is_not_a_v2(
         )
     assert result["errors"] == {"base": error}
     placeholders = result["description_placeholders"]
-    assert words in placeholders.get("error", placeholders.get("values", ""))
+    assert words in placeholders.get("model", "") + placeholders.get("values", "")
 
 
 async def test_meter_current_above_three_times_the_amperage(
@@ -717,31 +740,35 @@ async def test_meter_errors(hass: HomeAssistant, port: int, sim: SimulatedMeter)
 
     # The same address on another bus is another meter.
     result = await submit(hass, await start(hass, entry, "meter"), meter_input("Other", unit=4.0))
-    assert result["errors"] == {"base": "cannot_read"}  # the simulator serves unit 3 only
+    assert result["errors"] == {"base": "gateway_no_meter"}  # the simulator serves unit 3 only
     result = await submit(hass, result, meter_input("Other", unit=4.0, skip_test=True))
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
-async def test_meter_unusable_connection_data(hass: HomeAssistant, port: int) -> None:
-    """A connection whose stored data no bus accepts makes the test read fail, saying why."""
+async def test_meter_unusable_connection_data(
+    hass: HomeAssistant, port: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A connection whose stored data no bus accepts makes the test read fail (why: in the
+    log)."""
     bogus = connection_subentry()
     bogus["data"]["kind"] = "bogus"
     entry = hub(hass, port, bogus)
     result = await submit(hass, await start(hass, entry, "meter"), meter_input("Meter"))
     assert result["errors"] == {"base": "cannot_read"}
-    assert "bogus" in result["description_placeholders"]["error"]
+    assert result["description_placeholders"]["connection"] == "Gateway"
+    assert "bogus" in caplog.text
 
 
 async def test_meter_read_time_limit(
     hass: HomeAssistant, port: int, sim: SimulatedMeter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The whole test read is bounded, even when every request is answered slowly."""
-    monkeypatch.setattr(config_flow, "READ_TEST_LIMIT", 0.3)
+    monkeypatch.setattr(meter_flow, "READ_TEST_LIMIT", 0.3)
     sim.primary.delay = 1.0
     entry = hub(hass, port, gateway(sim, timeout=5.0))
     result = await submit(hass, await start(hass, entry, "meter"), meter_input("Slow meter"))
-    assert result["errors"] == {"base": "cannot_read"}
-    assert result["description_placeholders"]["error"] == "no complete answer within 0.3 s"
+    assert result["errors"] == {"base": "meter_too_slow"}
+    assert result["description_placeholders"]["limit"] == "0.3"
     # let the simulator finish the request it is still sleeping on (its own task)
     await wait_until(hass, lambda: not sim.primary.in_flight)
 
@@ -852,8 +879,8 @@ async def test_meter_custom_cannot_read_and_skip(hass: HomeAssistant, port: int)
     result = await submit(hass, result, meter_input("Custom", meter_model="custom"))
     result = await submit(hass, result, {"registers": CUSTOM_3P})
     assert result["step_id"] == "registers"
-    assert result["errors"] == {"base": "cannot_read"}
-    assert result["description_placeholders"]["error"]
+    assert result["errors"] == {"base": "bus_unreachable"}
+    assert result["description_placeholders"]["unit"] == "3"
     result = await submit(hass, result, {"registers": CUSTOM_3P, "skip_test": True})
     assert result["type"] is FlowResultType.CREATE_ENTRY
 

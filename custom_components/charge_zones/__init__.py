@@ -93,7 +93,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: ChargeZonesConfigEntry) 
 
 async def _async_update_listener(hass: HomeAssistant, entry: ChargeZonesConfigEntry) -> None:
     """Apply options, reconfiguration and subentry changes without a reload."""
-    await entry.runtime_data.async_apply_entry()
+    site = entry.runtime_data
+    # The hub's device is named after the entry (its title follows the port).
+    registry = dr.async_get(hass)
+    hub = None if site.hub_device_id is None else registry.async_get(site.hub_device_id)
+    if hub is not None and hub.name != entry.title:
+        registry.async_update_device(hub.id, name=entry.title)
+    await site.async_apply_entry()
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: ChargeZonesConfigEntry) -> bool:

@@ -29,6 +29,11 @@ def hub_device_info(site: Site) -> DeviceInfo:
     )
 
 
+def holder_device_identifier(entry_id: str, key: str) -> str:
+    """Device identifier of a badge holder (key: holder_key of the name)."""
+    return f"{entry_id}_holder_{key}"
+
+
 def station_device_info(site: Site, station: Station) -> DeviceInfo:
     """Device of a station; vendor, model and firmware come with its boot.
 

@@ -5,7 +5,7 @@ And the billing export: the sessions of a period as response data and a CSV file
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from datetime import date, datetime, time, timedelta
 import json
 from pathlib import Path
@@ -27,9 +27,11 @@ from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.util import dt as dt_util
 from homeassistant.util.json import JsonValueType
 
+from .badges import holder_key
 from .billing import ExportFilter, SessionRow, csv_text, export_filename, select, totals
 from .central.connection import CommandError
 from .const import (
+    CONF_HOLDER,
     CONF_NAME,
     CONF_TAG,
     DOMAIN,
@@ -38,6 +40,7 @@ from .const import (
     SUBENTRY_CONNECTION,
     SUBENTRY_ZONE,
 )
+from .entity import holder_device_identifier
 from .meters import MODELS, BusError
 from .site import Site
 from .stations import PROFILE_IDS, Station, schedule_start
@@ -227,6 +230,11 @@ def _unknown(kind: str, value: str) -> ServiceValidationError:
     )
 
 
+def _holder_identifier(site: Site, badge: Mapping[str, Any]) -> str:
+    """The device identifier of a badge's holder (see sensor.holder_device_identifier)."""
+    return holder_device_identifier(site.entry.entry_id, holder_key(str(badge[CONF_HOLDER])))
+
+
 def _identifiers(hass: HomeAssistant, value: str) -> set[str]:
     """Our identifiers of a device (empty when value is not a device id)."""
     device = dr.async_get(hass).async_get(value)
@@ -270,12 +278,17 @@ async def _export_filter(
         tags = set()
         for value in data[ATTR_BADGES]:
             ids = _identifiers(hass, value)
+            # A holder's device stands for every badge of that holder.
             found = {
                 str(sub.data[CONF_TAG]).upper()
                 for site in sites
                 for key, sub in site.entry.subentries.items()
                 if sub.subentry_type == SUBENTRY_BADGE
-                and (key in ids or str(sub.data[CONF_TAG]).upper() == value.upper())
+                and (
+                    key in ids
+                    or _holder_identifier(site, sub.data) in ids
+                    or str(sub.data[CONF_TAG]).upper() == value.upper()
+                )
             }
             if not found and not ids and value.upper() in seen_tags:
                 found = {value.upper()}

@@ -19,6 +19,7 @@ import hmac
 from http import HTTPStatus
 import logging
 import re
+import socket
 import ssl
 import time
 from typing import Any, Protocol
@@ -285,15 +286,34 @@ class StationLinks:
             await connection.socket.close(1001, reason)
 
 
-async def listen_error(host: str, port: int) -> str | None:
+async def listen_error(host: str, port: int) -> OSError | None:
     """Why a TCP server cannot listen on host:port right now (None: it can)."""
     loop = asyncio.get_running_loop()
     try:
         server = await loop.create_server(asyncio.Protocol, host, port, reuse_address=True)
     except OSError as err:
-        return err.strerror or str(err)
+        # asyncio reports a failure on every address without its errno: bind ourselves
+        # to find it (in use, not an address of this machine, not allowed).
+        return err if err.errno is not None else (await _bind_error(host, port) or err)
     server.close()
     await server.wait_closed()
+    return None
+
+
+async def _bind_error(host: str, port: int) -> OSError | None:
+    """The first error binding a socket to host:port, with its errno (None: it binds)."""
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except OSError as err:
+        return err
+    for family, kind, proto, _name, address in infos:
+        with socket.socket(family, kind, proto) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind(address)
+            except OSError as err:
+                return err
     return None
 
 
