@@ -64,7 +64,7 @@ from .const import (
     TLS_NONE,
 )
 from .flows.badge import BadgeSubentryFlow
-from .flows.common import _number
+from .flows.common import _number, range_errors
 from .flows.connection import ConnectionSubentryFlow
 from .flows.meter import MeterSubentryFlow
 from .flows.station import StationSubentryFlow
@@ -242,7 +242,10 @@ class ChargeZonesConfigFlow(ConfigFlow, domain=DOMAIN):
         """Listen address, port, TLS and intervals (certificate files in a second step)."""
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {}
+        schema = ADDRESS_SCHEMA.extend(OPTIONS_SCHEMA.schema)
         if user_input is not None:
+            errors, placeholders = range_errors(schema, user_input)
+        if user_input is not None and not errors:
             self._async_abort_entries_match({CONF_PORT: int(user_input[CONF_PORT])})
             data = _address_data(user_input)
             errors, placeholders = await _address_errors(data)
@@ -259,9 +262,7 @@ class ChargeZonesConfigFlow(ConfigFlow, domain=DOMAIN):
                 return self._async_finish()
         return self.async_show_form(
             step_id="user",
-            data_schema=self.add_suggested_values_to_schema(
-                ADDRESS_SCHEMA.extend(OPTIONS_SCHEMA.schema), user_input or {}
-            ),
+            data_schema=self.add_suggested_values_to_schema(schema, user_input or {}),
             errors=errors,
             description_placeholders=placeholders,
         )
@@ -274,6 +275,8 @@ class ChargeZonesConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {}
         if user_input is not None:
+            errors, placeholders = range_errors(ADDRESS_SCHEMA, user_input)
+        if user_input is not None and not errors:
             port = int(user_input[CONF_PORT])
             for other in self._async_current_entries(include_ignore=False):
                 if other.entry_id != entry.entry_id and int(other.data[CONF_PORT]) == port:
@@ -360,14 +363,7 @@ HUB_OPTIONS_SCHEMA = OPTIONS_SCHEMA.extend(
                 mode=selector.SelectSelectorMode.LIST,
             )
         ),
-        vol.Optional(CONF_PRICE): vol.All(
-            selector.NumberSelector(
-                selector.NumberSelectorConfig(
-                    min=0, max=1000, step="any", mode=selector.NumberSelectorMode.BOX
-                )
-            ),
-            vol.Coerce(float),
-        ),
+        vol.Optional(CONF_PRICE): vol.All(_number(0, 1000, "any"), vol.Coerce(float)),
         vol.Optional(CONF_CURRENCY): selector.TextSelector(),
         vol.Optional(CONF_PRICE_ENTITY): selector.EntitySelector(
             selector.EntitySelectorConfig(domain=["sensor", "input_number", "number"])
@@ -401,8 +397,11 @@ class ChargeZonesOptionsFlow(OptionsFlow):
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """The only step."""
         errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
         if user_input is not None:
             tariff, errors = _tariff_options(user_input)
+            out_of_range, placeholders = range_errors(HUB_OPTIONS_SCHEMA, user_input)
+            errors |= out_of_range
             if not errors:
                 return self.async_create_entry(
                     data={
@@ -424,4 +423,5 @@ class ChargeZonesOptionsFlow(OptionsFlow):
                 },
             ),
             errors=errors,
+            description_placeholders=placeholders,
         )

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from homeassistant.core import callback
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr, entity_registry as er, translation
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 
@@ -18,6 +18,26 @@ from .subentries import station_model_label
 
 _UNSET: Any = object()
 
+#: Model ids of the devices Charge Zones makes up (stable: match on these, not on the model).
+MODEL_CENTRAL_SYSTEM = "central_system"
+MODEL_ELECTRICAL_ZONE = "electrical_zone"
+MODEL_BADGE_HOLDER = "badge_holder"
+
+
+def device_model(hass: HomeAssistant, model_id: str) -> str:
+    """The model of one of Charge Zones' own devices, in Home Assistant's language.
+
+    Home Assistant translates a device's name (translation_key), not its model: the
+    model is written to the device registry as text. So it is looked up here, in the
+    translations' device section (device.<model_id>.name), in the language of the
+    server; it follows a change of language when the hub is next loaded. The model_id
+    stays the same in every language.
+    """
+    strings = translation.async_get_cached_translations(
+        hass, hass.config.language, "device", DOMAIN
+    )
+    return strings.get(f"component.{DOMAIN}.device.{model_id}.name", model_id)
+
 
 def hub_device_info(site: Site) -> DeviceInfo:
     """Device of the hub (the central system)."""
@@ -25,7 +45,8 @@ def hub_device_info(site: Site) -> DeviceInfo:
         identifiers={(DOMAIN, site.entry.entry_id)},
         name=site.entry.title,
         manufacturer="Charge Zones",
-        model="OCPP 1.6J central system",
+        model=device_model(site.hass, MODEL_CENTRAL_SYSTEM),
+        model_id=MODEL_CENTRAL_SYSTEM,
     )
 
 
@@ -135,7 +156,8 @@ def zone_device_info(site: Site, zone: ZoneConfig) -> DeviceInfo:
         identifiers={(DOMAIN, zone.key)},
         name=zone.name,
         manufacturer="Charge Zones",
-        model="Electrical zone",
+        model=device_model(site.hass, MODEL_ELECTRICAL_ZONE),
+        model_id=MODEL_ELECTRICAL_ZONE,
     )
     if site.hub_device_id is not None:
         info["via_device_id"] = site.hub_device_id

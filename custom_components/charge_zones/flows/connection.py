@@ -45,7 +45,7 @@ from ..subentries import (
     TCP_KINDS,
     connection_config,
 )
-from .common import CONF_SKIP_TEST, _number, _select, _taken
+from .common import CONF_SKIP_TEST, _number, _select, _taken, range_errors
 
 CONNECTION_KINDS: Final = (KIND_TCP, KIND_RTU_OVER_TCP, KIND_RTU)
 
@@ -221,8 +221,10 @@ class ConnectionSubentryFlow(ConfigSubentryFlow):
         where = CONF_HOST if kind in TCP_KINDS else CONF_SERIAL_PORT
         if not data[where]:
             errors[where] = f"{where}_required"
+        out_of_range, placeholders = range_errors(_connection_schema(kind), user_input)
+        errors |= out_of_range
         if errors:
-            return data, errors, {}
+            return data, errors, placeholders
         try:
             config = connection_config(data)
         except ValueError as err:

@@ -59,6 +59,7 @@ from .common import (
     _subentry_options,
     _subentry_select,
     _taken,
+    range_errors,
 )
 
 #: Seconds the test read of a meter may take in all (each request has the bus timeout).
@@ -295,6 +296,8 @@ class MeterSubentryFlow(ConfigSubentryFlow):
         placeholders: dict[str, str] = {}
         if user_input is not None:
             data, errors = self._validate(user_input)
+            out_of_range, placeholders = range_errors(self._schema(connections), user_input)
+            errors |= out_of_range
             if not errors:
                 skip_test = bool(user_input.get(CONF_SKIP_TEST))
                 if data[CONF_METER_MODEL] == METER_MODEL_CUSTOM:

@@ -40,7 +40,7 @@ from ..const import (
 from ..subentries import (
     WIRINGS,
 )
-from .common import _is_subentry, _number, _subentry_options, _subentry_select
+from .common import _is_subentry, _number, _subentry_options, _subentry_select, range_errors
 
 MAX_STATION_CURRENT = 80
 
@@ -110,7 +110,11 @@ class StationSubentryFlow(ConfigSubentryFlow):
             elif other.casefold() == station_id.casefold():
                 errors[CONF_STATION_ID] = "station_id_case"
                 placeholders["other"] = other
-        if float(user_input[CONF_MIN_CURRENT]) > float(user_input[CONF_MAX_CURRENT]):
+        out_of_range, range_placeholders = range_errors(self._schema(), user_input)
+        if out_of_range:  # the currents are not compared while one is out of its range
+            errors |= out_of_range
+            placeholders |= range_placeholders
+        elif float(user_input[CONF_MIN_CURRENT]) > float(user_input[CONF_MAX_CURRENT]):
             errors[CONF_MIN_CURRENT] = "min_above_max"
         remote = user_input.get(CONF_ENDPOINT) == ENDPOINT_REMOTE
         if (zone := user_input.get(CONF_ZONE)) and not _is_subentry(

@@ -32,7 +32,15 @@ from ..const import (
 from ..subentries import (
     ZONE_PHASES,
 )
-from .common import _is_subentry, _number, _select, _subentry_options, _subentry_select, _taken
+from .common import (
+    _is_subentry,
+    _number,
+    _select,
+    _subentry_options,
+    _subentry_select,
+    _taken,
+    range_errors,
+)
 
 MAX_ZONE_CURRENT: Final = 1000
 
@@ -95,8 +103,8 @@ class ZoneSubentryFlow(ConfigSubentryFlow):
 
     def _validate(
         self, user_input: dict[str, Any], editing: str | None
-    ) -> tuple[dict[str, Any], dict[str, str]]:
-        """The zone's data and the field errors.
+    ) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
+        """The zone's data, the field errors and their placeholders.
 
         The fail-safe current (what the stations fall back to when Home Assistant is
         down) is a setting of its own, checked where the user enters it or a maximum:
@@ -137,9 +145,12 @@ class ZoneSubentryFlow(ConfigSubentryFlow):
                 errors[CONF_PARENT_ZONE] = "unknown_zone"
             elif _parent_cycle(entry, editing, parent):
                 errors[CONF_PARENT_ZONE] = "parent_cycle"
+        out_of_range, placeholders = range_errors(self._schema(editing), user_input)
+        if out_of_range:  # the currents are not compared while one is out of its range
+            return data, errors | out_of_range, placeholders
         if user_input.get(CONF_MAX_CURRENT) is None:
             errors[CONF_MAX_CURRENT] = "max_current_required"
-            return data, errors
+            return data, errors, placeholders
         found = entry.subentries.get(editing) if editing else None
         stored = found.data if found else {}
         maximum, failsafe = data[CONF_MAX_CURRENT], data[CONF_FAILSAFE_CURRENT]
@@ -148,13 +159,14 @@ class ZoneSubentryFlow(ConfigSubentryFlow):
             or (maximum > 0 and maximum != stored.get(CONF_MAX_CURRENT))
         ):
             errors[CONF_FAILSAFE_CURRENT] = "failsafe_above_max"
-        return data, errors
+        return data, errors, placeholders
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
         """Add a zone."""
         errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
         if user_input is not None:
-            data, errors = self._validate(user_input, None)
+            data, errors, placeholders = self._validate(user_input, None)
             if not errors:
                 return self.async_create_entry(
                     title=data[CONF_NAME], data=data, unique_id=zone_unique_id(data[CONF_NAME])
@@ -163,6 +175,7 @@ class ZoneSubentryFlow(ConfigSubentryFlow):
             step_id="user",
             data_schema=self.add_suggested_values_to_schema(self._schema(None), user_input or {}),
             errors=errors,
+            description_placeholders=placeholders,
         )
 
     async def async_step_reconfigure(
@@ -171,8 +184,9 @@ class ZoneSubentryFlow(ConfigSubentryFlow):
         """Edit a zone."""
         subentry = self._get_reconfigure_subentry()
         errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
         if user_input is not None:
-            data, errors = self._validate(user_input, subentry.subentry_id)
+            data, errors, placeholders = self._validate(user_input, subentry.subentry_id)
             if not errors:
                 return self.async_update_and_abort(
                     self._get_entry(),
@@ -187,4 +201,5 @@ class ZoneSubentryFlow(ConfigSubentryFlow):
                 self._schema(subentry.subentry_id), user_input or dict(subentry.data)
             ),
             errors=errors,
+            description_placeholders=placeholders,
         )

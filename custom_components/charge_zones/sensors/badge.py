@@ -25,7 +25,9 @@ from ..badges import holder_key
 from ..billing import TARIFF_NONE, BadgeTotal, ResidentTotal
 from ..const import CONF_HOLDER, CONF_TAG, DOMAIN, SUBENTRY_BADGE
 from ..entity import (
+    MODEL_BADGE_HOLDER,
     ChargeZonesEntity,
+    device_model,
     holder_device_identifier,
 )
 from ..site import Site
@@ -223,7 +225,8 @@ def holder_device_info(site: Site, key: str, name: str) -> DeviceInfo:
         identifiers={(DOMAIN, holder_device_identifier(site.entry.entry_id, key))},
         name=name,
         manufacturer="Charge Zones",
-        model="Badge holder",
+        model=device_model(site.hass, MODEL_BADGE_HOLDER),
+        model_id=MODEL_BADGE_HOLDER,
     )
     if site.hub_device_id is not None:
         info["via_device_id"] = site.hub_device_id
