@@ -18,7 +18,9 @@ from .subentries import station_model_label
 
 _UNSET: Any = object()
 
-#: Model ids of the devices Charge Zones makes up (stable: match on these, not on the model).
+#: Keys of the models of the devices Charge Zones makes up (translations: device.<key>.name).
+#: Not given as the devices' model_id: Home Assistant shows a model id beside the model,
+#: and there it would read as a raw key ("Zone électrique (electrical_zone)").
 MODEL_CENTRAL_SYSTEM = "central_system"
 MODEL_ELECTRICAL_ZONE = "electrical_zone"
 MODEL_BADGE_HOLDER = "badge_holder"
@@ -30,8 +32,7 @@ def device_model(hass: HomeAssistant, model_id: str) -> str:
     Home Assistant translates a device's name (translation_key), not its model: the
     model is written to the device registry as text. So it is looked up here, in the
     translations' device section (device.<model_id>.name), in the language of the
-    server; it follows a change of language when the hub is next loaded. The model_id
-    stays the same in every language.
+    server; it follows a change of language when the hub is next loaded.
     """
     strings = translation.async_get_cached_translations(
         hass, hass.config.language, "device", DOMAIN
@@ -46,7 +47,6 @@ def hub_device_info(site: Site) -> DeviceInfo:
         name=site.entry.title,
         manufacturer="Charge Zones",
         model=device_model(site.hass, MODEL_CENTRAL_SYSTEM),
-        model_id=MODEL_CENTRAL_SYSTEM,
     )
 
 
@@ -157,7 +157,6 @@ def zone_device_info(site: Site, zone: ZoneConfig) -> DeviceInfo:
         name=zone.name,
         manufacturer="Charge Zones",
         model=device_model(site.hass, MODEL_ELECTRICAL_ZONE),
-        model_id=MODEL_ELECTRICAL_ZONE,
     )
     if site.hub_device_id is not None:
         info["via_device_id"] = site.hub_device_id

@@ -226,7 +226,6 @@ def holder_device_info(site: Site, key: str, name: str) -> DeviceInfo:
         name=name,
         manufacturer="Charge Zones",
         model=device_model(site.hass, MODEL_BADGE_HOLDER),
-        model_id=MODEL_BADGE_HOLDER,
     )
     if site.hub_device_id is not None:
         info["via_device_id"] = site.hub_device_id
