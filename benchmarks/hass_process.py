@@ -68,7 +68,12 @@ def badge_of(station_id: str) -> str:
 
 
 def write_config(
-    config_dir: Path, port: int, station_ids: Iterable[str], *, recorder: bool = True
+    config_dir: Path,
+    port: int,
+    station_ids: Iterable[str],
+    *,
+    recorder: bool = True,
+    options: dict[str, Any] | None = None,
 ) -> str:
     """A configuration directory holding a hub with these stations; returns its entry id."""
     from pytest_homeassistant_custom_component.common import MockConfigEntry  # noqa: PLC0415
@@ -96,6 +101,7 @@ def write_config(
         domain="charge_zones",
         title=f"Charge Zones (port {port})",
         data={"host": "127.0.0.1", "port": port},
+        options=options or {},
         subentries_data=[
             badge_subentry(),
             *(badge_subentry(badge_of(i)) for i in station_ids),
@@ -165,6 +171,21 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+def thread_cpu_seconds(pid: int) -> dict[str, float]:
+    """CPU time (user + system) so far per thread name (Python names its threads for the
+    OS since 3.14: ``MainThread`` is the event loop, ``Recorder`` the recorder...)."""
+    by_name: dict[str, float] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            name = (task / "comm").read_text(encoding="utf-8").strip()
+            fields = (task / "stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
+            # Executor threads are numbered: one line for them all.
+            name = name.rstrip("_0123456789") or name
+            seconds = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+            by_name[name] = by_name.get(name, 0.0) + seconds
+    return by_name
+
+
 class HassProcess:
     """``python -m homeassistant`` on a configuration directory."""
 
@@ -224,6 +245,10 @@ class HassProcess:
     def cpu(self) -> float:
         """Its CPU time so far (s)."""
         return cpu_seconds(self.pid)
+
+    def threads(self) -> dict[str, float]:
+        """Its CPU time so far per thread name (s)."""
+        return thread_cpu_seconds(self.pid)
 
     def kill(self) -> None:
         """kill -9: no unload, no final write."""

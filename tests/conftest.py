@@ -269,13 +269,23 @@ def subentries() -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def config_entry(port: int, subentries: list[dict[str, Any]]) -> MockConfigEntry:
+def hub_options() -> dict[str, Any]:
+    """The hub entry's options (override in a test module to change)."""
+    # Every reading written at once: the tests check the states of each one
+    # (tests/test_sensor_interval.py checks the default interval).
+    return {CONF_HEARTBEAT_INTERVAL: 300, CONF_METER_INTERVAL: 10, "sensor_update_interval": 0}
+
+
+@pytest.fixture
+def config_entry(
+    port: int, subentries: list[dict[str, Any]], hub_options: dict[str, Any]
+) -> MockConfigEntry:
     """The hub entry, listening on 127.0.0.1:<port>."""
     return MockConfigEntry(
         domain=DOMAIN,
         title=f"Charge Zones (port {port})",
         data={CONF_HOST: "127.0.0.1", CONF_PORT: port},
-        options={CONF_HEARTBEAT_INTERVAL: 300, CONF_METER_INTERVAL: 10},
+        options=hub_options,
         subentries_data=subentries,
         version=ENTRY_VERSION,
         minor_version=ENTRY_MINOR_VERSION,
@@ -288,7 +298,12 @@ def quick_hub_entry(port: int, subentries: list[dict[str, Any]]) -> MockConfigEn
         domain=DOMAIN,
         title=f"Charge Zones (port {port})",
         data={CONF_HOST: "127.0.0.1", CONF_PORT: port},
-        options={CONF_HEARTBEAT_INTERVAL: 300, CONF_METER_INTERVAL: 10, "raise_hold": 0.3},
+        options={
+            CONF_HEARTBEAT_INTERVAL: 300,
+            CONF_METER_INTERVAL: 10,
+            "raise_hold": 0.3,
+            "sensor_update_interval": 0,
+        },
         subentries_data=subentries,
         version=ENTRY_VERSION,
         minor_version=ENTRY_MINOR_VERSION,

@@ -71,6 +71,7 @@ async def set_options(hass: HomeAssistant, entry: MockConfigEntry, **tariff: Any
             "heartbeat_interval": 300,
             "meter_value_sample_interval": 10,
             "raise_hold": 15,
+            "sensor_update_interval": 0,
             **tariff,
         },
     )
@@ -497,6 +498,7 @@ async def test_tariff_options_checked(hass: HomeAssistant, loaded_entry: MockCon
         "meter_value_sample_interval": 10,
         "raise_hold": 15,
         "profile_validity": 10,
+        "sensor_update_interval": 0,
     }
     result = await hass.config_entries.options.async_init(loaded_entry.entry_id)
     result = await hass.config_entries.options.async_configure(

@@ -271,6 +271,7 @@ async def test_options_flow_changes_intervals(
             "meter_value_sample_interval": 30.0,
             "raise_hold": 20,
             "profile_validity": 5.0,
+            "sensor_update_interval": 10.0,
         },
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -279,6 +280,7 @@ async def test_options_flow_changes_intervals(
         "meter_value_sample_interval": 30,
         "raise_hold": 20.0,
         "profile_validity": 5,
+        "sensor_update_interval": 10,
     }
 
     assert type(config_entry.options["heartbeat_interval"]) is int

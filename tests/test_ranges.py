@@ -38,6 +38,7 @@ RANGES: dict[str, dict[str, tuple[float, str, str, str | None]]] = {
         "meter_value_sample_interval": (0, "1", "3600", "s"),
         "raise_hold": (0.5, "1", "600", "s"),
         "profile_validity": (1, "2", "120", "min"),
+        "sensor_update_interval": (-1, "0", "3600", "s"),
         "price": (-0.1, "0", "1000", None),
     },
     "zone": {

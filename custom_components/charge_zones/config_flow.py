@@ -42,6 +42,7 @@ from .const import (
     CONF_PRICE_ENTITY,
     CONF_PROFILE_VALIDITY,
     CONF_RAISE_HOLD,
+    CONF_SENSOR_INTERVAL,
     CONF_TARIFF,
     CONF_TLS,
     DEFAULT_HEARTBEAT_INTERVAL,
@@ -50,6 +51,7 @@ from .const import (
     DEFAULT_PORT,
     DEFAULT_PROFILE_VALIDITY,
     DEFAULT_RAISE_HOLD,
+    DEFAULT_SENSOR_INTERVAL,
     DOMAIN,
     ENTRY_MINOR_VERSION,
     ENTRY_VERSION,
@@ -356,6 +358,9 @@ HUB_OPTIONS_SCHEMA = OPTIONS_SCHEMA.extend(
         vol.Required(CONF_PROFILE_VALIDITY, default=DEFAULT_PROFILE_VALIDITY): vol.All(
             _number(2, 120, unit="min"), vol.Coerce(int)
         ),
+        vol.Required(CONF_SENSOR_INTERVAL, default=DEFAULT_SENSOR_INTERVAL): vol.All(
+            _number(0, 3600, unit="s"), vol.Coerce(int)
+        ),
         vol.Required(CONF_TARIFF, default=TARIFF_NONE): selector.SelectSelector(
             selector.SelectSelectorConfig(
                 options=TARIFF_KINDS,
@@ -409,6 +414,7 @@ class ChargeZonesOptionsFlow(OptionsFlow):
                         CONF_METER_INTERVAL: int(user_input[CONF_METER_INTERVAL]),
                         CONF_RAISE_HOLD: float(user_input[CONF_RAISE_HOLD]),
                         CONF_PROFILE_VALIDITY: int(user_input[CONF_PROFILE_VALIDITY]),
+                        CONF_SENSOR_INTERVAL: int(user_input[CONF_SENSOR_INTERVAL]),
                         **tariff,
                     }
                 )

@@ -114,6 +114,10 @@ DEFAULT_RAISE_HOLD: Final = 15.0
 # fail-safe profile below it (refreshed while Home Assistant runs)
 CONF_PROFILE_VALIDITY: Final = "profile_validity"
 DEFAULT_PROFILE_VALIDITY: Final = 10
+# Hub option: seconds between two state writes of a station's readings (power, currents,
+# energy); 0 writes every MeterValues. The load manager uses every reading regardless.
+CONF_SENSOR_INTERVAL: Final = "sensor_update_interval"
+DEFAULT_SENSOR_INTERVAL: Final = 30
 
 # Station subentry: where it connects ("local": the central system's server; "remote": Home
 # Assistant's web server, for cloud-connected stations, never load-managed) and its

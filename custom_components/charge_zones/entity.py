@@ -127,9 +127,11 @@ class StationEntity(ChargeZonesEntity):
         """Listen to this station (and to the hub's configuration: its zone's name)."""
         await super().async_added_to_hass()
         self._last = self._snapshot()
-        self.async_on_remove(
-            self.station.add_listener(self._handle_update, readings=self._shows_readings)
-        )
+        # Readings reach it at most once per sensor update interval; any other change of
+        # the station at once (with the newest readings).
+        self.async_on_remove(self.station.add_listener(self._handle_update, readings=False))
+        if self._shows_readings:
+            self.async_on_remove(self.site.readings_of(self.station).add(self._handle_update))
         self.async_on_remove(self.site.on_configured(self._handle_update))
 
 

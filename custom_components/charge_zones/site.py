@@ -63,6 +63,7 @@ from .const import (
     CONF_PRIORITY,
     CONF_PROFILE_VALIDITY,
     CONF_RAISE_HOLD,
+    CONF_SENSOR_INTERVAL,
     CONF_STALE_AFTER,
     CONF_STATION_ID,
     CONF_STATUS,
@@ -77,6 +78,7 @@ from .const import (
     DEFAULT_POLL_INTERVAL,
     DEFAULT_PROFILE_VALIDITY,
     DEFAULT_RAISE_HOLD,
+    DEFAULT_SENSOR_INTERVAL,
     DEFAULT_STALE_AFTER,
     DOMAIN,
     ENDPOINT_LOCAL,
@@ -96,6 +98,7 @@ from .dlm.budget import ZoneSpec
 from .dlm.control import ControlSettings
 from .loadmanager import FailsafeChange, LoadManager, MeterConfig, ZoneConfig
 from .meters import ConnectionConfig
+from .publish import ReadingPublisher
 from .sessions import SessionContext, SessionStore
 from .stations import HubSettings, Station, StationConfig
 from .subentries import (
@@ -260,6 +263,7 @@ class Site:
         self._cycle_reported = False
         self.hub_device_id: str | None = None
         self._station_added: list[Callable[[Station], None]] = []
+        self._publishers: dict[str, ReadingPublisher] = {}  # by subentry id
         self._station_edited: list[Callable[[Station], None]] = []
         self._configured: list[Callable[[], None]] = []
         self._listeners: list[Callable[[], None]] = []
@@ -354,6 +358,9 @@ class Site:
         if self._badge_timer is not None:
             self._badge_timer()
             self._badge_timer = None
+        for publisher in self._publishers.values():
+            publisher.close()
+        self._publishers.clear()
         await self.load.async_stop()
         await self.server.stop()
         await self.links.close_all("central system stopping")
@@ -377,6 +384,8 @@ class Site:
                 self.hass.config_entries.async_schedule_reload(self.entry.entry_id)
                 return
 
+        for publisher in self._publishers.values():
+            publisher.interval = self.sensor_interval
         wanted = {
             s.subentry_id: s
             for s in self.entry.subentries.values()
@@ -539,6 +548,19 @@ class Site:
         self._configured.append(listener)
         return lambda: self._configured.remove(listener)
 
+    @property
+    def sensor_interval(self) -> float:
+        """Seconds between two state writes of a station's readings (0: every one)."""
+        return float(self.entry.options.get(CONF_SENSOR_INTERVAL, DEFAULT_SENSOR_INTERVAL))
+
+    def readings_of(self, station: Station) -> ReadingPublisher:
+        """What tells the entities showing a station's readings (at most once per interval)."""
+        key = station.config.subentry_id
+        if (publisher := self._publishers.get(key)) is None:
+            publisher = ReadingPublisher(self.hass, station, self.sensor_interval)
+            self._publishers[key] = publisher
+        return publisher
+
     def on_station_added(self, listener: Callable[[Station], None]) -> Callable[[], None]:
         """Call listener for stations added after setup; returns a remover."""
         self._station_added.append(listener)
@@ -607,7 +629,8 @@ class Site:
                     int(placeholders["capacity"]),
                 )
                 station.local_list_full_reported = True
-        station.add_listener(partial(self._check_station_issues, station))
+        # What it checks changes with the station's state, not with its readings.
+        station.add_listener(partial(self._check_station_issues, station), readings=False)
         station.add_ready_listener(self.load.station_ready)
         station.session_listeners.append(self.load.request_cycle)
         station.data_transfer_listeners.append(partial(self._on_data_transfer, station))
@@ -644,6 +667,8 @@ class Site:
 
     def _remove_station(self, subentry_id: str) -> None:
         station = self.stations.pop(subentry_id)
+        if (publisher := self._publishers.pop(subentry_id, None)) is not None:
+            publisher.close()
         self._by_ocpp_id.pop(station.station_id, None)
         for kind in (
             "credentials_rejected",

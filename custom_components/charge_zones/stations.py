@@ -285,7 +285,7 @@ class Station:
         self.data_transfer_listeners: list[Callable[[str, str | None, str | None], None]] = []
         self.connectors: dict[int, ConnectorState] = {}
         self._listeners: list[Callable[[], None]] = []
-        # Those of _listeners that show a reading (told of MeterValues too).
+        # Told of MeterValues (those of _listeners that show a reading, and reading-only ones).
         self._reading_listeners: list[Callable[[], None]] = []
         self._grid_cache: dict[str, dict[Phase, float]] = {}
         self._auth_listeners: list[Callable[[AuthorizationEvent], None]] = []
@@ -339,6 +339,11 @@ class Station:
                 self._reading_listeners.remove(listener)
 
         return remove
+
+    def add_reading_listener(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call listener for MeterValues only (not for other changes); returns a remover."""
+        self._reading_listeners.append(listener)
+        return lambda: self._reading_listeners.remove(listener)
 
     def add_authorization_listener(
         self, listener: Callable[[AuthorizationEvent], None]
