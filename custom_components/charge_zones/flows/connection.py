@@ -45,7 +45,7 @@ from ..subentries import (
     TCP_KINDS,
     connection_config,
 )
-from .common import CONF_SKIP_TEST, _number, _select, _taken, range_errors
+from .common import CONF_SKIP_TEST, _number, _select, _taken, decimal_mark, range_errors
 
 CONNECTION_KINDS: Final = (KIND_TCP, KIND_RTU_OVER_TCP, KIND_RTU)
 
@@ -221,7 +221,9 @@ class ConnectionSubentryFlow(ConfigSubentryFlow):
         where = CONF_HOST if kind in TCP_KINDS else CONF_SERIAL_PORT
         if not data[where]:
             errors[where] = f"{where}_required"
-        out_of_range, placeholders = range_errors(_connection_schema(kind), user_input)
+        out_of_range, placeholders = range_errors(
+            _connection_schema(kind), user_input, await decimal_mark(self.hass)
+        )
         errors |= out_of_range
         if errors:
             return data, errors, placeholders

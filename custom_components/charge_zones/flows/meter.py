@@ -59,6 +59,7 @@ from .common import (
     _subentry_options,
     _subentry_select,
     _taken,
+    decimal_mark,
     range_errors,
 )
 
@@ -296,7 +297,9 @@ class MeterSubentryFlow(ConfigSubentryFlow):
         placeholders: dict[str, str] = {}
         if user_input is not None:
             data, errors = self._validate(user_input)
-            out_of_range, placeholders = range_errors(self._schema(connections), user_input)
+            out_of_range, placeholders = range_errors(
+                self._schema(connections), user_input, await decimal_mark(self.hass)
+            )
             errors |= out_of_range
             if not errors:
                 skip_test = bool(user_input.get(CONF_SKIP_TEST))
