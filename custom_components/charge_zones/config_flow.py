@@ -64,7 +64,7 @@ from .const import (
     TLS_NONE,
 )
 from .flows.badge import BadgeSubentryFlow
-from .flows.common import _number, decimal_mark, range_errors
+from .flows.common import RECONFIGURED, _number, decimal_mark, range_errors
 from .flows.connection import ConnectionSubentryFlow
 from .flows.meter import MeterSubentryFlow
 from .flows.station import StationSubentryFlow
@@ -347,6 +347,7 @@ class ChargeZonesConfigFlow(ConfigFlow, domain=DOMAIN):
                 if key not in (CONF_CERTFILE, CONF_KEYFILE)
             }
             | self._data,
+            reason=RECONFIGURED,  # our words, not Home Assistant's default
         )
 
 

@@ -175,6 +175,11 @@ async def decimal_mark(hass: HomeAssistant) -> str:
 
 # --- load management: shared helpers ------------------------------------------------------
 
+#: The abort reason of a saved edit, given explicitly: Home Assistant's default (the same
+#: key, translated by Home Assistant itself) is English in some languages ("Reconfiguration
+#: was successful" in French); the integration's own says what was updated in each.
+RECONFIGURED: Final = "reconfigure_successful"
+
 #: Form-only field: save without testing the connection or reading the meter.
 CONF_SKIP_TEST: Final = "skip_test"
 

@@ -47,7 +47,15 @@ from ..subentries import (
     TCP_KINDS,
     connection_config,
 )
-from .common import CONF_SKIP_TEST, _number, _select, _taken, decimal_mark, range_errors
+from .common import (
+    CONF_SKIP_TEST,
+    RECONFIGURED,
+    _number,
+    _select,
+    _taken,
+    decimal_mark,
+    range_errors,
+)
 
 CONNECTION_KINDS: Final = (KIND_TCP, KIND_RTU_OVER_TCP, KIND_RTU)
 
@@ -228,6 +236,7 @@ class ConnectionSubentryFlow(ConfigSubentryFlow):
                         title=data[CONF_NAME],
                         unique_id=connection_unique_id(data),
                         data=data,
+                        reason=RECONFIGURED,  # our words, not Home Assistant's default
                     )
                 return self.async_create_entry(
                     title=data[CONF_NAME], data=data, unique_id=connection_unique_id(data)

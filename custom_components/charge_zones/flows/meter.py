@@ -53,6 +53,7 @@ from ..subentries import (
 )
 from .common import (
     CONF_SKIP_TEST,
+    RECONFIGURED,
     _is_subentry,
     _number,
     _select,
@@ -415,6 +416,7 @@ class MeterSubentryFlow(ConfigSubentryFlow):
                 title=data[CONF_NAME],
                 unique_id=meter_unique_id(data),
                 data=data,
+                reason=RECONFIGURED,  # our words, not Home Assistant's default
             )
         return self.async_create_entry(
             title=data[CONF_NAME], data=data, unique_id=meter_unique_id(data)

@@ -41,6 +41,7 @@ from ..subentries import (
     WIRINGS,
 )
 from .common import (
+    RECONFIGURED,
     _is_subentry,
     _number,
     _subentry_options,
@@ -212,6 +213,7 @@ class StationSubentryFlow(ConfigSubentryFlow):
                     title=data[CONF_STATION_ID],
                     unique_id=data[CONF_STATION_ID],
                     data=data,
+                    reason=RECONFIGURED,  # our words, not Home Assistant's default
                 )
         return self.async_show_form(
             step_id="reconfigure",

@@ -33,6 +33,7 @@ from ..subentries import (
     ZONE_PHASES,
 )
 from .common import (
+    RECONFIGURED,
     _is_subentry,
     _number,
     _select,
@@ -199,6 +200,7 @@ class ZoneSubentryFlow(ConfigSubentryFlow):
                     title=data[CONF_NAME],
                     unique_id=zone_unique_id(data[CONF_NAME]),
                     data=data,
+                    reason=RECONFIGURED,  # our words, not Home Assistant's default
                 )
         return self.async_show_form(
             step_id="reconfigure",
