@@ -1,7 +1,8 @@
 """Every flow result a test sees must be translated in en.json (what Home Assistant shows).
 
 Config, options, subentry and repair flows of this integration: a form's step, its fields,
-its errors and its select options; a menu's options; an abort's reason. Installed by an
+its errors and its select options; a menu's options; an abort's reason (in the
+integration's own translations, not left to Home Assistant's). Installed by an
 autouse fixture in conftest, so every flow test checks the keys of what it walks through.
 """
 
@@ -103,6 +104,12 @@ def missing_keys(
             need("step", step, "menu_options", option)
     elif kind is data_entry_flow.FlowResultType.ABORT:
         need("abort", result["reason"])
+        # Said in the integration's words, not left to Home Assistant's (its default
+        # "reconfigure_successful" is English in French: "Reconfiguration was successful").
+        if result.get("translation_domain") not in (None, DOMAIN):
+            missing.append(
+                f"{base}.abort.{result['reason']} (left to {result['translation_domain']})"
+            )
     return missing
 
 

@@ -16,10 +16,13 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.charge_zones.flows.common import RangedNumber
+from homeassistant.auth.models import User
+from homeassistant.components.frontend.storage import async_user_store
 from homeassistant.config_entries import SOURCE_USER
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import config_validation as cv, selector
+from homeassistant.setup import async_setup_component
 
 from .conftest import connection_subentry, free_port, zone_subentry
 from .flow_translations import load_translations
@@ -200,3 +203,128 @@ async def test_number_out_of_range_refused_in_words(
     )
     if accepted["type"] is FlowResultType.ABORT:
         assert accepted["reason"] == "reconfigure_successful"
+
+
+#: The range errors' numbers as each language writes them: form -> field -> (a value out of
+#: range, the minimum, the maximum) by language (a decimal comma in fr, de and it; a whole
+#: number without ".0" everywhere).
+WRITTEN: dict[str, dict[str, tuple[float, dict[str, tuple[str, str]]]]] = {
+    "meter": {
+        "poll_interval": (
+            0.1,
+            {"en": ("0.2", "60"), "fr": ("0,2", "60"), "de": ("0,2", "60"), "it": ("0,2", "60")},
+        )
+    },
+    "connection": {
+        "timeout": (
+            11,
+            {"en": ("0.1", "10"), "fr": ("0,1", "10"), "de": ("0,1", "10"), "it": ("0,1", "10")},
+        )
+    },
+    "zone": {"failsafe_current": (5, dict.fromkeys(("en", "fr", "de", "it"), ("6", "32")))},
+}
+#: The meter's polling interval refused, as the installer reads it.
+POLL_MESSAGES = {
+    "en": "Enter a value from 0.2 to 60 s.",
+    "fr": "Saisissez une valeur de 0,2 à 60 s.",
+    "de": "Gib einen Wert von 0,2 bis 60 s ein.",
+    "it": "Inserisci un valore da 0,2 a 60 s.",
+}
+
+
+def _message(language: str, form: str, error: str, placeholders: dict[str, str]) -> str:
+    """The error's text in a language, as the frontend fills it."""
+    strings = load_translations(language)
+    section = strings["config_subentries"][form]
+    return str(section["error"][error]).format(**placeholders)
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "de", "it"])
+@pytest.mark.parametrize(
+    ("form", "field"), [(form, field) for form, fields in WRITTEN.items() for field in fields]
+)
+async def test_range_numbers_written_as_the_language_writes_them(
+    hass: HomeAssistant, language: str, form: str, field: str
+) -> None:
+    """A range error's numbers follow the language Home Assistant is in (a form opened
+    without a user's request): "0,2" in French, German and Italian, "0.2" in English,
+    and a whole number as "6", not "6.0" or "6,0"."""
+    await hass.config.async_update(language=language)
+    value, written = WRITTEN[form][field]
+    minimum, maximum = written[language]
+    result, _entry = await _open(hass, form)
+    user_input = initial_form_data(result) | VALID[form] | {field: value}
+
+    refused = await _submit(hass, form, result, user_input)
+
+    assert refused["errors"] == {field: "out_of_range"}
+    placeholders = refused["description_placeholders"]
+    assert (placeholders["min"], placeholders["max"]) == (minimum, maximum)
+    text = _message(language, form, "out_of_range", placeholders)
+    assert f" {minimum} " in text, text
+    assert f" {maximum} " in text, text
+    other = "." if language != "en" else ","
+    assert other not in minimum + maximum
+    assert ".0" not in text
+    assert ",0 " not in text
+    if field == "poll_interval":
+        assert text == POLL_MESSAGES[language]
+
+
+@pytest.mark.parametrize(
+    ("home_assistant", "profile", "accept_language", "written"),
+    [
+        # The user's profile: its language, whatever Home Assistant's and the browser's.
+        ("en", {"language": "de", "number_format": "language"}, "en-US", "0,2"),
+        ("fr", {"language": "en"}, "fr-FR", "0.2"),
+        # The profile's own number format.
+        ("en", {"language": "de", "number_format": "comma_decimal"}, "", "0.2"),
+        ("en", {"language": "en", "number_format": "decimal_comma"}, "", "0,2"),
+        # The browser's language (as the frontend without a profile): the best one.
+        ("en", None, "it-IT,it;q=0.9,en;q=0.8", "0,2"),
+        ("fr", None, "fr;q=0.5, en-GB", "0.2"),
+        ("fr", {"language": "fr", "number_format": "system"}, "en-US", "0.2"),
+        ("de", None, "de-CH", "0.2"),
+        # Neither: Home Assistant's language.
+        ("it", None, "", "0,2"),
+        ("en", None, "", "0.2"),
+    ],
+)
+async def test_range_numbers_in_the_language_of_the_users_request(
+    hass: HomeAssistant,
+    hass_client: Any,
+    hass_admin_user: User,
+    home_assistant: str,
+    profile: dict[str, str] | None,
+    accept_language: str,
+    written: str,
+) -> None:
+    """The form in the browser, through Home Assistant's REST API as the frontend uses it:
+    the numbers follow the language the user sees the form in (the profile's language
+    and number format, else the browser's), not only Home Assistant's."""
+    await hass.config.async_update(language=home_assistant)
+    assert await async_setup_component(hass, "config", {})
+    if profile is not None:
+        await (await async_user_store(hass, hass_admin_user.id)).async_set_item("language", profile)
+    result, entry = await _open(hass, "meter")
+    user_input = initial_form_data(result) | VALID["meter"] | {"poll_interval": 0.1}
+    client = await hass_client()
+    headers = {"Accept-Language": accept_language} if accept_language else {}
+
+    response = await client.post(
+        "/api/config/config_entries/subentries/flow",
+        json={"handler": [entry.entry_id, "meter"]},
+        headers=headers,
+    )
+    assert response.status == 200
+    flow = await response.json()
+    response = await client.post(
+        f"/api/config/config_entries/subentries/flow/{flow['flow_id']}",
+        json=user_input,
+        headers=headers,
+    )
+    assert response.status == 200
+    refused = await response.json()
+
+    assert refused["errors"] == {"poll_interval": "out_of_range"}
+    assert refused["description_placeholders"] == {"min": written, "max": "60", "unit": "s"}

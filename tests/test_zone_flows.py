@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 import contextlib
 import json
 import logging
+import os
 from pathlib import Path
 import re
 import socket
@@ -307,7 +308,8 @@ async def test_tcp_connect_error_reasons() -> None:
 
 
 async def test_connection_rtu_created(hass: HomeAssistant, port: int) -> None:
-    """A serial bus stores its serial settings as numbers; there is nothing to test."""
+    """A serial bus stores its serial settings as numbers; a serial port that is not
+    there is refused in words unless the installer saves without testing."""
     entry = hub(hass, port)
     result = await submit(hass, await start(hass, entry, "connection"), {"next_step_id": "rtu"})
     assert result["step_id"] == "rtu"
@@ -319,6 +321,7 @@ async def test_connection_rtu_created(hass: HomeAssistant, port: int) -> None:
         "stopbits",
         "bytesize",
         "timeout",
+        "skip_test",
     }
     assert select_options(result, "baudrate") == [
         "1200",
@@ -330,7 +333,18 @@ async def test_connection_rtu_created(hass: HomeAssistant, port: int) -> None:
         "57600",
         "115200",
     ]
-    result = await submit(hass, result, rtu_input("Basement RS485", " /dev/ttyUSB1 "))
+    result = await submit(
+        hass, result, rtu_input("Basement RS485", " /dev/charge-zones-no-such-ttyUSB1 ")
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"serial_port": "serial_port_not_found"}
+    assert result["description_placeholders"] == {
+        "serial_port": "/dev/charge-zones-no-such-ttyUSB1"
+    }
+    assert not entry.subentries
+    result = await submit(
+        hass, result, rtu_input("Basement RS485", " /dev/ttyUSB1 ", skip_test=True)
+    )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["unique_id"] == "connection rtu /dev/ttyUSB1"
     assert result["data"] == {
@@ -453,7 +467,7 @@ async def test_connection_reconfigure_rtu(hass: HomeAssistant, port: int) -> Non
     )
     result = await reconfigure(hass, entry, "conn_serial")
     assert result["step_id"] == "reconfigure"
-    assert "skip_test" not in fields(result)
+    assert "skip_test" in fields(result)
     assert suggested(result, "baudrate") == "4800"
     assert suggested(result, "stopbits") == "1"
     assert suggested(result, "parity") == "none"
@@ -461,11 +475,46 @@ async def test_connection_reconfigure_rtu(hass: HomeAssistant, port: int) -> Non
     result = await submit(hass, result, rtu_input("Serial", "/dev/ttyS1"))
     assert result["errors"] == {"serial_port": "already_configured"}
 
-    result = await submit(hass, result, rtu_input("Serial", "/dev/ttyUSB0", stopbits="2"))
+    result = await submit(
+        hass, result, rtu_input("Serial", "/dev/ttyUSB0", stopbits="2", skip_test=True)
+    )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
     assert entry.subentries["conn_serial"].data["stopbits"] == 2
     assert entry.subentries["conn_serial"].data["baudrate"] == 19200
+
+
+@pytest.mark.parametrize(
+    ("what", "error"),
+    [("pty", None), ("file", "not_a_serial_port"), ("null", "not_a_serial_port")],
+)
+async def test_connection_rtu_serial_port_tested(
+    hass: HomeAssistant, port: int, tmp_path: Path, what: str, error: str | None
+) -> None:
+    """Before saving, the serial port is opened as the bus would open it: a terminal (a
+    pseudo-terminal here, as an RS485 adapter's tty) is saved; a plain file or a device
+    that is not a terminal is refused in words, naming it."""
+    primary, secondary = os.openpty()
+    try:
+        path = {
+            "pty": os.ttyname(secondary),
+            "file": str(tmp_path / "ttyUSB0"),
+            "null": os.devnull,
+        }[what]
+        (tmp_path / "ttyUSB0").write_text("")
+        entry = hub(hass, port)
+        result = await submit(hass, await start(hass, entry, "connection"), {"next_step_id": "rtu"})
+        result = await submit(hass, result, rtu_input("RS485", path))
+    finally:
+        os.close(primary)
+        os.close(secondary)
+    if error is None:
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        assert result["data"]["serial_port"] == path
+    else:
+        assert result["type"] is FlowResultType.FORM
+        assert result["errors"] == {"serial_port": error}
+        assert result["description_placeholders"] == {"serial_port": path}
 
 
 async def test_connection_unusable_settings(hass: HomeAssistant, port: int) -> None:

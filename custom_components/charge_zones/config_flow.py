@@ -66,7 +66,7 @@ from .const import (
     TLS_NONE,
 )
 from .flows.badge import BadgeSubentryFlow
-from .flows.common import _number, range_errors
+from .flows.common import RECONFIGURED, _number, decimal_mark, range_errors
 from .flows.connection import ConnectionSubentryFlow
 from .flows.meter import MeterSubentryFlow
 from .flows.station import StationSubentryFlow
@@ -246,7 +246,7 @@ class ChargeZonesConfigFlow(ConfigFlow, domain=DOMAIN):
         placeholders: dict[str, str] = {}
         schema = ADDRESS_SCHEMA.extend(OPTIONS_SCHEMA.schema)
         if user_input is not None:
-            errors, placeholders = range_errors(schema, user_input)
+            errors, placeholders = range_errors(schema, user_input, await decimal_mark(self.hass))
         if user_input is not None and not errors:
             self._async_abort_entries_match({CONF_PORT: int(user_input[CONF_PORT])})
             data = _address_data(user_input)
@@ -277,7 +277,9 @@ class ChargeZonesConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {}
         if user_input is not None:
-            errors, placeholders = range_errors(ADDRESS_SCHEMA, user_input)
+            errors, placeholders = range_errors(
+                ADDRESS_SCHEMA, user_input, await decimal_mark(self.hass)
+            )
         if user_input is not None and not errors:
             port = int(user_input[CONF_PORT])
             for other in self._async_current_entries(include_ignore=False):
@@ -347,6 +349,7 @@ class ChargeZonesConfigFlow(ConfigFlow, domain=DOMAIN):
                 if key not in (CONF_CERTFILE, CONF_KEYFILE)
             }
             | self._data,
+            reason=RECONFIGURED,  # our words, not Home Assistant's default
         )
 
 
@@ -405,7 +408,9 @@ class ChargeZonesOptionsFlow(OptionsFlow):
         placeholders: dict[str, str] = {}
         if user_input is not None:
             tariff, errors = _tariff_options(user_input)
-            out_of_range, placeholders = range_errors(HUB_OPTIONS_SCHEMA, user_input)
+            out_of_range, placeholders = range_errors(
+                HUB_OPTIONS_SCHEMA, user_input, await decimal_mark(self.hass)
+            )
             errors |= out_of_range
             if not errors:
                 return self.async_create_entry(

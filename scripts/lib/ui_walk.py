@@ -7,11 +7,21 @@ language too), then drives Debian's Chromium (headless, Playwright; never
 `playwright install`) as a person would, in that language:
 
 1. Settings > Devices & services > Add integration > search "Charge Zones": the hub's
-   form, submitted first with port 0 (refused: out of range), then on a free port;
+   form, submitted first with port 0 (refused: out of range), then with TLS from
+   certificate files: their second step, with files that are not there (refused,
+   naming the file; cancelled); the form again, without TLS, on a free port;
 2. on the integration's page, the hub's *Add* buttons, in their order: a Modbus TCP
    connection to the simulated meter, a meter (first at an address where no meter
    answers: refused, then at the meter's), a zone (first with a fail-safe current of
-   5 A: refused), a station in that zone, a badge.
+   5 A: refused), a station in that zone, a badge;
+3. a Modbus RTU (serial) connection: a timeout out of range (refused, the range written
+   with the language's decimal mark: 0,1 in French), then a serial port that is not
+   there (refused in words, naming it); cancelled;
+4. the hub's options (its gear: a raise hold out of range, then saved) and its
+   reconfiguration (its menu: a port out of range, then saved as it was);
+5. each subentry's edit form (its gear): connection, meter (0,2 s in French), zone and
+   station with a value out of range (refused, naming the range), then saved; the
+   badge saved as it is.
 
 At every step it reads the dialog's visible text (through the shadow roots, only what is
 rendered), saves a screenshot (DIR/NN-step.png) and fails on: raw translation keys
@@ -32,6 +42,7 @@ import argparse
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 import contextlib
+import importlib.util
 import json
 from pathlib import Path
 import re
@@ -165,7 +176,7 @@ def english_leftovers(language: str) -> list[str]:
         return []
     en = dict(strings(json.loads((TRANSLATIONS / "en.json").read_text())))
     own = dict(strings(json.loads((TRANSLATIONS / f"{language}.json").read_text())))
-    shown_parts = {"config", "config_subentries", "selector", "entity", "device"}
+    shown_parts = {"config", "config_subentries", "options", "selector", "entity", "device"}
     words = set()
     for path, text in en.items():
         if path[0] not in shown_parts or "{" in text or own.get(path) == text:
@@ -173,11 +184,35 @@ def english_leftovers(language: str) -> list[str]:
         # Labels, titles, names and option texts (whole), errors (their first clause).
         if path[-1] == "description" or path[-2:-1] == ("data_description",):
             continue
-        if path[0] == "config_subentries" and "error" in path:
+        if "error" in path:
             words.add(text.split(":")[0].split(".")[0])
         elif len(text) >= 4 and text not in own.values():
             words.add(text)
     return sorted(words, key=len, reverse=True)
+
+
+def home_assistant_english(language: str) -> list[str]:
+    """Home Assistant's own English flow texts (an abort's "Reconfiguration was
+    successful", …) that it has no translation of in the language: shown when a flow
+    leaves a text to Home Assistant (a default abort reason) instead of saying its own."""
+    if language == "en":
+        return []
+    spec = importlib.util.find_spec("homeassistant")
+    if spec is None or spec.origin is None:
+        return []
+    folder = Path(spec.origin).parent / "components/homeassistant/translations"
+    en = dict(strings(json.loads((folder / "en.json").read_text())))
+    own_file = folder / f"{language}.json"
+    own = dict(strings(json.loads(own_file.read_text()))) if own_file.exists() else {}
+    return sorted(
+        {
+            text
+            for path, text in en.items()
+            if path[0] == "config" and "{" not in text and own.get(path, text) == text
+        },
+        key=len,
+        reverse=True,
+    )
 
 
 class Walk:
@@ -192,10 +227,12 @@ class Walk:
         self.seen: list[str] = []
         self.english = [
             (word, re.compile(rf"(?<!\w){re.escape(word)}(?!\w)"))
-            for word in english_leftovers(language)
+            for word in english_leftovers(language) + home_assistant_english(language)
         ]
         self.text = dict(strings(json.loads((TRANSLATIONS / f"{language}.json").read_text())))
         self.dialog = page.locator("dialog-data-entry-flow")
+        # The decimal mark the language writes (the range errors' 0,2 or 0.2).
+        self.mark = "," if language in ("fr", "de", "it") else "."
 
     def tr(self, *path: str) -> str:
         return self.text[path]
@@ -297,6 +334,53 @@ class Walk:
         self.dialog.locator("ha-dialog-footer ha-button").last.click()
         self.dialog.locator("step-flow-create-entry").wait_for(state="detached", timeout=30_000)
 
+    def close(self) -> None:
+        """Close an abort step (a reconfiguration's "updated"): its Close button."""
+        self.dialog.locator("ha-dialog-footer ha-button").last.click()
+        self.dialog.locator("step-flow-abort").wait_for(state="detached", timeout=30_000)
+
+    def cancel(self) -> None:
+        """Leave a form without submitting it: the dialog's close button (its X)."""
+        self.dialog.locator("ha-icon-button[data-dialog='close']").first.click()
+        self.dialog.locator("step-flow-form").wait_for(state="detached", timeout=30_000)
+        self.page.wait_for_timeout(500)
+
+    def pick(self, key: str, option: str) -> None:
+        """Pick an option of a list (radio buttons) by its visible text."""
+        self.field(key).get_by_text(option, exact=True).first.click()
+        self.page.wait_for_timeout(300)
+
+    def expect(self, name: str, text: str, *parts: str) -> None:
+        """The step's text must say each part (a range's numbers, a path)."""
+        missing = [part for part in parts if part not in text]
+        if missing:
+            self.problems.append(f"{name}: {missing} not in {text!r}")
+
+    def options(self) -> None:
+        """The hub's options: its gear on the integration's page."""
+        row = self.page.locator("ha-config-integration-page ha-config-entry-row").first
+        row.locator("ha-icon-button[slot='end']").first.click()
+
+    def reconfigure(self) -> None:
+        """The hub's reconfiguration: its menu (the three dots), Reconfigure."""
+        row = self.page.locator("ha-config-integration-page ha-config-entry-row").first
+        row.locator("ha-dropdown ha-icon-button[slot='trigger']").first.click()
+        self.page.wait_for_timeout(300)
+        row.locator("ha-dropdown-item[value='reconfigure']").first.click()
+
+    def edit(self, title: str) -> None:
+        """A subentry's edit form: the gear of its row (found by its title)."""
+        row = (
+            self.page.locator("ha-config-sub-entry-row")
+            .filter(
+                has=self.page.locator(
+                    "span[slot='headline']", has_text=re.compile(rf"^\s*{re.escape(title)}\s*$")
+                )
+            )
+            .first
+        )
+        row.locator("ha-icon-button[slot='end']").first.click()
+
     def add(self, subentry_type: str) -> None:
         """Press the hub's Add button of a subentry type (its text in the language)."""
         label = self.tr("config_subentries", subentry_type, "initiate_flow", "user")
@@ -341,24 +425,42 @@ def walk(w: Walk, api: Api, base: str, meter_port: int, ocpp_port: int) -> None:
     page = w.page
     tr = w.tr
 
-    # 1. The hub: Settings > Devices & services > Add integration > Charge Zones.
-    page.goto(base + "/config", wait_until="domcontentloaded")
-    page.locator("a[href='/config/integrations']").first.click(timeout=60_000)
-    page.locator("ha-config-integrations-dashboard ha-button[slot='fab']").click(timeout=60_000)
-    page.locator("dialog-add-integration").wait_for(state="attached", timeout=30_000)
-    page.wait_for_timeout(1000)
-    page.keyboard.type("Charge Zones")
-    page.locator("dialog-add-integration ha-integration-list-item").filter(
-        has_text="Charge Zones"
-    ).first.click()
-    w.form()
+    def add_hub() -> None:
+        """Settings > Devices & services > Add integration > Charge Zones."""
+        page.goto(base + "/config", wait_until="domcontentloaded")
+        page.locator("a[href='/config/integrations']").first.click(timeout=60_000)
+        page.locator("ha-config-integrations-dashboard ha-button[slot='fab']").click(timeout=60_000)
+        page.locator("dialog-add-integration").wait_for(state="attached", timeout=30_000)
+        page.wait_for_timeout(1000)
+        page.keyboard.type("Charge Zones")
+        page.locator("dialog-add-integration ha-integration-list-item").filter(
+            has_text="Charge Zones"
+        ).first.click()
+        w.form()
+
+    # 1. The hub; first with port 0, then TLS with certificate files (their second step,
+    # with files that are not there: cancelled), then again without TLS.
+    add_hub()
     w.look("hub")
     w.fill("host", "127.0.0.1")
     w.fill("port", "0")
     w.submit("error")
     text = w.look("hub-port-0")
-    if "65535" not in text:
-        w.problems.append(f"hub-port-0: no range error for port 0: {text!r}")
+    w.expect("hub-port-0", text, "65535")
+    w.fill("port", str(ocpp_port))
+    w.pick("tls", tr("selector", "tls", "options", "files"))
+    w.look("hub-tls-files")
+    w.submit("next")
+    w.form()
+    w.look("hub-certificates")
+    w.fill("certfile", "/ssl/walk-no-such-fullchain.pem")
+    w.fill("keyfile", "/ssl/walk-no-such-privkey.pem")
+    w.submit("error")
+    text = w.look("hub-certificates-not-found")
+    w.expect("hub-certificates-not-found", text, "/ssl/walk-no-such-fullchain.pem")
+    w.cancel()
+    add_hub()
+    w.fill("host", "127.0.0.1")
     w.fill("port", str(ocpp_port))
     w.submit("created")
     w.look("hub-created")
@@ -438,21 +540,91 @@ def walk(w: Walk, api: Api, base: str, meter_port: int, ocpp_port: int) -> None:
     w.form()
     w.look("badge")
     w.fill("tag", "04A1B2C3D4")
-    w.fill(
-        "holder",
-        {"fr": "Appartement 12", "de": "Wohnung 12", "it": "Appartamento 12"}.get(
-            w.language, "Flat 12"
-        ),
+    holder = {"fr": "Appartement 12", "de": "Wohnung 12", "it": "Appartamento 12"}.get(
+        w.language, "Flat 12"
     )
+    w.fill("holder", holder)
     w.submit("created")
     w.look("badge-created")
     w.finish()
 
-    # 7. The integration's page: the hub, its devices and subentries.
+    # 7. A Modbus RTU connection (serial): a timeout out of range, then a serial port that
+    # is not there; cancelled.
+    w.add("connection")
+    w.dialog.locator("step-flow-menu").wait_for(timeout=30_000)
+    rtu = tr("config_subentries", "connection", "step", "user", "menu_options", "rtu")
+    w.dialog.get_by_text(rtu, exact=True).click()
+    w.form()
+    w.look("connection-rtu")
+    w.fill("name", "RS485")
+    w.fill("serial_port", "/dev/ttyUSB-walk-not-there")
+    w.fill("timeout", "20")
+    w.submit("error")
+    text = w.look("connection-rtu-timeout-20")
+    w.expect("connection-rtu-timeout-20", text, f"0{w.mark}1", "10")
+    w.fill("timeout", "1")
+    w.submit("error")
+    text = w.look("connection-rtu-no-port")
+    w.expect("connection-rtu-no-port", text, "/dev/ttyUSB-walk-not-there")
+    w.cancel()
+
+    # 8. The hub's options (its gear): a raise hold out of range, then saved.
+    w.options()
+    w.form()
+    w.look("hub-options")
+    w.fill("raise_hold", "0.5")
+    w.submit("error")
+    text = w.look("hub-options-raise-hold")
+    w.expect("hub-options-raise-hold", text, "600")
+    w.fill("raise_hold", "30")
+    w.submit("created")
+    w.look("hub-options-saved")
+    w.finish()
+
+    # 9. The hub's reconfiguration (its menu): a port out of range, then saved as it was.
+    w.reconfigure()
+    w.form()
+    w.look("hub-reconfigure")
+    w.fill("port", "70000")
+    w.submit("error")
+    text = w.look("hub-reconfigure-port")
+    w.expect("hub-reconfigure-port", text, "65535")
+    w.fill("port", str(ocpp_port))
+    w.submit("aborted")
+    text = w.look("hub-reconfigured")
+    w.expect("hub-reconfigured", text, tr("config", "abort", "reconfigure_successful"))
+    w.close()
+
+    # 10. Each subentry's edit form (its gear): a value out of range, then saved.
+    edits: list[tuple[str, str, str | None, str, str, tuple[str, ...]]] = [
+        ("connection", name_bus, "timeout", "11", "1", (f"0{w.mark}1", "10")),
+        ("meter", meter_name, "poll_interval", "0.1", "1", (f"0{w.mark}2", "60")),
+        ("zone", zone_name, "failsafe_current", "40", "6", ("6", "32")),
+        ("station", "TACW1142021G1XYZ", "max_current", "81", "32", ("6", "80")),
+        ("badge", f"{holder} (04A1B2C3D4)", None, "", "", ()),  # no number: saved as it is
+    ]
+    for kind, title, key, bad, good, said in edits:
+        page.wait_for_timeout(1500)  # the page after the entry's reload
+        w.edit(title)
+        w.form()
+        w.look(f"{kind}-edit")
+        if key is not None:
+            w.fill(key, bad)
+            w.submit("error")
+            text = w.look(f"{kind}-edit-{key}")
+            w.expect(f"{kind}-edit-{key}", text, *said)
+            w.fill(key, good)
+        w.submit("aborted")
+        text = w.look(f"{kind}-edited")
+        updated = tr("config_subentries", kind, "abort", "reconfigure_successful")
+        w.expect(f"{kind}-edited", text, updated)
+        w.close()
+
+    # 11. The integration's page: the hub, its devices and subentries.
     page.wait_for_timeout(2000)
     w.look("hub-page-all", page="ha-config-integration-page")
 
-    # 8. Each device's page: its model and its entities' names, in the language.
+    # 12. Each device's page: its model and its entities' names, in the language.
     # (The API's websocket runs its own event loop: not in Playwright's thread.)
     with ThreadPoolExecutor(1) as pool:
         (devices,) = pool.submit(api.ws, {"type": "config/device_registry/list"}).result()

@@ -23,6 +23,7 @@ from ..const import (
     CONF_TAG,
     SUBENTRY_BADGE,
 )
+from .common import RECONFIGURED
 
 # OCPP idTag: CiString20.
 TAG_RE = re.compile(r"^[\x21-\x7e]{1,20}$")
@@ -119,6 +120,7 @@ class BadgeSubentryFlow(ConfigSubentryFlow):
                     title=f"{data[CONF_HOLDER]} ({data[CONF_TAG]})",
                     unique_id=badge_unique_id(data[CONF_TAG]),
                     data=data,
+                    reason=RECONFIGURED,  # our words, not Home Assistant's default
                 )
         return self.async_show_form(
             step_id="reconfigure",

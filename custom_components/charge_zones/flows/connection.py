@@ -8,6 +8,8 @@ import contextlib
 import errno
 import os
 import socket
+import stat
+import termios
 from typing import Any, Final
 
 import probatio as vol
@@ -45,7 +47,15 @@ from ..subentries import (
     TCP_KINDS,
     connection_config,
 )
-from .common import CONF_SKIP_TEST, _number, _select, _taken, range_errors
+from .common import (
+    CONF_SKIP_TEST,
+    RECONFIGURED,
+    _number,
+    _select,
+    _taken,
+    decimal_mark,
+    range_errors,
+)
 
 CONNECTION_KINDS: Final = (KIND_TCP, KIND_RTU_OVER_TCP, KIND_RTU)
 
@@ -101,6 +111,39 @@ async def tcp_connect_error(
     return None if problem is None else problem[1]
 
 
+def serial_port_problem(path: str) -> tuple[str, str] | None:
+    """Why the serial port cannot be opened now (None if it can), blocking.
+
+    The form's error (in words) and the system's wording (for the log): no such device
+    (the adapter unplugged, a typo), not a device, no permission, in use, or else.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return "serial_port_not_found", f"{path}: no such device"
+    except OSError as err:
+        return "serial_port_unusable", f"{path}: {err.strerror or err}"
+    if not stat.S_ISCHR(mode):
+        return "not_a_serial_port", f"{path} is not a character device"
+    try:  # as pymodbus' serial transport opens it
+        fd = os.open(path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+    except OSError as err:
+        if err.errno in (errno.EACCES, errno.EPERM):
+            return "serial_port_not_allowed", f"{path}: {err.strerror}"
+        if err.errno == errno.EBUSY:
+            return "serial_port_busy", f"{path}: {err.strerror}"
+        if err.errno in (errno.ENOENT, errno.ENODEV, errno.ENXIO):
+            return "serial_port_not_found", f"{path}: {err.strerror}"
+        return "serial_port_unusable", f"{path}: {err.strerror or err}"
+    try:
+        termios.tcgetattr(fd)
+    except termios.error as err:
+        return "not_a_serial_port", f"{path} is not a terminal: {err}"
+    finally:
+        os.close(fd)
+    return None
+
+
 def _connection_schema(kind: str) -> vol.Schema:
     fields: dict[vol.Marker, Any] = {vol.Required(CONF_NAME): selector.TextSelector()}
     if kind in TCP_KINDS:
@@ -119,8 +162,7 @@ def _connection_schema(kind: str) -> vol.Schema:
     fields[vol.Required(CONF_TIMEOUT, default=DEFAULT_MODBUS_TIMEOUT)] = vol.All(
         _number(0.1, 10, 0.1, "s"), vol.Coerce(float)
     )
-    if kind in TCP_KINDS:
-        fields[vol.Optional(CONF_SKIP_TEST, default=False)] = selector.BooleanSelector()
+    fields[vol.Optional(CONF_SKIP_TEST, default=False)] = selector.BooleanSelector()
     return vol.Schema(fields)
 
 
@@ -194,6 +236,7 @@ class ConnectionSubentryFlow(ConfigSubentryFlow):
                         title=data[CONF_NAME],
                         unique_id=connection_unique_id(data),
                         data=data,
+                        reason=RECONFIGURED,  # our words, not Home Assistant's default
                     )
                 return self.async_create_entry(
                     title=data[CONF_NAME], data=data, unique_id=connection_unique_id(data)
@@ -221,7 +264,9 @@ class ConnectionSubentryFlow(ConfigSubentryFlow):
         where = CONF_HOST if kind in TCP_KINDS else CONF_SERIAL_PORT
         if not data[where]:
             errors[where] = f"{where}_required"
-        out_of_range, placeholders = range_errors(_connection_schema(kind), user_input)
+        out_of_range, placeholders = range_errors(
+            _connection_schema(kind), user_input, await decimal_mark(self.hass)
+        )
         errors |= out_of_range
         if errors:
             return data, errors, placeholders
@@ -247,4 +292,10 @@ class ConnectionSubentryFlow(ConfigSubentryFlow):
                         "limit": f"{CONNECT_TEST_TIMEOUT:g}",
                     },
                 )
+        if kind == KIND_RTU and not user_input.get(CONF_SKIP_TEST):
+            found = await self.hass.async_add_executor_job(serial_port_problem, config.serial_port)
+            if found is not None:
+                error, detail = found
+                LOGGER.warning("Serial port test of %s failed: %s", config.serial_port, detail)
+                return data, {CONF_SERIAL_PORT: error}, {"serial_port": config.serial_port}
         return data, {}, {}

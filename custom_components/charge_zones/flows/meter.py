@@ -53,12 +53,14 @@ from ..subentries import (
 )
 from .common import (
     CONF_SKIP_TEST,
+    RECONFIGURED,
     _is_subentry,
     _number,
     _select,
     _subentry_options,
     _subentry_select,
     _taken,
+    decimal_mark,
     range_errors,
 )
 
@@ -296,7 +298,9 @@ class MeterSubentryFlow(ConfigSubentryFlow):
         placeholders: dict[str, str] = {}
         if user_input is not None:
             data, errors = self._validate(user_input)
-            out_of_range, placeholders = range_errors(self._schema(connections), user_input)
+            out_of_range, placeholders = range_errors(
+                self._schema(connections), user_input, await decimal_mark(self.hass)
+            )
             errors |= out_of_range
             if not errors:
                 skip_test = bool(user_input.get(CONF_SKIP_TEST))
@@ -412,6 +416,7 @@ class MeterSubentryFlow(ConfigSubentryFlow):
                 title=data[CONF_NAME],
                 unique_id=meter_unique_id(data),
                 data=data,
+                reason=RECONFIGURED,  # our words, not Home Assistant's default
             )
         return self.async_create_entry(
             title=data[CONF_NAME], data=data, unique_id=meter_unique_id(data)

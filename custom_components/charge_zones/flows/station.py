@@ -40,7 +40,15 @@ from ..const import (
 from ..subentries import (
     WIRINGS,
 )
-from .common import _is_subentry, _number, _subentry_options, _subentry_select, range_errors
+from .common import (
+    RECONFIGURED,
+    _is_subentry,
+    _number,
+    _subentry_options,
+    _subentry_select,
+    decimal_mark,
+    range_errors,
+)
 
 MAX_STATION_CURRENT = 80
 
@@ -89,7 +97,7 @@ class StationSubentryFlow(ConfigSubentryFlow):
     """Add or edit a charging station."""
 
     def _validate(
-        self, user_input: dict[str, Any], editing: str | None
+        self, user_input: dict[str, Any], editing: str | None, mark: str
     ) -> tuple[dict[str, str], dict[str, str]]:
         """The form's errors and their placeholders.
 
@@ -110,7 +118,7 @@ class StationSubentryFlow(ConfigSubentryFlow):
             elif other.casefold() == station_id.casefold():
                 errors[CONF_STATION_ID] = "station_id_case"
                 placeholders["other"] = other
-        out_of_range, range_placeholders = range_errors(self._schema(), user_input)
+        out_of_range, range_placeholders = range_errors(self._schema(), user_input, mark)
         if out_of_range:  # the currents are not compared while one is out of its range
             errors |= out_of_range
             placeholders |= range_placeholders
@@ -167,7 +175,7 @@ class StationSubentryFlow(ConfigSubentryFlow):
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {}
         if user_input is not None:
-            errors, placeholders = self._validate(user_input, None)
+            errors, placeholders = self._validate(user_input, None, await decimal_mark(self.hass))
             if not errors:
                 data = self._data(user_input)
                 return self.async_create_entry(
@@ -194,7 +202,9 @@ class StationSubentryFlow(ConfigSubentryFlow):
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {}
         if user_input is not None:
-            errors, placeholders = self._validate(user_input, subentry.subentry_id)
+            errors, placeholders = self._validate(
+                user_input, subentry.subentry_id, await decimal_mark(self.hass)
+            )
             if not errors:
                 data = self._data(user_input)
                 return self.async_update_and_abort(
@@ -203,6 +213,7 @@ class StationSubentryFlow(ConfigSubentryFlow):
                     title=data[CONF_STATION_ID],
                     unique_id=data[CONF_STATION_ID],
                     data=data,
+                    reason=RECONFIGURED,  # our words, not Home Assistant's default
                 )
         return self.async_show_form(
             step_id="reconfigure",

@@ -33,12 +33,14 @@ from ..subentries import (
     ZONE_PHASES,
 )
 from .common import (
+    RECONFIGURED,
     _is_subentry,
     _number,
     _select,
     _subentry_options,
     _subentry_select,
     _taken,
+    decimal_mark,
     range_errors,
 )
 
@@ -102,7 +104,7 @@ class ZoneSubentryFlow(ConfigSubentryFlow):
         return vol.Schema(fields)
 
     def _validate(
-        self, user_input: dict[str, Any], editing: str | None
+        self, user_input: dict[str, Any], editing: str | None, mark: str
     ) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
         """The zone's data, the field errors and their placeholders.
 
@@ -145,7 +147,7 @@ class ZoneSubentryFlow(ConfigSubentryFlow):
                 errors[CONF_PARENT_ZONE] = "unknown_zone"
             elif _parent_cycle(entry, editing, parent):
                 errors[CONF_PARENT_ZONE] = "parent_cycle"
-        out_of_range, placeholders = range_errors(self._schema(editing), user_input)
+        out_of_range, placeholders = range_errors(self._schema(editing), user_input, mark)
         if out_of_range:  # the currents are not compared while one is out of its range
             return data, errors | out_of_range, placeholders
         if user_input.get(CONF_MAX_CURRENT) is None:
@@ -166,7 +168,9 @@ class ZoneSubentryFlow(ConfigSubentryFlow):
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {}
         if user_input is not None:
-            data, errors, placeholders = self._validate(user_input, None)
+            data, errors, placeholders = self._validate(
+                user_input, None, await decimal_mark(self.hass)
+            )
             if not errors:
                 return self.async_create_entry(
                     title=data[CONF_NAME], data=data, unique_id=zone_unique_id(data[CONF_NAME])
@@ -186,7 +190,9 @@ class ZoneSubentryFlow(ConfigSubentryFlow):
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {}
         if user_input is not None:
-            data, errors, placeholders = self._validate(user_input, subentry.subentry_id)
+            data, errors, placeholders = self._validate(
+                user_input, subentry.subentry_id, await decimal_mark(self.hass)
+            )
             if not errors:
                 return self.async_update_and_abort(
                     self._get_entry(),
@@ -194,6 +200,7 @@ class ZoneSubentryFlow(ConfigSubentryFlow):
                     title=data[CONF_NAME],
                     unique_id=zone_unique_id(data[CONF_NAME]),
                     data=data,
+                    reason=RECONFIGURED,  # our words, not Home Assistant's default
                 )
         return self.async_show_form(
             step_id="reconfigure",
