@@ -4,8 +4,12 @@ N simulated stations (OCPP 1.6J over real websockets on 127.0.0.1), each booted 
 open session, send MeterValues with 8 sampled values (energy, power, current and voltage
 per phase). The stations run in a separate process (this module with ``--worker``).
 
-Each figure is measured twice, printed side by side:
+Each figure is measured twice, printed side by side, after the reference:
 
+- *floor*: the same stations and load against the bare ``ocpp`` library (a central system
+  answering with constants, schema checks off, no Home Assistant: ``benchmarks/floor.py``
+  in its own process), the per-message target's reference (the issue measured 0.6 ms on
+  its machine; here it depends on the machine and on the message rate).
 - *outside*: what a user sees. A real Home Assistant process (``python -m
   homeassistant`` on a configuration directory holding a Charge Zones entry with N
   stations, see ``benchmarks/hass_process.py``), its CPU time read from
@@ -29,9 +33,11 @@ Printed, not asserted:
    station has connected and booted; no other station may disconnect.
 
 Run: .venv/bin/python -m benchmarks.stations [--stations 100 500] [--quick] [--profile]
-     [--only outside|inside]; the outside run needs an interpreter whose environment has
-     Home Assistant's default integrations' requirements (``CZ_HASS_PYTHON``, see
-     ``benchmarks/hass_process.py``).
+     [--only floor|outside|inside] [--sensor-interval S]; the outside run needs an
+     interpreter whose environment has Home Assistant's default integrations'
+     requirements (``CZ_HASS_PYTHON``, see ``benchmarks/hass_process.py``). The hub runs
+     with its default options (a sensor update interval of 30 s) unless
+     ``--sensor-interval`` says otherwise (0: every reading written).
 Targets: <= 0.6 ms HA CPU per MeterValues (100 stations / 1 s and 500 / 10 s); 500
 stations / 10 s: <= 5 % of one core and RTT p99 <= 50 ms; 100 stations / 1 s: every
 message served, RTT p99 <= 50 ms; boot and storm of 500: all configured in <= 10 s, <= 10
@@ -130,8 +136,9 @@ class _Fleet:
         self.frames: dict[str, list[str]] = {}  # commands received on the last connection
         self.rng = random.Random(7)
 
-    async def _up(self, station_id: str, session: bool) -> None:
-        """Connect, boot, and wait until Home Assistant has configured the station."""
+    async def _up(self, station_id: str, session: bool, configured: bool = True) -> None:
+        """Connect, boot, and wait until Home Assistant has configured the station
+        (configured=False: a bare central system, which configures nothing)."""
         from simulator.station import SimState, StationBehaviour, StationClient  # noqa: PLC0415
 
         state = self.states.setdefault(station_id, SimState())
@@ -147,7 +154,8 @@ class _Fleet:
             handlers["_skip_schema_validation"] = True
         self.clients[station_id] = client
         await station.boot()
-        await self._configured(station)
+        if configured:
+            await self._configured(station)
         self.frames[station_id] = [action for action, _ in station.received]
         if session:
             result = await station.start_transaction(1, badge_of(station_id), 0)
@@ -168,12 +176,14 @@ class _Fleet:
             ):
                 return
 
-    async def connect(self, ids: list[str], session: bool = True) -> dict[str, Any]:
+    async def connect(
+        self, ids: list[str], session: bool = True, configured: bool = True
+    ) -> dict[str, Any]:
         gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
 
         async def one(station_id: str) -> None:
             async with gate:
-                await self._up(station_id, session)
+                await self._up(station_id, session, configured)
 
         start = time.perf_counter()
         await asyncio.gather(*(one(i) for i in ids))
@@ -415,10 +425,13 @@ async def _load(
         f"{count} MeterValues served (~{expected} due), {result['errors']} errors, "
         f"{result['late']} late"
     )
-    print(f"    HA CPU per message   {per_msg:7.3f} ms     (target <= {TARGET_CPU_MS} ms)")
-    print(f"    ... net of idle      {net:7.3f} ms     (idle HA: {idle * 100:.2f} % of a core)")
+    who = "library" if label == "floor" else "HA"
+    target = "the reference" if label == "floor" else f"target <= {TARGET_CPU_MS} ms"
+    print(f"    {who + ' CPU per message':<20} {per_msg:7.3f} ms     ({target})")
+    print(f"    ... net of idle      {net:7.3f} ms     (idle: {idle * 100:.2f} % of a core)")
     print(
-        f"    HA CPU, one core     {core:7.2f} %      (target <= {TARGET_CORE_PCT} % at 500/10 s)"
+        f"    {who + ' CPU, one core':<20} {core:7.2f} %      "
+        f"(target <= {TARGET_CORE_PCT} % at 500/10 s)"
     )
     print(
         f"    RTT p50 / p99 / max  {result['p50']:.1f} / {result['p99']:.1f} / "
@@ -435,7 +448,7 @@ async def _load(
             for name, seconds in sorted(spent.items(), key=lambda item: -item[1])[:5]
         )
         print(f"    ... by thread (ms per message): {parts}")
-    print(f"    HA RSS               {rss():7.0f} MB")
+    print(f"    {who + ' RSS':<20} {rss():7.0f} MB")
     if profiler is not None:
         _print_profile(profiler)
 
@@ -655,6 +668,77 @@ async def _settle(cpu: Any, within: float = 120.0) -> float:
     return time.perf_counter() - begin
 
 
+async def _floor(n: int, quick: bool) -> None:
+    """The same load against the bare `ocpp` library (benchmarks/floor.py), the target's
+    reference: what answering MeterValues costs with no Home Assistant and no schema check."""
+    from benchmarks.hass_process import cpu_seconds  # noqa: PLC0415
+
+    port = _free_port()
+    print(
+        f"--- {n} stations, the ocpp library's floor (a bare central system, no schema check) ---"
+    )
+    server = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "benchmarks.floor", "--port", str(port)
+    )
+    try:
+        await _wait_port(port)
+
+        def cpu() -> float:
+            return cpu_seconds(server.pid)
+
+        proc, remote = await _spawn(f"ws://127.0.0.1:{port}")
+        try:
+            await remote.ask("connect", ids=[f"BENCH-{i}" for i in range(n)], configured=False)
+            await asyncio.sleep(2.0)
+            cpu0, wall0 = cpu(), time.perf_counter()
+            await asyncio.sleep(3.0)
+            idle = (cpu() - cpu0) / (time.perf_counter() - wall0)
+            label = "floor"
+            await _load(
+                remote,
+                n,
+                10.0,
+                20.0 if quick else 60.0,
+                False,
+                idle,
+                cpu,
+                lambda: _proc_rss_mb(server.pid),
+                label,
+            )
+            if n <= 100:
+                await _load(
+                    remote,
+                    n,
+                    1.0,
+                    10.0 if quick else 60.0,
+                    False,
+                    idle,
+                    cpu,
+                    lambda: _proc_rss_mb(server.pid),
+                    label,
+                )
+            await remote.ask("close")
+        finally:
+            await _end(proc)
+    finally:
+        server.terminate()
+        await server.wait()
+
+
+async def _wait_port(port: int, within: float = 30.0) -> None:
+    deadline = time.perf_counter() + within
+    while True:
+        try:
+            _reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            if time.perf_counter() > deadline:
+                raise
+            await asyncio.sleep(0.1)
+        else:
+            writer.close()
+            return
+
+
 async def _outside(n: int, quick: bool, sensor_interval: int | None = None) -> None:
     """The same against a real Home Assistant process."""
     from benchmarks.hass_process import HassProcess, write_config  # noqa: PLC0415
@@ -745,9 +829,11 @@ async def main(
     load = os.getloadavg()
     print(f"load average at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (2 cores)")
     for n in counts:
-        if only != "inside":
+        if only in (None, "floor"):
+            await _floor(n, quick)
+        if only in (None, "outside"):
             await _outside(n, quick, sensor_interval)
-        if only != "outside":
+        if only in (None, "inside"):
             await _site(n, quick, profile, sensor_interval)
     load = os.getloadavg()
     print(f"load average at end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
@@ -758,7 +844,7 @@ if __name__ == "__main__":
     parser.add_argument("--stations", type=int, nargs="+", default=None)
     parser.add_argument("--quick", action="store_true", help="50 stations, short windows")
     parser.add_argument("--profile", action="store_true", help="cProfile the load windows")
-    parser.add_argument("--only", choices=["outside", "inside"], default=None)
+    parser.add_argument("--only", choices=["outside", "inside", "floor"], default=None)
     parser.add_argument(
         "--sensor-interval",
         type=int,
