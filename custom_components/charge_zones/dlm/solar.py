@@ -1,0 +1,247 @@
+"""Charging on the building's solar surplus: how much of it each solar-mode session gets.
+
+The surplus, per building phase, is what the building exports at its grid connection plus
+what solar-mode sessions already draw from the sun (their draw, less the minimum a *Solar
++ minimum* session takes from the grid in any case), smoothed over a short window so that
+a passing cloud does not make cars flap.
+
+It is shared like a zone's current (``allocate``: admission by priority and least served,
+then water-filling, phase by phase): a single-phase car on L2 gets what L2 has.
+
+- *Solar only*: charges only on surplus. A session starts once its share has covered its
+  minimum for the start delay; it then runs at least the minimum on-time, and stops only
+  when its share has stayed under its minimum for the stop delay (meanwhile it charges at
+  its minimum, from the grid). When the surplus cannot give every solar session its
+  minimum, the admission's rotation decides who charges.
+- *Solar + minimum*: its minimum always (from the grid when the sun is short), its share of
+  the surplus on top.
+
+What this returns is a cap on each session's maximum; the zones' limits apply after it
+(solar never overrides a breaker).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+import itertools
+
+from .allocate import PHASE_COUNT, Demand, Node, Settings, allocate
+
+SOLAR_NODE = "solar surplus"
+
+
+class ChargingMode(StrEnum):
+    """How a station's sessions charge."""
+
+    FAST = "fast"  # as much as the zone allows
+    SOLAR_MIN = "solar_min"  # the minimum always, the surplus on top
+    SOLAR = "solar"  # on surplus only
+    OFF = "off"  # not at all
+
+
+SOLAR_MODES = (ChargingMode.SOLAR, ChargingMode.SOLAR_MIN)
+
+
+@dataclass(frozen=True, slots=True)
+class SolarSettings:
+    """The delays that keep a passing cloud from changing anything (seconds)."""
+
+    start_delay: float = 60.0
+    stop_delay: float = 300.0
+    min_on_time: float = 600.0
+    smoothing: float = 30.0  # the surplus is averaged over this window
+
+
+@dataclass(frozen=True, slots=True)
+class SolarDemand:
+    """A session in a solar mode."""
+
+    key: str
+    mode: ChargingMode
+    phases: tuple[int, ...]
+    min_current: float
+    max_current: float
+    drawn: float | None  # what it draws now, per phase (None: not known)
+    priority: int = 0
+    served: float = 0.0
+
+
+class SolarState(StrEnum):
+    """Where a solar-only session stands."""
+
+    WAITING = "waiting"  # for enough surplus, for the start delay
+    CHARGING = "charging"  # on surplus
+    ASSISTED = "assisted"  # its share under its minimum: at the minimum until it stops
+
+
+@dataclass(frozen=True, slots=True)
+class SolarCap:
+    """What the surplus allows one session: a cap on its maximum (0: paused)."""
+
+    cap: float
+    state: SolarState
+    share: float  # its share of the surplus (A per phase)
+
+
+@dataclass(slots=True)
+class _Point:
+    state: SolarState = SolarState.WAITING
+    since: float = 0.0  # entered its state
+    enough_since: float | None = None  # share >= minimum since
+    short_since: float | None = None  # share < minimum since
+
+
+@dataclass(slots=True)
+class SurplusWindow:
+    """The surplus per phase, averaged over the last ``span`` seconds."""
+
+    span: float
+    _samples: deque[tuple[float, tuple[float, float, float]]] = field(default_factory=deque)
+
+    def add(self, now: float, surplus: tuple[float, float, float]) -> tuple[float, float, float]:
+        """Add a sample; returns the average over the window (a time-weighted mean)."""
+        self._samples.append((now, surplus))
+        while len(self._samples) > 1 and self._samples[1][0] <= now - self.span:
+            self._samples.popleft()
+        if len(self._samples) == 1:
+            return surplus
+        total = [0.0] * PHASE_COUNT
+        weight = 0.0
+        samples = list(self._samples)
+        for (at, values), (after, _next) in itertools.pairwise(samples):
+            begin = max(at, now - self.span)
+            width = max(0.0, after - begin)
+            weight += width
+            for phase in range(PHASE_COUNT):
+                total[phase] += values[phase] * width
+        if weight <= 0:
+            return surplus
+        return (total[0] / weight, total[1] / weight, total[2] / weight)
+
+    def clear(self) -> None:
+        """Forget (the grid reading is lost)."""
+        self._samples.clear()
+
+
+def surplus(grid: Sequence[float], demands: Sequence[SolarDemand]) -> tuple[float, float, float]:
+    """The surplus per phase (A).
+
+    Export (a negative grid current is export) plus what solar sessions draw from the sun.
+    """
+    values = [max(0.0, -grid[phase]) for phase in range(PHASE_COUNT)]
+    for demand in demands:
+        if demand.drawn is None:
+            continue
+        from_sun = demand.drawn
+        if demand.mode is ChargingMode.SOLAR_MIN:
+            from_sun = max(0.0, demand.drawn - demand.min_current)
+        for phase in demand.phases:
+            values[phase] += from_sun
+    return (values[0], values[1], values[2])
+
+
+class SolarSharing:
+    """Caps for solar-mode sessions, cycle after cycle (keeps each session's delays)."""
+
+    def __init__(self, settings: SolarSettings | None = None) -> None:
+        """Start with no session."""
+        self.settings = settings or SolarSettings()
+        self._points: dict[str, _Point] = {}
+
+    def state(self, key: str) -> SolarState | None:
+        """Where a solar-only session stands (None: not known)."""
+        point = self._points.get(key)
+        return None if point is None else point.state
+
+    def caps(
+        self,
+        available: Sequence[float],
+        demands: Sequence[SolarDemand],
+        now: float,
+        allocation: Settings | None = None,
+    ) -> dict[str, SolarCap]:
+        """What the (smoothed) surplus per phase allows each session now."""
+        settings = allocation or Settings()
+        nodes: Mapping[str, Node] = {
+            SOLAR_NODE: Node(SOLAR_NODE, (available[0], available[1], available[2]))
+        }
+        for key in set(self._points) - {d.key for d in demands}:
+            del self._points[key]
+        shared = allocate(
+            nodes,
+            [
+                Demand(
+                    key=d.key,
+                    node=SOLAR_NODE,
+                    phases=d.phases,
+                    # A Solar + minimum session's minimum comes from the grid: it takes
+                    # any share of the surplus, however small.
+                    min_current=(
+                        settings.step if d.mode is ChargingMode.SOLAR_MIN else d.min_current
+                    ),
+                    max_current=max(
+                        0.0,
+                        d.max_current - d.min_current
+                        if d.mode is ChargingMode.SOLAR_MIN
+                        else d.max_current,
+                    ),
+                    priority=d.priority,
+                    served=d.served,
+                    running=d.mode is ChargingMode.SOLAR_MIN or self._running(d.key),
+                )
+                for d in demands
+            ],
+            settings,
+        )
+        result: dict[str, SolarCap] = {}
+        for demand in demands:
+            share = shared[demand.key].limit
+            if demand.mode is ChargingMode.SOLAR_MIN:
+                result[demand.key] = SolarCap(
+                    min(demand.max_current, demand.min_current + share),
+                    SolarState.CHARGING,
+                    share,
+                )
+            else:
+                result[demand.key] = self._solar_only(demand, share, now)
+        return result
+
+    def _running(self, key: str) -> bool:
+        point = self._points.get(key)
+        return point is not None and point.state is not SolarState.WAITING
+
+    def _solar_only(self, demand: SolarDemand, share: float, now: float) -> SolarCap:
+        point = self._points.get(demand.key)
+        if point is None:
+            point = self._points[demand.key] = _Point(since=now)
+        enough = share >= demand.min_current
+        if enough:
+            point.short_since = None
+            if point.enough_since is None:
+                point.enough_since = now
+        else:
+            point.enough_since = None
+            if point.short_since is None:
+                point.short_since = now
+        delays = self.settings
+        if point.state is SolarState.WAITING:
+            if point.enough_since is not None and now - point.enough_since >= delays.start_delay:
+                point.state, point.since = SolarState.CHARGING, now
+                return SolarCap(share, point.state, share)
+            return SolarCap(0.0, point.state, share)
+        if enough:
+            if point.state is SolarState.ASSISTED:
+                point.state = SolarState.CHARGING
+            return SolarCap(share, point.state, share)
+        # Short of surplus: at its minimum (from the grid) until both the minimum on-time
+        # and the stop delay have passed.
+        on_for = now - point.since
+        short_for = 0.0 if point.short_since is None else now - point.short_since
+        if on_for >= delays.min_on_time and short_for >= delays.stop_delay:
+            point.state, point.since = SolarState.WAITING, now
+            return SolarCap(0.0, point.state, share)
+        point.state = SolarState.ASSISTED
+        return SolarCap(demand.min_current, point.state, share)

@@ -1,0 +1,138 @@
+"""Sharing the solar surplus among solar-mode sessions (the pure rules, no I/O)."""
+
+from __future__ import annotations
+
+import pytest
+
+from custom_components.charge_zones.dlm.solar import (
+    ChargingMode,
+    SolarDemand,
+    SolarSettings,
+    SolarSharing,
+    SolarState,
+    SurplusWindow,
+    surplus,
+)
+
+THREE = (0, 1, 2)
+DELAYS = SolarSettings(start_delay=60, stop_delay=300, min_on_time=600, smoothing=30)
+
+
+def solar(key: str, drawn: float | None = None, **kw: object) -> SolarDemand:
+    values: dict[str, object] = {
+        "mode": ChargingMode.SOLAR,
+        "phases": THREE,
+        "min_current": 6.0,
+        "max_current": 16.0,
+        "drawn": drawn,
+    }
+    values.update(kw)
+    return SolarDemand(key=key, **values)  # type: ignore[arg-type]
+
+
+def test_surplus_is_export_plus_what_solar_sessions_take_from_the_sun() -> None:
+    """A Solar + minimum session's minimum is grid current: not counted as surplus."""
+    grid = (-4.0, -4.0, 2.0)  # exporting 4 A on L1 and L2, importing 2 A on L3
+    demands = [
+        solar("a", drawn=6.0),
+        solar("b", drawn=10.0, mode=ChargingMode.SOLAR_MIN),
+        solar("c", drawn=8.0, phases=(1,)),
+    ]
+    assert surplus(grid, demands) == (4 + 6 + 4, 4 + 6 + 4 + 8, 0 + 6 + 4)
+
+
+def test_a_session_starts_only_after_the_start_delay() -> None:
+    sharing = SolarSharing(DELAYS)
+    demand = [solar("a")]
+    assert sharing.caps((10, 10, 10), demand, 0.0)["a"].cap == 0.0
+    assert sharing.caps((10, 10, 10), demand, 59.0)["a"].cap == 0.0
+    started = sharing.caps((10, 10, 10), demand, 60.0)["a"]
+    assert started.state is SolarState.CHARGING
+    assert started.cap == pytest.approx(10.0)
+
+
+def test_a_dip_before_the_start_delay_restarts_the_wait() -> None:
+    sharing = SolarSharing(DELAYS)
+    demand = [solar("a")]
+    sharing.caps((10, 10, 10), demand, 0.0)
+    sharing.caps((3, 3, 3), demand, 30.0)  # a cloud
+    assert sharing.caps((10, 10, 10), demand, 61.0)["a"].cap == 0.0  # 60 s after the first
+    assert sharing.caps((10, 10, 10), demand, 120.0)["a"].cap == 0.0
+    assert sharing.caps((10, 10, 10), demand, 121.0)["a"].cap == pytest.approx(10.0)
+
+
+def test_a_cloud_shorter_than_the_stop_delay_changes_nothing_but_the_current() -> None:
+    """Under its minimum it charges at the minimum (grid) until the stop delay is over."""
+    sharing = SolarSharing(DELAYS)
+    demand = [solar("a")]
+    sharing.caps((10, 10, 10), demand, 0.0)
+    sharing.caps((10, 10, 10), demand, 60.0)
+    # A cloud after the minimum on-time, shorter than the stop delay.
+    for t in range(700, 1000, 10):
+        cap = sharing.caps((1, 1, 1), demand, float(t))["a"]
+        assert cap.cap == 6.0
+        assert cap.state is SolarState.ASSISTED
+    back = sharing.caps((12, 12, 12), demand, 1000.0)["a"]
+    assert back.state is SolarState.CHARGING
+    assert back.cap == pytest.approx(12.0)
+
+
+def test_a_long_cloud_stops_the_session_after_the_stop_delay() -> None:
+    sharing = SolarSharing(DELAYS)
+    demand = [solar("a")]
+    sharing.caps((10, 10, 10), demand, 0.0)
+    sharing.caps((10, 10, 10), demand, 60.0)
+    sharing.caps((0, 0, 0), demand, 700.0)
+    assert sharing.caps((0, 0, 0), demand, 999.0)["a"].cap == 6.0
+    stopped = sharing.caps((0, 0, 0), demand, 1000.0)["a"]
+    assert stopped.cap == 0.0
+    assert stopped.state is SolarState.WAITING
+
+
+def test_the_minimum_on_time_holds_even_when_the_stop_delay_is_over() -> None:
+    sharing = SolarSharing(DELAYS)
+    demand = [solar("a")]
+    sharing.caps((10, 10, 10), demand, 0.0)
+    sharing.caps((10, 10, 10), demand, 60.0)  # on at 60
+    sharing.caps((0, 0, 0), demand, 61.0)
+    assert sharing.caps((0, 0, 0), demand, 500.0)["a"].cap == 6.0  # stop delay over, on 440 s
+    assert sharing.caps((0, 0, 0), demand, 660.0)["a"].cap == 0.0
+
+
+def test_solar_plus_minimum_gets_its_minimum_and_the_surplus_on_top() -> None:
+    sharing = SolarSharing(DELAYS)
+    demand = [solar("b", mode=ChargingMode.SOLAR_MIN)]
+    assert sharing.caps((0, 0, 0), demand, 0.0)["b"].cap == 6.0
+    assert sharing.caps((4, 4, 4), demand, 1.0)["b"].cap == pytest.approx(10.0)
+    assert sharing.caps((40, 40, 40), demand, 2.0)["b"].cap == 16.0  # its maximum
+
+
+def test_the_surplus_is_shared_fairly_and_phase_by_phase() -> None:
+    """Two three-phase cars share equally; a single-phase car on L2 gets what L2 has."""
+    sharing = SolarSharing(SolarSettings(start_delay=0))
+    demands = [solar("a"), solar("b"), solar("c", phases=(1,))]
+    caps = sharing.caps((20, 30, 20), demands, 0.0)
+    assert caps["a"].cap == pytest.approx(10.0)
+    assert caps["b"].cap == pytest.approx(10.0)
+    assert caps["c"].cap == pytest.approx(10.0)
+    assert sum(caps[k].cap for k in ("a", "b", "c")) <= 40.0
+
+
+def test_too_little_surplus_for_every_minimum_rotates_rather_than_sharing_thin() -> None:
+    """10 A for two 6 A minimums: one charges, the other waits (never both at 5 A)."""
+    sharing = SolarSharing(SolarSettings(start_delay=0))
+    demands = [solar("a", served=100.0), solar("b", served=0.0)]
+    caps = sharing.caps((10, 10, 10), demands, 0.0)
+    assert caps["b"].cap == pytest.approx(10.0)  # the less served first
+    assert caps["a"].cap == 0.0
+
+
+def test_the_surplus_window_averages_a_short_cloud_away() -> None:
+    window = SurplusWindow(30.0)
+    for t in range(60):
+        window.add(float(t), (10, 10, 10))
+    dip = window.add(60.0, (0, 0, 0))
+    assert dip[0] == pytest.approx(10.0)  # a single sample weighs nothing yet
+    for t in range(61, 66):
+        dip = window.add(float(t), (0, 0, 0))
+    assert 7.5 < dip[0] < 9.0  # five seconds of cloud in thirty
