@@ -499,6 +499,10 @@ async def test_tariff_options_checked(hass: HomeAssistant, loaded_entry: MockCon
         "raise_hold": 15,
         "profile_validity": 10,
         "sensor_update_interval": 0,
+        "solar_start_delay": 60,
+        "solar_stop_delay": 300,
+        "solar_min_on_time": 600,
+        "solar_smoothing": 30,
     }
     result = await hass.config_entries.options.async_init(loaded_entry.entry_id)
     result = await hass.config_entries.options.async_configure(

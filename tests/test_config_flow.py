@@ -281,6 +281,11 @@ async def test_options_flow_changes_intervals(
         "raise_hold": 20.0,
         "profile_validity": 5,
         "sensor_update_interval": 10,
+        # The solar delays at their defaults.
+        "solar_start_delay": 60,
+        "solar_stop_delay": 300,
+        "solar_min_on_time": 600,
+        "solar_smoothing": 30,
     }
 
     assert type(config_entry.options["heartbeat_interval"]) is int

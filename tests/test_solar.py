@@ -38,7 +38,9 @@ def test_surplus_is_export_plus_what_solar_sessions_take_from_the_sun() -> None:
         solar("b", drawn=10.0, mode=ChargingMode.SOLAR_MIN),
         solar("c", drawn=8.0, phases=(1,)),
     ]
-    assert surplus(grid, demands) == (4 + 6 + 4, 4 + 6 + 4 + 8, 0 + 6 + 4)
+    assert surplus(grid, demands) == (4 + 6 + 4, 4 + 6 + 4 + 8, -2 + 6 + 4)
+    # Importing more than the sessions draw: no sun at all.
+    assert surplus((20.0, 20.0, 20.0), demands[:1]) == (0.0, 0.0, 0.0)
 
 
 def test_a_session_starts_only_after_the_start_delay() -> None:

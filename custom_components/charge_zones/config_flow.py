@@ -43,6 +43,10 @@ from .const import (
     CONF_PROFILE_VALIDITY,
     CONF_RAISE_HOLD,
     CONF_SENSOR_INTERVAL,
+    CONF_SOLAR_MIN_ON,
+    CONF_SOLAR_SMOOTHING,
+    CONF_SOLAR_START_DELAY,
+    CONF_SOLAR_STOP_DELAY,
     CONF_TARIFF,
     CONF_TLS,
     DEFAULT_HEARTBEAT_INTERVAL,
@@ -52,6 +56,10 @@ from .const import (
     DEFAULT_PROFILE_VALIDITY,
     DEFAULT_RAISE_HOLD,
     DEFAULT_SENSOR_INTERVAL,
+    DEFAULT_SOLAR_MIN_ON,
+    DEFAULT_SOLAR_SMOOTHING,
+    DEFAULT_SOLAR_START_DELAY,
+    DEFAULT_SOLAR_STOP_DELAY,
     DOMAIN,
     ENTRY_MINOR_VERSION,
     ENTRY_VERSION,
@@ -364,6 +372,18 @@ HUB_OPTIONS_SCHEMA = OPTIONS_SCHEMA.extend(
         vol.Required(CONF_SENSOR_INTERVAL, default=DEFAULT_SENSOR_INTERVAL): vol.All(
             _number(0, 3600, unit="s"), vol.Coerce(int)
         ),
+        vol.Required(CONF_SOLAR_START_DELAY, default=DEFAULT_SOLAR_START_DELAY): vol.All(
+            _number(0, 3600, unit="s"), vol.Coerce(int)
+        ),
+        vol.Required(CONF_SOLAR_STOP_DELAY, default=DEFAULT_SOLAR_STOP_DELAY): vol.All(
+            _number(0, 3600, unit="s"), vol.Coerce(int)
+        ),
+        vol.Required(CONF_SOLAR_MIN_ON, default=DEFAULT_SOLAR_MIN_ON): vol.All(
+            _number(0, 7200, unit="s"), vol.Coerce(int)
+        ),
+        vol.Required(CONF_SOLAR_SMOOTHING, default=DEFAULT_SOLAR_SMOOTHING): vol.All(
+            _number(0, 600, unit="s"), vol.Coerce(int)
+        ),
         vol.Required(CONF_TARIFF, default=TARIFF_NONE): selector.SelectSelector(
             selector.SelectSelectorConfig(
                 options=TARIFF_KINDS,
@@ -420,6 +440,10 @@ class ChargeZonesOptionsFlow(OptionsFlow):
                         CONF_RAISE_HOLD: float(user_input[CONF_RAISE_HOLD]),
                         CONF_PROFILE_VALIDITY: int(user_input[CONF_PROFILE_VALIDITY]),
                         CONF_SENSOR_INTERVAL: int(user_input[CONF_SENSOR_INTERVAL]),
+                        CONF_SOLAR_START_DELAY: int(user_input[CONF_SOLAR_START_DELAY]),
+                        CONF_SOLAR_STOP_DELAY: int(user_input[CONF_SOLAR_STOP_DELAY]),
+                        CONF_SOLAR_MIN_ON: int(user_input[CONF_SOLAR_MIN_ON]),
+                        CONF_SOLAR_SMOOTHING: int(user_input[CONF_SOLAR_SMOOTHING]),
                         **tariff,
                     }
                 )

@@ -102,6 +102,10 @@ DEFAULT_STALE_AFTER: Final = 10.0
 CONF_ZONE: Final = "zone"
 # Station subentry: priority in its zone (higher charges first when the zone is short)
 CONF_PRIORITY: Final = "priority"
+# Station subentry: how its sessions charge (fast, solar_min, solar, off; dlm/solar.py)
+CONF_CHARGING_MODE: Final = "charging_mode"
+# Meter subentry: the meter at the building's grid connection (its export is the surplus)
+CONF_GRID_METER: Final = "grid_connection"
 
 EVENT_FAILSAFE: Final = "charge_zones_failsafe"
 # A DataTransfer from a station (its vendorId, messageId and data), for automations.
@@ -118,6 +122,18 @@ DEFAULT_PROFILE_VALIDITY: Final = 10
 # energy); 0 writes every MeterValues. The load manager uses every reading regardless.
 CONF_SENSOR_INTERVAL: Final = "sensor_update_interval"
 DEFAULT_SENSOR_INTERVAL: Final = 30
+# Hub options: the delays of solar charging (s): a session starts once the surplus has
+# covered its minimum for the start delay, runs at least the minimum on-time, and stops
+# when the surplus has stayed short for the stop delay.
+CONF_SOLAR_START_DELAY: Final = "solar_start_delay"
+DEFAULT_SOLAR_START_DELAY: Final = 60
+CONF_SOLAR_STOP_DELAY: Final = "solar_stop_delay"
+DEFAULT_SOLAR_STOP_DELAY: Final = 300
+CONF_SOLAR_MIN_ON: Final = "solar_min_on_time"
+DEFAULT_SOLAR_MIN_ON: Final = 600
+# Hub option: the surplus is averaged over this window (s; 0: each reading as it is)
+CONF_SOLAR_SMOOTHING: Final = "solar_smoothing"
+DEFAULT_SOLAR_SMOOTHING: Final = 30
 
 # Station subentry: where it connects ("local": the central system's server; "remote": Home
 # Assistant's web server, for cloud-connected stations, never load-managed) and its

@@ -14,9 +14,9 @@ configuration and listens to it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Iterable, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 import contextlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 import logging
 import math
@@ -38,6 +38,16 @@ from .dlm.budget import (
     zone_chain,
 )
 from .dlm.control import ControlSettings, OtherLoadEstimator, StationControl
+from .dlm.solar import (
+    SOLAR_MODES,
+    ChargingMode,
+    SolarCap,
+    SolarDemand,
+    SolarSettings,
+    SolarSharing,
+    SurplusWindow,
+    surplus,
+)
 from .meters import (
     BusConnectionError,
     ConnectionConfig,
@@ -91,6 +101,7 @@ class MeterConfig:
     model: MeterModel
     amperage: float
     poll_interval: float
+    grid: bool = False  # at the building's grid connection: its export is the surplus
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,6 +295,7 @@ class LoadManager:
         on_failsafe: Callable[[FailsafeChange], None],
         control: ControlSettings | None = None,
         allocation: Settings | None = None,
+        solar: SolarSettings | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """Prepare (start with async_start)."""
@@ -307,6 +319,15 @@ class LoadManager:
         self.cycle_error: str | None = None
         self.cycle_failures = 0
         self._estimator = OtherLoadEstimator()
+        self.solar = SolarSharing(solar)
+        self._surplus_window = SurplusWindow(self.solar.settings.smoothing)
+        # The smoothed surplus per phase (A) of the last cycle (None: no grid meter, or
+        # its reading is missing or stale) and each solar session's cap.
+        self.surplus: Triple | None = None
+        self.surplus_power: float | None = None  # W, at the grid meter's voltages
+        self.solar_caps: dict[str, SolarCap] = {}
+        self._grid_reported = False
+        self._grid_voltages: tuple[float, ...] = (NOMINAL_VOLTAGE,) * 3
         self._runs: dict[str, _StationRun] = {}
         self._wake = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
@@ -605,6 +626,7 @@ class LoadManager:
         nodes = budget.nodes
         fixed: dict[str, Allocation] = {}
         demands: list[Demand] = []
+        solar: list[tuple[Demand, SolarDemand]] = []
         for station in managed:
             zone = specs[_zone(station)]
             run = self._runs.setdefault(station.config.subentry_id, _StationRun())
@@ -654,29 +676,126 @@ class LoadManager:
                 cap = point.control.car_cap(
                     draw, station.config.max_current, station.config.min_current, now, self.control
                 )
+                mode = _mode(station)
+                if mode is ChargingMode.OFF:
+                    point.served_at = None
+                    fixed[key] = Allocation(0.0, Reason.MODE_OFF)
+                    continue
                 running = point.control.limit is not None and point.control.limit > 0
                 if running and point.served_at is not None:
                     point.served += now - point.served_at
                 point.served_at = now if running else None
-                demands.append(
-                    Demand(
-                        key=key,
-                        node=zone.key,
-                        phases=phases,
-                        min_current=station.config.min_current,
-                        max_current=station.config.max_current if cap is None else cap,
-                        car_limited=cap is not None,
-                        priority=station.config.priority,
-                        served=point.served,
-                        running=running,
-                    )
+                demand = Demand(
+                    key=key,
+                    node=zone.key,
+                    phases=phases,
+                    min_current=station.config.min_current,
+                    max_current=station.config.max_current if cap is None else cap,
+                    car_limited=cap is not None,
+                    priority=station.config.priority,
+                    served=point.served,
+                    running=running,
                 )
+                if mode in SOLAR_MODES:
+                    solar.append(
+                        (
+                            demand,
+                            SolarDemand(
+                                key=key,
+                                mode=mode,
+                                phases=phases,
+                                min_current=demand.min_current,
+                                max_current=demand.max_current,
+                                drawn=None if reading is None else reading.drawn,
+                                priority=demand.priority,
+                                served=demand.served,
+                            ),
+                        )
+                    )
+                    continue
+                demands.append(demand)
+        solar_caps = self._share_surplus(solar, now)
+        for demand, _solar in solar:
+            share = solar_caps[demand.key]
+            if share.cap <= 0:
+                fixed[demand.key] = Allocation(0.0, Reason.WAITING_FOR_SUN)
+            else:
+                demands.append(replace(demand, max_current=min(demand.max_current, share.cap)))
         result = allocate(nodes, demands, self.allocation_settings)
+        for demand, _solar in solar:
+            got = result.get(demand.key)
+            share = solar_caps[demand.key]
+            if (
+                got is not None
+                and got.reason in (Reason.STATION_MAX, Reason.CAPPED_BY_CAR)
+                and share.cap < demand.max_current
+            ):
+                # Its maximum here was the surplus's share (the car or station allow more).
+                result[demand.key] = Allocation(got.limit, Reason.SOLAR)
         self._hold_unproven_room(managed, demands, result, nodes)
         result.update(fixed)
         self._idle_limits(managed, result, nodes)
         self._publish(specs, by_zone, result, budget)
         self._dispatch(managed, result, now)
+
+    def solar_settings(self, settings: SolarSettings) -> None:
+        """Apply the solar delays and smoothing window (options)."""
+        self.solar.settings = settings
+        self._surplus_window.span = settings.smoothing
+
+    def _grid_currents(self, now: float) -> Triple | None:
+        """Signed currents per phase at the grid connection (A, export < 0), or None.
+
+        The direction is the sign of each phase's power (meters report currents as
+        magnitudes); a phase without its power counts as import (no surplus). A reading
+        older than three poll intervals (at least 10 s) is not used.
+        """
+        grid = next((m for m in self.meters.values() if m.grid), None)
+        poller = self.pollers.get(grid.key) if grid is not None else None
+        reading = poller.last_good if poller is not None else None
+        if grid is None or reading is None:
+            return None
+        if now - reading.at > max(10.0, 3 * grid.poll_interval):
+            return None
+        self._grid_voltages = tuple(
+            NOMINAL_VOLTAGE if v is None else float(v) for v in reading.voltage
+        )
+        values: list[float] = []
+        for current, power in zip(reading.current, reading.power, strict=True):
+            magnitude = abs(current) if current is not None else 0.0
+            values.append(-magnitude if power is not None and power < 0 else magnitude)
+        return _t(values)
+
+    def _share_surplus(
+        self, solar: Sequence[tuple[Demand, SolarDemand]], now: float
+    ) -> dict[str, SolarCap]:
+        """Each solar-mode session's cap from the building's surplus.
+
+        Without a usable grid reading there is no surplus (less current, never more):
+        solar-only sessions stop after their delays, Solar + minimum ones keep their
+        minimum. Said once in the log.
+        """
+        demands = [d for _demand, d in solar]
+        grid = self._grid_currents(now)
+        if grid is None:
+            self._surplus_window.clear()
+            self.surplus = self.surplus_power = None
+            if demands and not self._grid_reported:
+                self._grid_reported = True
+                _LOGGER.warning(
+                    "Solar charging without a reading of the grid meter (none is marked "
+                    "as the building's grid connection, or it is not read): no surplus"
+                )
+            available: Triple = ZERO
+        else:
+            self._grid_reported = False
+            available = self._surplus_window.add(now, surplus(grid, demands))
+            self.surplus = available
+            self.surplus_power = round(
+                sum(a * v for a, v in zip(available, self._grid_voltages, strict=True))
+            )
+        self.solar_caps = self.solar.caps(available, demands, now, self.allocation_settings)
+        return self.solar_caps
 
     def _hold_unproven_room(
         self,
@@ -1261,6 +1380,17 @@ def _station_allocation(station: Station, points: Mapping[int, Allocation]) -> A
     lead = points[charging[0]]
     total = round(sum(points[c].limit for c in charging), 6)
     return Allocation(total, lead.reason, lead.node)
+
+
+NOMINAL_VOLTAGE = 230.0
+
+
+def _mode(station: Station) -> ChargingMode:
+    """A station's charging mode (an unknown stored value charges fast, as before)."""
+    try:
+        return ChargingMode(station.config.charging_mode)
+    except ValueError:
+        return ChargingMode.FAST
 
 
 def _zone(station: Station) -> str:

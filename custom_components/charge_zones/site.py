@@ -39,6 +39,7 @@ from .const import (
     BADGE_ACTIVE,
     CONF_AMPERAGE,
     CONF_CERTFILE,
+    CONF_CHARGING_MODE,
     CONF_CONNECTION,
     CONF_CONNECTORS,
     CONF_CONSUMPTION_METER,
@@ -46,6 +47,7 @@ from .const import (
     CONF_ENDPOINT,
     CONF_EXPIRY,
     CONF_FAILSAFE_CURRENT,
+    CONF_GRID_METER,
     CONF_GROUP,
     CONF_HEARTBEAT_INTERVAL,
     CONF_HOLDER,
@@ -64,6 +66,10 @@ from .const import (
     CONF_PROFILE_VALIDITY,
     CONF_RAISE_HOLD,
     CONF_SENSOR_INTERVAL,
+    CONF_SOLAR_MIN_ON,
+    CONF_SOLAR_SMOOTHING,
+    CONF_SOLAR_START_DELAY,
+    CONF_SOLAR_STOP_DELAY,
     CONF_STALE_AFTER,
     CONF_STATION_ID,
     CONF_STATUS,
@@ -79,6 +85,10 @@ from .const import (
     DEFAULT_PROFILE_VALIDITY,
     DEFAULT_RAISE_HOLD,
     DEFAULT_SENSOR_INTERVAL,
+    DEFAULT_SOLAR_MIN_ON,
+    DEFAULT_SOLAR_SMOOTHING,
+    DEFAULT_SOLAR_START_DELAY,
+    DEFAULT_SOLAR_STOP_DELAY,
     DEFAULT_STALE_AFTER,
     DOMAIN,
     ENDPOINT_LOCAL,
@@ -96,6 +106,7 @@ from .const import (
 )
 from .dlm.budget import ZoneSpec
 from .dlm.control import ControlSettings
+from .dlm.solar import ChargingMode, SolarSettings
 from .loadmanager import FailsafeChange, LoadManager, MeterConfig, ZoneConfig
 from .meters import ConnectionConfig
 from .publish import ReadingPublisher
@@ -128,6 +139,7 @@ def station_config(subentry: ConfigSubentry) -> StationConfig:
         # A remote station is never load-managed, whatever its data says.
         zone=None if remote else data.get(CONF_ZONE) or None,
         priority=int(data.get(CONF_PRIORITY, 0)),
+        charging_mode=str(data.get(CONF_CHARGING_MODE, ChargingMode.FAST)),
         endpoint=ENDPOINT_REMOTE if remote else ENDPOINT_LOCAL,
         password=data.get(CONF_PASSWORD) or None,
     )
@@ -157,6 +169,7 @@ def meter_config(subentry: ConfigSubentry) -> MeterConfig:
         model=meter_model(data),
         amperage=float(data[CONF_AMPERAGE]),
         poll_interval=float(data.get(CONF_POLL_INTERVAL, DEFAULT_POLL_INTERVAL)),
+        grid=bool(data.get(CONF_GRID_METER, False)),
     )
 
 
@@ -284,6 +297,7 @@ class Site:
             create_task=self.create_task,
             on_failsafe=self._on_failsafe,
             control=self._control_settings(),
+            solar=self._solar_settings(),
         )
 
     # --- lifecycle -------------------------------------------------------------
@@ -474,9 +488,19 @@ class Site:
             raise_hold=hold, settle_time=min(10.0, hold), validity=validity * 60.0
         )
 
+    def _solar_settings(self) -> SolarSettings:
+        options = self.entry.options
+        return SolarSettings(
+            start_delay=float(options.get(CONF_SOLAR_START_DELAY, DEFAULT_SOLAR_START_DELAY)),
+            stop_delay=float(options.get(CONF_SOLAR_STOP_DELAY, DEFAULT_SOLAR_STOP_DELAY)),
+            min_on_time=float(options.get(CONF_SOLAR_MIN_ON, DEFAULT_SOLAR_MIN_ON)),
+            smoothing=float(options.get(CONF_SOLAR_SMOOTHING, DEFAULT_SOLAR_SMOOTHING)),
+        )
+
     async def _configure_load(self) -> None:
         """Hand the connections, meters and zones to the load manager."""
         self.load.control = self._control_settings()
+        self.load.solar_settings(self._solar_settings())
         connections: dict[str, ConnectionConfig] = {}
         meters: dict[str, MeterConfig] = {}
         zones: dict[str, ZoneConfig] = {}

@@ -114,6 +114,7 @@ class StationConfig:
     max_current: float
     zone: str | None = None  # zone subentry id: the load manager owns the limit
     priority: int = 0  # higher charges first when its zone is short
+    charging_mode: str = "fast"  # dlm/solar.py ChargingMode (managed stations)
     endpoint: str = "local"  # "remote": via Home Assistant's web server, never managed
     password: str | None = field(default=None, repr=False)  # security profile 1
 

@@ -42,6 +42,9 @@ class Reason(StrEnum):
     IDLE = "idle"  # no session: ready at the minimum where there is room, else 0 A
     IGNORING_LIMIT = "ignoring_limit"  # draws clearly more than its limit: at its maximum
     OFFLINE = "offline"  # not connected during a session: counted at the limit it holds
+    SOLAR = "solar"  # limited by its share of the solar surplus
+    WAITING_FOR_SUN = "waiting_for_sun"  # solar only: not enough surplus (yet)
+    MODE_OFF = "mode_off"  # its charging mode is Off
 
 
 @dataclass(frozen=True, slots=True)

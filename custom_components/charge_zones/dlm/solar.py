@@ -104,6 +104,9 @@ class SurplusWindow:
     def add(self, now: float, surplus: tuple[float, float, float]) -> tuple[float, float, float]:
         """Add a sample; returns the average over the window (a time-weighted mean)."""
         self._samples.append((now, surplus))
+        if self.span <= 0:
+            self._samples.clear()
+            return surplus
         while len(self._samples) > 1 and self._samples[1][0] <= now - self.span:
             self._samples.popleft()
         if len(self._samples) == 1:
@@ -129,9 +132,11 @@ class SurplusWindow:
 def surplus(grid: Sequence[float], demands: Sequence[SolarDemand]) -> tuple[float, float, float]:
     """The surplus per phase (A).
 
-    Export (a negative grid current is export) plus what solar sessions draw from the sun.
+    Export (a negative grid current is export) plus what solar sessions draw, less what
+    the building imports meanwhile: a session drawing 10 A while the building imports 4 A
+    has 6 A of sun.
     """
-    values = [max(0.0, -grid[phase]) for phase in range(PHASE_COUNT)]
+    values = [-grid[phase] for phase in range(PHASE_COUNT)]
     for demand in demands:
         if demand.drawn is None:
             continue
@@ -140,7 +145,8 @@ def surplus(grid: Sequence[float], demands: Sequence[SolarDemand]) -> tuple[floa
             from_sun = max(0.0, demand.drawn - demand.min_current)
         for phase in demand.phases:
             values[phase] += from_sun
-    return (values[0], values[1], values[2])
+    # What the building imports while solar sessions draw is not sun: it comes off first.
+    return (max(0.0, values[0]), max(0.0, values[1]), max(0.0, values[2]))
 
 
 class SolarSharing:

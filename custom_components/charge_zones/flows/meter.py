@@ -20,6 +20,7 @@ from homeassistant.helpers import selector
 from ..const import (
     CONF_AMPERAGE,
     CONF_CONNECTION,
+    CONF_GRID_METER,
     CONF_METER_MODEL,
     CONF_NAME,
     CONF_POLL_INTERVAL,
@@ -251,6 +252,7 @@ class MeterSubentryFlow(ConfigSubentryFlow):
         super().__init__()
         self._pending: dict[str, Any] = {}
         self._skip_test = False
+        self._grid_other = ""  # the meter that is already the grid connection
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
         """Add a meter."""
@@ -283,6 +285,7 @@ class MeterSubentryFlow(ConfigSubentryFlow):
                 vol.Required(CONF_POLL_INTERVAL, default=DEFAULT_POLL_INTERVAL): vol.All(
                     _number(0.2, 60, 0.1, "s"), vol.Coerce(float)
                 ),
+                vol.Optional(CONF_GRID_METER, default=False): selector.BooleanSelector(),
                 vol.Optional(CONF_SKIP_TEST, default=False): selector.BooleanSelector(),
             }
         )
@@ -302,6 +305,8 @@ class MeterSubentryFlow(ConfigSubentryFlow):
                 self._schema(connections), user_input, await decimal_mark(self.hass)
             )
             errors |= out_of_range
+            if CONF_GRID_METER in errors:
+                placeholders["other"] = self._grid_other
             if not errors:
                 skip_test = bool(user_input.get(CONF_SKIP_TEST))
                 if data[CONF_METER_MODEL] == METER_MODEL_CUSTOM:
@@ -392,6 +397,22 @@ class MeterSubentryFlow(ConfigSubentryFlow):
             errors[CONF_CONNECTION] = "unknown_connection"
         elif _taken(entry, SUBENTRY_METER, meter_unique_id(data), editing):
             errors[CONF_UNIT] = "already_configured"
+        if user_input.get(CONF_GRID_METER):
+            data[CONF_GRID_METER] = True
+            # One grid connection: its export is the building's solar surplus.
+            other = next(
+                (
+                    s
+                    for s in entry.subentries.values()
+                    if s.subentry_type == SUBENTRY_METER
+                    and s.subentry_id != editing
+                    and s.data.get(CONF_GRID_METER)
+                ),
+                None,
+            )
+            if other is not None:
+                errors[CONF_GRID_METER] = "grid_meter_taken"
+                self._grid_other = other.title
         return data, errors
 
     async def _async_test(

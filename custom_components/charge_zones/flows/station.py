@@ -17,6 +17,7 @@ from homeassistant.helpers import selector
 from ..central.models import MODELS
 from ..central.server import valid_station_id
 from ..const import (
+    CONF_CHARGING_MODE,
     CONF_CONNECTORS,
     CONF_ENDPOINT,
     CONF_MAX_CURRENT,
@@ -37,6 +38,7 @@ from ..const import (
     SUBENTRY_ZONE,
     WIRING_THREE_PHASES,
 )
+from ..dlm.solar import ChargingMode
 from ..subentries import (
     WIRINGS,
 )
@@ -44,6 +46,7 @@ from .common import (
     RECONFIGURED,
     _is_subentry,
     _number,
+    _select,
     _subentry_options,
     _subentry_select,
     decimal_mark,
@@ -154,6 +157,9 @@ class StationSubentryFlow(ConfigSubentryFlow):
             data[CONF_ZONE] = user_input[CONF_ZONE]
             if priority := int(user_input.get(CONF_PRIORITY) or 0):
                 data[CONF_PRIORITY] = priority
+            mode = user_input.get(CONF_CHARGING_MODE) or ChargingMode.FAST
+            if mode != ChargingMode.FAST:
+                data[CONF_CHARGING_MODE] = str(mode)
         if user_input.get(CONF_PASSWORD):
             data[CONF_PASSWORD] = user_input[CONF_PASSWORD]
         return data
@@ -167,6 +173,9 @@ class StationSubentryFlow(ConfigSubentryFlow):
             {
                 vol.Optional(CONF_ZONE): _subentry_select(zones),
                 vol.Optional(CONF_PRIORITY, default=0): vol.All(_number(0, 9), vol.Coerce(int)),
+                vol.Optional(CONF_CHARGING_MODE, default=ChargingMode.FAST.value): _select(
+                    [str(mode) for mode in ChargingMode], "charging_mode"
+                ),
             }
         )
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.components.sensor import (
+    SensorDeviceClass,
     SensorEntity,
     SensorEntityDescription,
     SensorStateClass,
 )
+from homeassistant.const import UnitOfPower
 
 from ..entity import (
     HubEntity,
@@ -47,3 +49,50 @@ class ConnectedStationsSensor(HubEntity, SensorEntity):
             len(self.site.stations),
             tuple(sorted(self.site.unknown_stations)),
         )
+
+
+class SolarSurplusSensor(HubEntity, SensorEntity):
+    """The building's solar surplus that solar-mode sessions share (smoothed), in W.
+
+    Unavailable without a meter marked as the building's grid connection, or while its
+    reading is missing or stale (no surplus is then counted). Per phase in amperes as
+    attributes.
+    """
+
+    _attr_device_class = SensorDeviceClass.POWER
+    _attr_native_unit_of_measurement = UnitOfPower.WATT
+    _attr_state_class = SensorStateClass.MEASUREMENT
+    _attr_suggested_display_precision = 0
+
+    def __init__(self, site: Site) -> None:
+        """Create the sensor."""
+        super().__init__(
+            site, SensorEntityDescription(key="solar_surplus", translation_key="solar_surplus")
+        )
+
+    async def async_added_to_hass(self) -> None:
+        """Also follow the load manager's cycles."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self.site.load.add_listener(self._handle_update))
+
+    @property
+    def available(self) -> bool:
+        """Only with a fresh reading of the grid meter."""
+        return self.site.load.surplus is not None
+
+    @property
+    def native_value(self) -> float | None:
+        """The surplus in W (A per phase at the grid meter's voltages)."""
+        return self.site.load.surplus_power
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """The surplus per phase (A)."""
+        surplus = self.site.load.surplus
+        if surplus is None:
+            return None
+        return {f"current_l{i + 1}": round(value, 1) for i, value in enumerate(surplus)}
+
+    def _snapshot(self) -> Any:
+        surplus = self.site.load.surplus
+        return None if surplus is None else tuple(round(v, 1) for v in surplus)
