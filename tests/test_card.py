@@ -7,6 +7,7 @@ real OCPP stations (simulator/) behind the hub.
 from __future__ import annotations
 
 from datetime import timedelta
+import re
 from typing import Any
 
 import pytest
@@ -16,8 +17,15 @@ from pytest_homeassistant_custom_component.typing import (
     WebSocketGenerator,
 )
 
-from custom_components.charge_zones.card import CARD_DIR, CARD_FILE, CARD_URL, PUSH_INTERVAL
+from custom_components.charge_zones.card import (
+    CARD_DIR,
+    CARD_FILE,
+    CARD_URL,
+    LOADER_PREFIX,
+    PUSH_INTERVAL,
+)
 from homeassistant.components.frontend import DATA_EXTRA_MODULE_URL
+from homeassistant.components.lovelace.const import LOVELACE_DATA
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
@@ -65,11 +73,64 @@ def config_entry(port: int, subentries: list[dict[str, Any]]) -> MockConfigEntry
     return quick_hub_entry(port, subentries)
 
 
-async def test_card_is_served_and_loaded_on_every_dashboard(
+async def test_card_is_a_stored_resource_of_the_dashboards(
     hass: HomeAssistant, hass_client: ClientSessionGenerator, port: int
 ) -> None:
-    """The frontend loads the card as a module from the integration's own static path,
-    with the file's hash as its version; the file served is the built card."""
+    """The dashboards load the card through a stored resource, read by every page from the
+    start (also a page served while Home Assistant starts, before Charge Zones is set up):
+    a loader that imports the card from the integration's own static path, with the file's
+    hash as its version, once that path answers. Once, however often a hub sets up; an
+    earlier version's loader (or the card's URL added by hand) is replaced; removing the
+    last hub removes it. Not among the frontend's extra modules (one way only)."""
+    assert await async_setup_component(hass, "frontend", {})
+    resources = hass.data[LOVELACE_DATA].resources
+    await resources.async_get_info()
+    await resources.async_create_item({"res_type": "module", "url": f"{CARD_URL}?v=old"})
+    await resources.async_create_item({"res_type": "module", "url": "/local/other-card.js"})
+    entry = quick_hub_entry(port, [])
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+    def loaders() -> list[dict[str, Any]]:
+        return [i for i in resources.async_items() if i["url"].startswith(LOADER_PREFIX)]
+
+    (loader,) = loaders()
+    assert loader["type"] == "module"
+    assert sorted(i["url"] for i in resources.async_items()) == sorted(
+        ["/local/other-card.js", loader["url"]]
+    )
+    assert not [u for u in hass.data[DATA_EXTRA_MODULE_URL].urls if CARD_URL in u]
+    (url,) = re.findall(r"new URL\('([^']+)'", loader["url"])
+    version = url.removeprefix(f"{CARD_URL}?v=")
+    assert len(version) == 12
+    assert all(c in "0123456789abcdef" for c in version)
+    assert "#" not in loader["url"]  # a data: URL ends at a "#"
+
+    client = await hass_client()
+    for method in (client.head, client.get):
+        response = await method(url)
+        assert response.status == 200
+    body = await response.read()
+    assert body == (CARD_DIR / CARD_FILE).read_bytes()
+    assert b"charge-zones-card" in body
+    assert b"customCards" in body
+
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert loaders() == [loader]
+    assert await hass.config_entries.async_remove(entry.entry_id)
+    await hass.async_block_till_done()
+    assert loaders() == []
+    assert [i["url"] for i in resources.async_items()] == ["/local/other-card.js"]
+
+
+async def test_resources_in_yaml_the_card_is_an_extra_module(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, port: int
+) -> None:
+    """Dashboards whose resources are in YAML cannot be given one: the frontend loads the
+    card as one of its extra modules (pages served after Charge Zones set up)."""
+    assert await async_setup_component(hass, "lovelace", {"lovelace": {"resource_mode": "yaml"}})
     assert await async_setup_component(hass, "frontend", {})
     entry = quick_hub_entry(port, [])
     entry.add_to_hass(hass)
@@ -78,17 +139,10 @@ async def test_card_is_served_and_loaded_on_every_dashboard(
 
     urls = [u for u in hass.data[DATA_EXTRA_MODULE_URL].urls if u.startswith(CARD_URL)]
     assert len(urls) == 1
-    version = urls[0].removeprefix(f"{CARD_URL}?v=")
-    assert len(version) == 12
-    assert all(c in "0123456789abcdef" for c in version)
-
-    client = await hass_client()
-    response = await client.get(urls[0])
+    assert len(urls[0].removeprefix(f"{CARD_URL}?v=")) == 12
+    assert not [i for i in hass.data[LOVELACE_DATA].resources.async_items() if CARD_URL in str(i)]
+    response = await (await hass_client()).get(urls[0])
     assert response.status == 200
-    body = await response.read()
-    assert body == (CARD_DIR / CARD_FILE).read_bytes()
-    assert b"charge-zones-card" in body
-    assert b"customCards" in body
     await hass.config_entries.async_unload(entry.entry_id)
 
 

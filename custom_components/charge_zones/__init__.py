@@ -12,7 +12,7 @@ from homeassistant.helpers import (
 )
 from homeassistant.helpers.typing import ConfigType
 
-from .card import async_register_card
+from .card import async_forget_card_resource, async_keep_card_resource, async_register_card
 from .const import CONF_HOST, CONF_PORT, DOMAIN, ENTRY_MINOR_VERSION, ENTRY_VERSION, LOGGER
 from .entity import hub_device_info
 from .remote import RemoteOcppView
@@ -78,6 +78,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: ChargeZonesConfigEntry) 
             },
         ) from err
     entry.runtime_data = site
+    # The card on every dashboard, also on a page served while Home Assistant starts.
+    await async_keep_card_resource(hass)
     hub = dr.async_get(hass).async_get_or_create(
         config_entry_id=entry.entry_id, **hub_device_info(site)
     )
@@ -112,9 +114,11 @@ async def async_unload_entry(hass: HomeAssistant, entry: ChargeZonesConfigEntry)
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: ChargeZonesConfigEntry) -> None:
-    """Forget the repair issues raised by a removed hub."""
+    """Forget a removed hub's repair issues (and, with the last hub, the card's resource)."""
     prefixes = tuple(issue_id(kind, entry.entry_id) for kind in ISSUE_KINDS)
     registry = ir.async_get(hass)
     for domain, key in list(registry.issues):
         if domain == DOMAIN and key.startswith(prefixes):
             ir.async_delete_issue(hass, DOMAIN, key)
+    if not any(e.entry_id != entry.entry_id for e in hass.config_entries.async_entries(DOMAIN)):
+        await async_forget_card_resource(hass)

@@ -1,10 +1,21 @@
 """The Charge Zones card: served and registered by the integration, fed over the websocket.
 
 The card (frontend/charge-zones-card.js, built from the repository's frontend/ folder) is
-served at CARD_URL and loaded on every dashboard as a frontend module, with the file's
-hash as a query so that browsers fetch it anew after an update. Its data comes from
-three websocket commands: the hubs and their zones (for the card editor), a hub's
-overview, and a subscription that pushes the overview again when it changes.
+served at CARD_URL, with the file's hash as a query so that browsers fetch it anew after an
+update. Its data comes from three websocket commands: the hubs and their zones (for the
+card editor), a hub's overview, and a subscription that pushes the overview again when it
+changes.
+
+How dashboards load it. Home Assistant's HTTP server answers as soon as its frontend is set
+up, seconds before it sets up Charge Zones; a page served in between gets neither the
+frontend's extra modules added later (they are written into the page when it is served, and
+the frontend never asks for them again) nor an answer from the card's URL (not served yet),
+and the card stays "Custom element doesn't exist" on that page until it is reloaded. So the
+card is a dashboard resource (the dashboards' resources are stored, and read by every page
+from the start), and that resource is a small loader of its own (a data: URL, served by no
+one) that waits until the card's URL answers, then imports it. Dashboards whose resources
+are in YAML (lovelace resource_mode: yaml) cannot be given one: there the card is added to
+the frontend's extra modules (pages served after Charge Zones set up load it).
 """
 
 from __future__ import annotations
@@ -18,6 +29,8 @@ import probatio as vol
 
 from homeassistant.components.frontend import DATA_EXTRA_MODULE_URL, add_extra_js_url
 from homeassistant.components.http.server import StaticPathConfig
+from homeassistant.components.lovelace.const import LOVELACE_DATA
+from homeassistant.components.lovelace.resources import ResourceStorageCollection
 from homeassistant.components.websocket_api import async_register_command
 from homeassistant.components.websocket_api.connection import ActiveConnection
 from homeassistant.components.websocket_api.const import ERR_NOT_FOUND
@@ -26,6 +39,7 @@ from homeassistant.components.websocket_api.messages import event_message
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.event import async_call_later
+from homeassistant.util.hass_dict import HassKey
 
 from .const import DOMAIN
 from .overview import build_overview
@@ -35,9 +49,23 @@ CARD_DIR = Path(__file__).parent / "frontend"
 CARD_FILE = "charge-zones-card.js"
 CARD_PATH = f"/{DOMAIN}/frontend"
 CARD_URL = f"{CARD_PATH}/{CARD_FILE}"
+# The dashboard resource that loads the card: a module in a data: URL (nothing to serve),
+# which waits (every half second, for up to ten minutes: Home Assistant may take that long
+# to set Charge Zones up) until the card's URL answers, then imports it. Resources starting
+# with LOADER_PREFIX (or the card's own URL, added by hand) are this integration's.
+LOADER_PREFIX = "data:text/javascript,/* Charge Zones card, kept by the Charge Zones integration"
+LOADER = (
+    LOADER_PREFIX + ": loads the card as soon as Home Assistant serves it */ "
+    "const url = new URL('{url}', location.href).href; "
+    "(async () => {{ for (let i = 0; i < 1200; i++) {{ "
+    "const ok = await fetch(url, {{method: 'HEAD'}}).then(r => r.ok, () => false); "
+    "if (ok) return import(url); "
+    "await new Promise(done => setTimeout(done, 500)); }} }})();"
+)
 # The subscription pushes at most this often (the DLM service cycles every second and
 # after every meter read; stations report every few seconds).
 PUSH_INTERVAL = 1.0
+DATA_CARD_URL: HassKey[str] = HassKey(f"{DOMAIN}_card_url")
 
 
 def _card_hash() -> str:
@@ -45,19 +73,66 @@ def _card_hash() -> str:
 
 
 async def async_register_card(hass: HomeAssistant) -> str:
-    """Serve the card and load it on every dashboard; returns its URL (with version)."""
+    """Serve the card; returns its URL (with version).
+
+    Where the dashboards' resources are not stored, the card is one of the frontend's
+    extra modules (async_keep_card_resource makes it a resource elsewhere).
+    """
     version = await hass.async_add_executor_job(_card_hash)
     await hass.http.async_register_static_paths(
         [StaticPathConfig(CARD_PATH, str(CARD_DIR), cache_headers=True)]
     )
     url = f"{CARD_URL}?v={version}"
+    hass.data[DATA_CARD_URL] = url
     # The frontend is set up before (after_dependencies) wherever there is one.
-    if DATA_EXTRA_MODULE_URL in hass.data:
+    if DATA_EXTRA_MODULE_URL in hass.data and _stored_resources(hass) is None:
         add_extra_js_url(hass, url)
     async_register_command(hass, ws_hubs)
     async_register_command(hass, ws_overview)
     async_register_command(hass, ws_subscribe)
     return url
+
+
+def _stored_resources(hass: HomeAssistant) -> ResourceStorageCollection | None:
+    """The dashboards' resources, when they are stored (not in YAML); None else."""
+    if (data := hass.data.get(LOVELACE_DATA)) is None:
+        return None
+    resources = data.resources
+    return resources if isinstance(resources, ResourceStorageCollection) else None
+
+
+def _is_loader(url: str) -> bool:
+    return url.startswith((LOADER_PREFIX, CARD_URL))
+
+
+async def async_keep_card_resource(hass: HomeAssistant) -> None:
+    """Make the card's loader, for this version of the card, one of the stored resources.
+
+    Once: an earlier version's loader, or the card's URL added by hand, is replaced.
+    """
+    if (resources := _stored_resources(hass)) is None or DATA_CARD_URL not in hass.data:
+        return
+    await resources.async_get_info()  # loads them
+    loader = LOADER.format(url=hass.data[DATA_CARD_URL])
+    mine = [item for item in resources.async_items() if _is_loader(str(item.get("url", "")))]
+    if not mine:
+        await resources.async_create_item({"res_type": "module", "url": loader})
+        return
+    first, *others = mine
+    if first["url"] != loader or first.get("type") != "module":
+        await resources.async_update_item(first["id"], {"res_type": "module", "url": loader})
+    for item in others:
+        await resources.async_delete_item(item["id"])
+
+
+async def async_forget_card_resource(hass: HomeAssistant) -> None:
+    """Remove the card's loader from the dashboards' resources (the last hub is removed)."""
+    if (resources := _stored_resources(hass)) is None:
+        return
+    await resources.async_get_info()
+    for item in list(resources.async_items()):
+        if _is_loader(str(item.get("url", ""))):
+            await resources.async_delete_item(item["id"])
 
 
 def _site(hass: HomeAssistant, entry_id: str) -> Site | None:

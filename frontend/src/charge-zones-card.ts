@@ -7,6 +7,7 @@
 // are read from those entities' states, so the card always agrees with them.
 
 import { LitElement, css, html, nothing, type PropertyValues, type TemplateResult } from "lit";
+import { defineElement } from "./define";
 import "./editor";
 import { format, strings, type Strings } from "./i18n";
 import type {
@@ -775,9 +776,7 @@ export class ChargeZonesCard extends LitElement {
   `;
 }
 
-if (!customElements.get("charge-zones-card")) {
-  customElements.define("charge-zones-card", ChargeZonesCard);
-}
+defineElement("charge-zones-card", ChargeZonesCard);
 
 declare global {
   interface Window {
@@ -785,13 +784,23 @@ declare global {
   }
 }
 
-const cardStrings = strings(navigator.language);
+// The card picker's entry, in the UI language when the picker reads it (the frontend's
+// <home-assistant> element holds it; the browser's language before the frontend started).
+function uiStrings(): Strings {
+  const frontend = document.querySelector("home-assistant") as (Element & { hass?: HomeAssistant }) | null;
+  return strings(frontend?.hass?.locale?.language ?? frontend?.hass?.language ?? navigator.language);
+}
+
 window.customCards = window.customCards ?? [];
 if (!window.customCards.some((c) => c.type === "charge-zones-card")) {
   window.customCards.push({
     type: "charge-zones-card",
-    name: cardStrings.card_name,
-    description: cardStrings.card_description,
+    get name() {
+      return uiStrings().card_name;
+    },
+    get description() {
+      return uiStrings().card_description;
+    },
     preview: true,
     documentationURL: "https://github.com/charge-zones/charge_zones#the-charge-zones-card",
   });

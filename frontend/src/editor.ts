@@ -2,7 +2,12 @@
 
 import { LitElement, css, html, nothing, type TemplateResult } from "lit";
 import { strings, type Strings } from "./i18n";
+import { defineElement } from "./define";
 import type { CardConfig, HomeAssistant, Hub } from "./types";
+
+// The zone choice's value for "All zones" (no zone in the card's configuration); not "",
+// which the frontend's select shows as no choice at all.
+const ALL_ZONES = "__all__";
 
 export class ChargeZonesCardEditor extends LitElement {
   static properties = {
@@ -44,7 +49,7 @@ export class ChargeZonesCardEditor extends LitElement {
   private _changed(config: CardConfig): void {
     const clean: CardConfig = { type: config.type };
     if (config.entry_id) clean.entry_id = config.entry_id;
-    if (config.zone) clean.zone = config.zone;
+    if (config.zone && config.zone !== ALL_ZONES) clean.zone = config.zone;
     if (config.title) clean.title = config.title;
     this._config = clean;
     this.dispatchEvent(
@@ -70,7 +75,7 @@ export class ChargeZonesCardEditor extends LitElement {
           select: {
             mode: "dropdown",
             options: [
-              { value: "", label: t.editor_all_zones },
+              { value: ALL_ZONES, label: t.editor_all_zones },
               ...(hub?.zones ?? []).map((z) => ({ value: z.key, label: z.name })),
             ],
           },
@@ -91,7 +96,7 @@ export class ChargeZonesCardEditor extends LitElement {
     if (!this.hass || !this._config) return nothing;
     if (this._hubs === undefined) return html`<div class="muted">${this._t.loading}</div>`;
     if (!this._hubs.length) return html`<div class="muted">${this._t.no_hub}</div>`;
-    const data = { zone: "", title: "", ...this._config };
+    const data = { title: "", ...this._config, zone: this._config.zone || ALL_ZONES };
     if (customElements.get("ha-form")) {
       return html`<ha-form
         .hass=${this.hass}
@@ -101,7 +106,7 @@ export class ChargeZonesCardEditor extends LitElement {
         @value-changed=${(ev: CustomEvent) => {
           const value = ev.detail.value as CardConfig;
           const zones = this._hubs?.find((h) => h.entry_id === value.entry_id)?.zones ?? [];
-          if (value.zone && !zones.some((z) => z.key === value.zone)) value.zone = "";
+          if (value.zone && !zones.some((z) => z.key === value.zone)) value.zone = ALL_ZONES;
           this._changed({ ...this._config!, ...value });
         }}
       ></ha-form>`;
@@ -124,7 +129,7 @@ export class ChargeZonesCardEditor extends LitElement {
         <select
           @change=${(ev: Event) => this._changed({ ...this._config!, zone: (ev.target as HTMLSelectElement).value })}
         >
-          <option value="">${this._t.editor_all_zones}</option>
+          <option value=${ALL_ZONES}>${this._t.editor_all_zones}</option>
           ${hub.zones.map((z) => html`<option value=${z.key} ?selected=${z.key === data.zone}>${z.name}</option>`)}
         </select></label
       >`;
@@ -146,6 +151,4 @@ export class ChargeZonesCardEditor extends LitElement {
   `;
 }
 
-if (!customElements.get("charge-zones-card-editor")) {
-  customElements.define("charge-zones-card-editor", ChargeZonesCardEditor);
-}
+defineElement("charge-zones-card-editor", ChargeZonesCardEditor);
