@@ -6,6 +6,17 @@ import math
 
 import pytest
 
+from custom_components.charge_zones.meters import (
+    MODELS,
+    ConnectionConfig,
+    MeterModel,
+    ModbusBus,
+    Quantity,
+    decode,
+    read_meter,
+)
+from custom_components.charge_zones.meters.registers import CURRENTS, POWERS
+from simulator.meter import SIGNED_CURRENTS, SimulatedMeter, signed_currents
 from simulator.solar import CloudProcess, SolarPlant
 
 # --- the PV production model --------------------------------------------------------
@@ -119,3 +130,64 @@ def test_pv_section_from_yaml_keys() -> None:
         SolarPlant.from_dict({"kwP": 3})
     with pytest.raises(ValueError, match="clear or cloudy"):
         SolarPlant.from_dict({"day": "rainy"})
+
+
+# --- signed flows on the simulated meters (real pymodbus server on 127.0.0.1) ----------
+
+
+async def _read_all(port: int, unit: int, model: MeterModel) -> dict[Quantity, float]:
+    """Every register of the model, decoded as the integration decodes it."""
+    bus = ModbusBus(ConnectionConfig("tcp", host="127.0.0.1", port=port, timeout=1, retries=0))
+    try:
+        values = {}
+        for quantity, register in model.registers.items():
+            words = await bus.read(unit, register.function, register.address, register.words)
+            values[quantity] = decode(register, words)
+        return values
+    finally:
+        await bus.close()
+
+
+@pytest.mark.parametrize("key", sorted(MODELS))
+async def test_every_model_reports_direction_as_the_real_meter(key: str) -> None:
+    """Export on L1 and L3, import on L2: powers signed on every model; currents signed
+    on the models whose real meter signs them, magnitudes elsewhere."""
+    model = MODELS[key]
+    flows = (-20.0, 5.0, -3.0)[: model.phases]
+    async with SimulatedMeter(model, unit=3) as meter:
+        meter.primary.set_flows(*flows)
+        values = await _read_all(meter.port, 3, model)
+    signed = SIGNED_CURRENTS[key]
+    assert signed is signed_currents(model)
+    for phase, amps in enumerate(flows):
+        expected = amps if signed else abs(amps)
+        assert values[CURRENTS[phase]] == pytest.approx(expected, abs=0.01)
+        if POWERS[phase] in model.registers:
+            assert values[POWERS[phase]] == pytest.approx(amps * 230, abs=0.1)
+    assert values[Quantity.POWER_TOTAL] == pytest.approx(sum(flows) * 230, abs=0.1)
+
+
+async def test_current_sign_can_be_overridden_and_unsigned_maps_read_as_the_integration_does() -> (
+    None
+):
+    async with SimulatedMeter("em340", unit=1) as meter:
+        meter.primary.set_flows(-10, -10, -10, signed=False)
+        values = await _read_all(meter.port, 1, MODELS["em340"])
+        assert values[Quantity.CURRENT_L1] == pytest.approx(10)
+        assert values[Quantity.POWER_L1] == pytest.approx(-2300)
+    # An SDM630 at a connection point exporting: the integration's reader takes it (the
+    # currents are magnitudes), the direction is in the powers.
+    async with SimulatedMeter("sdm630", unit=1) as meter:
+        meter.primary.set_flows(-10, 4, -2)
+        bus = ModbusBus(ConnectionConfig("tcp", host="127.0.0.1", port=meter.port, timeout=1))
+        try:
+            reading = await read_meter(bus, 1, MODELS["sdm630"])
+        finally:
+            await bus.close()
+    assert reading.current == pytest.approx((10, 4, 2))
+    assert reading.power == pytest.approx((-2300, 920, -460))
+    assert reading.power_total == pytest.approx(-1840)
+    # ABB's currents are UINT32: a negative current cannot even be stored there.
+    async with SimulatedMeter("abb_b23", unit=1) as meter:
+        with pytest.raises(ValueError, match="does not fit"):
+            meter.primary.set_flows(-10, 0, 0, signed=True)
