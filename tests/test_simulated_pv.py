@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 import math
 
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.charge_zones.const import DOMAIN
 from custom_components.charge_zones.meters import (
     MODELS,
     ConnectionConfig,
@@ -16,8 +20,13 @@ from custom_components.charge_zones.meters import (
     read_meter,
 )
 from custom_components.charge_zones.meters.registers import CURRENTS, POWERS
+from homeassistant.core import HomeAssistant
 from simulator.meter import SIGNED_CURRENTS, SimulatedMeter, signed_currents
+from simulator.site import Scenario, SimulatedSite
 from simulator.solar import CloudProcess, SolarPlant
+
+from .conftest import DEFAULT_BADGES, badge_subentry, free_port, station_subentry
+from .helpers import wait_until
 
 # --- the PV production model --------------------------------------------------------
 
@@ -191,3 +200,192 @@ async def test_current_sign_can_be_overridden_and_unsigned_maps_read_as_the_inte
     async with SimulatedMeter("abb_b23", unit=1) as meter:
         with pytest.raises(ValueError, match="does not fit"):
             meter.primary.set_flows(-10, 0, 0, signed=True)
+
+
+# --- the grid meter of the simulated site -------------------------------------------
+
+
+def test_scenario_pv_and_grid_meter_sections() -> None:
+    old = Scenario.from_dict({"meters": [{"unit": 1, "load": [8, 6, 5]}]})
+    assert old.pv is None
+    assert old.grid_meter is None
+    scenario = Scenario.from_dict(
+        {
+            "meters": [{"unit": 1}],
+            "pv": {"kwp": 30, "day": "cloudy", "seed": 7, "day_minutes": 60, "start_hour": 10},
+            "grid_meter": {
+                "model": "em340",
+                "unit": 10,
+                "connection": {"host": "127.0.0.1", "port": 1503, "framer": "rtu"},
+                "load": [4, 3],
+                "meters": [1],
+                "stations": ["A"],
+                "signed_currents": False,
+                "import_wh": 1000,
+            },
+        }
+    )
+    grid = scenario.grid_meter
+    assert grid is not None
+    assert (grid.model, grid.unit, grid.host, grid.port, grid.framer) == (
+        "em340",
+        10,
+        "127.0.0.1",
+        1503,
+        "rtu",
+    )
+    assert grid.own_endpoint
+    assert (grid.load, grid.meters, grid.stations) == ((4.0, 3.0, 0.0), [1], ["A"])
+    assert (grid.signed_currents, grid.import_wh, grid.export_wh) == (False, 1000.0, 0.0)
+    assert scenario.pv == {
+        "kwp": 30,
+        "day": "cloudy",
+        "seed": 7,
+        "day_minutes": 60,
+        "start_hour": 10,
+    }
+    shared = Scenario.from_dict({"grid_meter": {"unit": 2}}).grid_meter
+    assert shared is not None
+    assert not shared.own_endpoint
+    with pytest.raises(ValueError, match="unit 1 is already a meter's"):
+        Scenario.from_dict({"meters": [{"unit": 1}], "grid_meter": {"unit": 1}})
+    with pytest.raises(ValueError, match=r"grid_meter: unknown keys \['modle'\]"):
+        Scenario.from_dict({"grid_meter": {"modle": "sdm630"}})
+    with pytest.raises(ValueError, match="a port is needed"):
+        Scenario.from_dict({"grid_meter": {"connection": {"host": "127.0.0.1"}}})
+    with pytest.raises(ValueError, match="pv: unknown keys"):
+        Scenario.from_dict({"pv": {"kwp": 3, "tilt": 30}})
+
+
+async def _until(predicate: Callable[[], bool], within: float = 5.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not predicate():
+        assert loop.time() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.01)
+
+
+async def test_grid_meter_exports_when_pv_exceeds_the_load() -> None:
+    """30 kWp at 13:00 (25.5 kW, 36.96 A a phase) against 2 A of commons and 1 A of other
+    load: the grid meter (an SDM630 beside the commons meter) reads 33.96 A a phase and
+    -7.81 kW a phase; the export counter grows, the import counter stays at 0; the commons
+    meter is as before."""
+    port = free_port()
+    site = SimulatedSite(
+        Scenario.from_dict(
+            {
+                "modbus": {"host": "127.0.0.1", "port": port},
+                "tick": 0.05,
+                "meters": [{"unit": 1, "load": [2, 2, 2]}],
+                "pv": {"kwp": 30, "start_hour": 13},
+                "grid_meter": {"model": "sdm630", "unit": 10, "load": [1, 1, 1]},
+            }
+        )
+    )
+    await site.start()
+    try:
+        await _until(lambda: site.t >= 1.0)
+        first = await _read_all(port, 10, MODELS["sdm630"])
+        expected = 3 - 25_500 / 3 / 230
+        assert site.grid_currents == pytest.approx((expected,) * 3, abs=0.01)
+        for phase in range(3):
+            assert first[CURRENTS[phase]] == pytest.approx(-expected, abs=0.01)
+            assert first[POWERS[phase]] == pytest.approx(expected * 230, abs=1)
+        assert first[Quantity.POWER_TOTAL] == pytest.approx(expected * 690, abs=1)
+        assert first[Quantity.IMPORT_ENERGY] == 0
+        assert first[Quantity.EXPORT_ENERGY] > 0
+        await _until(lambda: site.t >= 3.0)
+        later = await _read_all(port, 10, MODELS["sdm630"])
+        assert later[Quantity.EXPORT_ENERGY] > first[Quantity.EXPORT_ENERGY]
+        assert later[Quantity.IMPORT_ENERGY] == 0
+        assert later[Quantity.EXPORT_ENERGY] == pytest.approx(
+            -expected * 690 * site.t / 3600, rel=0.05
+        )
+        commons = await _read_all(port, 1, MODELS["sdm630"])
+        assert commons[Quantity.CURRENT_L1] == pytest.approx(2)
+        assert commons[Quantity.POWER_L1] == pytest.approx(460)
+    finally:
+        await site.stop()
+
+
+async def test_grid_meter_imports_when_cars_draw_more_than_pv(
+    hass: HomeAssistant, port: int
+) -> None:
+    """Two cars at 16 A on three phases against a 10 kWp single-phase inverter on L1
+    (8.5 kW, 36.96 A at 13:00) and 1 A of load: the grid meter (an EM340 on its own
+    endpoint, currents signed as that meter signs them) reads export on L1 (-3.96 A) and
+    import on L2 and L3 (33 A); the import counter (net over the phases) grows, the
+    export one no longer does."""
+    grid_port = free_port()
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        data={"host": "127.0.0.1", "port": port},
+        subentries_data=[
+            station_subentry("S-1", max_current=16),
+            station_subentry("S-2", max_current=16),
+            *DEFAULT_BADGES,
+            badge_subentry("BADGE-DAVE", "Dave"),
+        ],
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    site = SimulatedSite(
+        Scenario.from_dict(
+            {
+                "ocpp_url": f"ws://127.0.0.1:{port}",
+                "tick": 0.05,
+                "stations": [
+                    {"id": "S-1", "meter_interval": 0.3},
+                    {"id": "S-2", "meter_interval": 0.3},
+                ],
+                "cars": [
+                    {"station": "S-1", "at": 0, "badge": "BADGE-ALICE", "max_current": 16},
+                    {"station": "S-2", "at": 0, "badge": "BADGE-DAVE", "max_current": 16},
+                ],
+                "pv": {"kwp": 10, "phases": "l1", "start_hour": 13},
+                "grid_meter": {
+                    "model": "em340",
+                    "unit": 1,
+                    "connection": {"port": grid_port},
+                    "load": [1, 1, 1],
+                    # the EM340 counts in 0.1 kWh steps: 20 Wh below the next one
+                    "import_wh": 49_930,
+                },
+            }
+        )
+    )
+    await site.start()
+    try:
+        await wait_until(hass, lambda: site.grid_currents[1] > 32.9, within=10)
+        await asyncio.sleep(0.2)
+        first = await _read_all(grid_port, 1, MODELS["em340"])
+        pv_amps = 8500 / 230
+        assert first[Quantity.CURRENT_L1] == pytest.approx(33 - pv_amps, abs=0.01)
+        assert first[Quantity.CURRENT_L1] < 0
+        assert first[Quantity.POWER_L1] == pytest.approx((33 - pv_amps) * 230, abs=0.5)
+        for phase in (1, 2):
+            assert first[CURRENTS[phase]] == pytest.approx(33, abs=0.01)
+            assert first[POWERS[phase]] == pytest.approx(33 * 230, abs=0.5)
+        assert first[Quantity.POWER_TOTAL] > 0
+        assert first[Quantity.IMPORT_ENERGY] == pytest.approx(49_900)
+        # (the PV exported on its own for the moment before the cars started)
+        exported, imported = site.export_wh, site.import_wh
+
+        async def counters() -> tuple[float, float]:
+            values = await _read_all(grid_port, 1, MODELS["em340"])
+            return values[Quantity.IMPORT_ENERGY], values[Quantity.EXPORT_ENERGY]
+
+        start = site.t
+        await wait_until(hass, lambda: site.import_wh >= 49_950, within=15)
+        await asyncio.sleep(0.2)
+        import_wh, export_wh = await counters()
+        assert import_wh == pytest.approx(50_000)
+        assert export_wh == pytest.approx(round(exported, -2))
+        assert site.export_wh == exported
+        power = first[Quantity.POWER_TOTAL]
+        assert site.import_wh - imported == pytest.approx(power * (site.t - start) / 3600, rel=0.1)
+    finally:
+        await site.stop()
+        await hass.config_entries.async_unload(entry.entry_id)
+        await hass.async_block_till_done()
