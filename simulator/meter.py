@@ -51,6 +51,44 @@ from custom_components.charge_zones.meters.registers import (
 _SCALED_BY_CT = frozenset((*CURRENTS, *POWERS, Quantity.POWER_TOTAL))
 
 
+# Whether a model's phase-current registers carry the direction of the flow, as the real
+# meter reports it at a grid connection point (import positive, export negative). Every
+# model signs its phase and total powers; where the current is not signed the meter gives
+# the current's magnitude and the direction is only in the power (`SimulatedUnit.set_flows`).
+SIGNED_CURRENTS: dict[str, bool] = {
+    # Eastron SDM630 / SDM72D-M v2 / SDM120: float32 currents, always positive; evcc takes
+    # their sign from the phase powers (evcc-io/evcc#5131, table "SDM630: currents correct:
+    # -"; its grid templates, e.g. templates/definition/meter/eastron-sdm72v2_630.yaml, read
+    # `powers` for that, evcc's "sign detection of unsigned currents").
+    "sdm630": False,
+    "sdm72dm_v2": False,
+    "sdm120": False,
+    # ABB B23/B24: currents are UINT32 and powers INT32 in the vendor's register table
+    # (B-series manual; volkszaehler/mbmd meters/rs485/abb.go reads snip32u / snip32i,
+    # victronenergy/dbus-modbus-client abb.py Reg_u32b / Reg_s32b).
+    "abb_b23": False,
+    # Carlo Gavazzi EM24 / EM340: currents and powers INT32; with the bidirectional
+    # measuring system both carry the sign: Victron's grid driver had them "always
+    # positive" until it set the measurement type (victronenergy/venus#174, "et340 power
+    # and current measurements are not signed", fixed in dbus-cgwacs 1.8.3), and its
+    # dbus-modbus-client carlo_gavazzi.py reads the currents as signed (Reg_s32l).
+    "em24": True,
+    "em24_rs485": True,
+    "em340": True,
+    # Schneider iEM3x5x and Chint DTSU666: float32; no source found that they sign the
+    # phase currents (the DTSU666 manual lists them as plain "current", mbmd's dtsu666.go
+    # reads them as such): served as magnitudes, the direction in the powers.
+    "iem3x5x": False,
+    "dtsu666": False,
+}
+
+
+def signed_currents(model: MeterModel | str) -> bool:
+    """Whether the model's phase currents are negative on export (see `SIGNED_CURRENTS`)."""
+    key = model if isinstance(model, str) else model.key
+    return SIGNED_CURRENTS.get(key, False)
+
+
 def _bits_block() -> list[SimData]:
     return [SimData(0, values=False, datatype=SimType.BITS)]
 
@@ -136,6 +174,35 @@ class SimulatedUnit:
             power = currents[phase] * voltage
             total += power
             self.set(CURRENTS[phase], currents[phase])
+            self._set_if_present(VOLTAGES[phase], voltage)
+            self._set_if_present(POWERS[phase], power)
+        self._set_if_present(Quantity.POWER_TOTAL, total)
+
+    def set_flows(
+        self,
+        l1: float,
+        l2: float = 0.0,
+        l3: float = 0.0,
+        *,
+        voltage: float = 230.0,
+        signed: bool | None = None,
+    ) -> None:
+        """Signed phase currents at a connection point (A; import > 0, export < 0).
+
+        Powers (per phase and total) get the sign; the currents get it only where the
+        meter signs them (``signed``; by default as the model does, `signed_currents`),
+        else their magnitude, as the real meter reports them. Unity power factor.
+        """
+        if signed is None:
+            signed = signed_currents(self.model)
+        currents = (l1, l2, l3)
+        if self.model.phases == 1 and (l2 or l3):
+            raise ValueError(f"{self.model.label} is a single-phase meter")
+        total = 0.0
+        for phase in range(self.model.phases):
+            power = currents[phase] * voltage
+            total += power
+            self.set(CURRENTS[phase], currents[phase] if signed else abs(currents[phase]))
             self._set_if_present(VOLTAGES[phase], voltage)
             self._set_if_present(POWERS[phase], power)
         self._set_if_present(Quantity.POWER_TOTAL, total)

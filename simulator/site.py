@@ -31,6 +31,30 @@ Scenario (YAML)::
          max_current: 16, phases: 3, leave: 3600, connector: 1}
     events:
       - {at: 300, meter: 1, silent: 30}        # the meter stops answering for 30 s
+    pv:                            # optional: a roof PV (simulator/solar.py)
+      kwp: 30
+      phases: l1-l2-l3             # a three-phase inverter (thirds); l1, l2 or l3: single-phase
+      day: cloudy                  # clear | cloudy
+      seed: 7                      # the clouds of a cloudy day
+      day_minutes: 60              # optional: a simulated day lasts 60 real minutes
+      start_hour: 10               # the simulated hour at t = 0 (default 12)
+      # also: sunrise 6, sunset 20, exponent 1.3, performance 0.85, cloud_scale 1
+    grid_meter:                    # optional: the building's connection point
+      model: sdm630
+      unit: 10
+      connection: {host: 127.0.0.1, port: 5021}   # optional: its own endpoint (framer: rtu
+                                   #   for RTU over TCP); default: the meters' endpoint
+      load: [4, 3, 3]              # optional: loads only the grid meter sees (A per phase)
+      meters: all                  # whose commons load it sees ("all" or a list of units)
+      stations: all                # whose draw it sees ("all" or a list)
+      signed_currents: true        # optional: override the model's current sign
+      import_wh: 0                 # optional: the counters' start values
+      export_wh: 0
+
+The grid meter shows, per phase, commons + cars + its own load - PV (A at 230 V): power
+signed (import > 0, export < 0), currents signed or magnitudes as the model's real meter
+reports them (simulator/meter.py, SIGNED_CURRENTS), import and export counters apart,
+counting the net total power over the scenario clock.
 
 Run: python -m simulator.site scenario.yaml
 """
@@ -50,8 +74,9 @@ from typing import Any
 
 import yaml
 
-from simulator.charger import Car, SimulatedCharger
-from simulator.meter import SimulatedMeter
+from simulator.charger import VOLTAGE, Car, SimulatedCharger
+from simulator.meter import SimulatedMeter, SimulatedUnit
+from simulator.solar import SolarPlant
 from simulator.station import StationBehaviour
 
 _LOGGER = logging.getLogger(__name__)
@@ -99,6 +124,71 @@ class MeterSpec:
         return (values[0], values[1], values[2])
 
 
+GRID_METER_KEYS = frozenset(
+    {
+        "model",
+        "unit",
+        "connection",
+        "load",
+        "meters",
+        "stations",
+        "signed_currents",
+        "import_wh",
+        "export_wh",
+    }
+)
+
+
+@dataclass
+class GridMeterSpec:
+    """The building's meter at its grid connection point (import and export)."""
+
+    unit: int = 1
+    model: str = "sdm630"
+    host: str | None = None  # None: served on the scenario's Modbus endpoint
+    port: int | None = None
+    framer: str = "socket"
+    load: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    meters: str | list[int] = "all"
+    stations: str | list[str] = "all"
+    signed_currents: bool | None = None
+    import_wh: float = 0.0
+    export_wh: float = 0.0
+
+    @property
+    def own_endpoint(self) -> bool:
+        """Whether it is served on an endpoint of its own."""
+        return self.port is not None
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> GridMeterSpec:
+        """From a scenario's ``grid_meter:`` section (raises ValueError on a bad one)."""
+        if unknown := set(raw) - GRID_METER_KEYS:
+            raise ValueError(f"grid_meter: unknown keys {sorted(unknown)}")
+        connection = raw.get("connection") or {}
+        if unknown := set(connection) - {"host", "port", "framer"}:
+            raise ValueError(f"grid_meter connection: unknown keys {sorted(unknown)}")
+        if connection and "port" not in connection:
+            raise ValueError("grid_meter connection: a port is needed")
+        signed = raw.get("signed_currents")
+        if signed is not None and not isinstance(signed, bool):
+            raise ValueError("grid_meter: signed_currents is true or false")
+        padded = [*(raw.get("load") or ()), 0.0, 0.0, 0.0]
+        return cls(
+            unit=int(raw.get("unit", 1)),
+            model=str(raw.get("model", "sdm630")),
+            host=str(connection.get("host", "127.0.0.1")) if connection else None,
+            port=int(connection["port"]) if connection else None,
+            framer=str(connection.get("framer", "socket")),
+            load=(float(padded[0]), float(padded[1]), float(padded[2])),
+            meters=raw.get("meters", "all"),
+            stations=raw.get("stations", "all"),
+            signed_currents=signed,
+            import_wh=float(raw.get("import_wh", 0.0)),
+            export_wh=float(raw.get("export_wh", 0.0)),
+        )
+
+
 @dataclass
 class Scenario:
     """A building to simulate."""
@@ -112,6 +202,8 @@ class Scenario:
     stations: list[dict[str, Any]] = field(default_factory=list)
     cars: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
+    pv: dict[str, Any] | None = None
+    grid_meter: GridMeterSpec | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Scenario:
@@ -135,6 +227,17 @@ class Scenario:
                 raise ValueError(f"station {station['id']}: the password must be a string")
             if not isinstance(station.get("remote", False), bool):
                 raise ValueError(f"station {station['id']}: remote is true or false")
+        pv = data.get("pv")
+        if pv is not None:
+            SolarPlant.from_dict(pv)  # checks the section
+        grid = data.get("grid_meter")
+        grid_meter = None if grid is None else GridMeterSpec.from_dict(grid)
+        if (
+            grid_meter is not None
+            and not grid_meter.own_endpoint
+            and any(m.unit == grid_meter.unit for m in meters)
+        ):
+            raise ValueError(f"grid_meter: unit {grid_meter.unit} is already a meter's")
         return cls(
             ocpp_url=str(data.get("ocpp_url", cls.ocpp_url)),
             remote_url=str(data.get("remote_url", cls.remote_url)),
@@ -145,6 +248,8 @@ class Scenario:
             stations=list(data.get("stations") or []),
             cars=list(data.get("cars") or []),
             events=list(data.get("events") or []),
+            pv=None if pv is None else dict(pv),
+            grid_meter=grid_meter,
         )
 
     def station_url(self, station: dict[str, Any]) -> str:
@@ -162,8 +267,20 @@ class SimulatedSite:
 
     def __init__(self, scenario: Scenario, *, with_meters: bool = True) -> None:
         self.scenario = scenario
-        self.with_meters = with_meters and bool(scenario.meters)
+        self.with_meters = with_meters and bool(scenario.meters or scenario.grid_meter)
         self.server: SimulatedMeter | None = None
+        # the roof PV and the grid meter (its own endpoint, if it has one)
+        self.pv = None if scenario.pv is None else SolarPlant.from_dict(scenario.pv)
+        self.grid_server: SimulatedMeter | None = None
+        self.grid_unit: SimulatedUnit | None = None
+        #: what the grid meter shows now: signed phase currents (A), PV per phase (W)
+        self.grid_currents: tuple[float, float, float] = (0.0, 0.0, 0.0)
+        self.pv_watts: tuple[float, float, float] = (0.0, 0.0, 0.0)
+        grid = scenario.grid_meter
+        self.import_wh = 0.0 if grid is None else grid.import_wh
+        self.export_wh = 0.0 if grid is None else grid.export_wh
+        self._grid_power = 0.0
+        self._grid_t = 0.0
         self.chargers: dict[str, SimulatedCharger] = {}
         self.t = 0.0
         self._task: asyncio.Task[None] | None = None
@@ -173,12 +290,26 @@ class SimulatedSite:
         """Serve the meters, connect the stations, start the clock."""
         s = self.scenario
         if self.with_meters:
-            first, *rest = s.meters
-            self.server = SimulatedMeter(first.model, unit=first.unit)
-            for spec in rest:
-                self.server.add_unit(spec.model, spec.unit)
+            grid = s.grid_meter
+            units = [(spec.model, spec.unit) for spec in s.meters]
+            if grid is not None and not grid.own_endpoint:
+                units.append((grid.model, grid.unit))
+            if units:
+                (model, unit), *rest = units
+                self.server = SimulatedMeter(model, unit=unit)
+                for model, unit in rest:
+                    self.server.add_unit(model, unit)
+            if grid is not None:
+                if grid.own_endpoint:
+                    self.grid_server = SimulatedMeter(grid.model, grid.unit, framer=grid.framer)
+                served = self.grid_server or self.server
+                assert served is not None
+                self.grid_unit = served.units[grid.unit]
             self._update_meters()
-            await self.server.start(s.modbus_host, s.modbus_port)
+            if self.server is not None:
+                await self.server.start(s.modbus_host, s.modbus_port)
+            if self.grid_server is not None and grid is not None and grid.port is not None:
+                await self.grid_server.start(grid.host or "127.0.0.1", grid.port)
         for raw in s.stations:
             quirks = raw.get("quirks") or {}
             charger = SimulatedCharger(
@@ -212,19 +343,24 @@ class SimulatedSite:
         await asyncio.gather(*(c.stop() for c in self.chargers.values()))
         if self.server is not None:
             await self.server.stop()
+        if self.grid_server is not None:
+            await self.grid_server.stop()
+
+    def _behind(self, stations: str | list[str]) -> list[SimulatedCharger]:
+        if stations == "all":
+            return list(self.chargers.values())
+        return [self.chargers[i] for i in stations if i in self.chargers]
 
     def _update_meters(self) -> None:
+        hour = time.localtime().tm_hour + time.localtime().tm_min / 60
+        self._update_grid(hour)
         if self.server is None:
             return
-        hour = time.localtime().tm_hour + time.localtime().tm_min / 60
         for spec in self.scenario.meters:
+            if self.server.units[spec.unit] is self.grid_unit:
+                continue
             values = list(spec.commons(self.t, hour))
-            behind = (
-                self.chargers.values()
-                if spec.stations == "all"
-                else [self.chargers[i] for i in spec.stations if i in self.chargers]
-            )
-            for charger in behind:
+            for charger in self._behind(spec.stations):
                 for p, amps in enumerate(charger.grid_currents()):
                     values[p] += amps
             unit = self.server.units[spec.unit]
@@ -232,6 +368,41 @@ class SimulatedSite:
                 unit.set_currents(values[0])
             else:
                 unit.set_currents(values[0], values[1], values[2])
+
+    def _update_grid(self, hour: float) -> None:
+        """PV, and the grid meter: commons + cars + its own load - PV, energy counted."""
+        self.pv_watts = (0.0, 0.0, 0.0) if self.pv is None else self.pv.phase_powers(self.t)
+        grid = self.scenario.grid_meter
+        if grid is None:
+            return
+        # the counters integrate the power shown since the last update
+        elapsed = max(0.0, self.t - self._grid_t)
+        self._grid_t = self.t
+        if self._grid_power > 0:
+            self.import_wh += self._grid_power * elapsed / 3600
+        else:
+            self.export_wh -= self._grid_power * elapsed / 3600
+        values = list(grid.load)
+        for spec in self.scenario.meters:
+            if grid.meters == "all" or spec.unit in grid.meters:
+                for p, amps in enumerate(spec.commons(self.t, hour)):
+                    values[p] += amps
+        for charger in self._behind(grid.stations):
+            for p, amps in enumerate(charger.grid_currents()):
+                values[p] += amps
+        for p, watts in enumerate(self.pv_watts):
+            values[p] -= watts / VOLTAGE
+        self.grid_currents = (values[0], values[1], values[2])
+        self._grid_power = sum(values) * VOLTAGE
+        unit = self.grid_unit
+        if unit is None:
+            return
+        if unit.model.phases == 1:
+            self._grid_power = values[0] * VOLTAGE
+            unit.set_flows(values[0], signed=grid.signed_currents)
+        else:
+            unit.set_flows(values[0], values[1], values[2], signed=grid.signed_currents)
+        unit.set_energy(self.import_wh, self.export_wh)
 
     async def _clock(self) -> None:
         cars = sorted(self.scenario.cars, key=lambda c: float(c.get("at", 0)))
@@ -265,9 +436,15 @@ class SimulatedSite:
             await asyncio.sleep(float(leave))
             await charger.unplug(connector)
 
+    def _unit(self, number: int) -> SimulatedUnit | None:
+        """A served meter by unit id: the meters' endpoint first, then the grid meter's."""
+        for server in (self.server, self.grid_server):
+            if server is not None and number in server.units:
+                return server.units[number]
+        return None
+
     def _apply(self, event: dict[str, Any]) -> None:
-        if "meter" in event and self.server is not None:
-            unit = self.server.units[int(event["meter"])]
+        if "meter" in event and (unit := self._unit(int(event["meter"]))) is not None:
             unit.silent = True
             loop = asyncio.get_running_loop()
             loop.call_later(float(event.get("silent", 30)), setattr, unit, "silent", False)
