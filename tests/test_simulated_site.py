@@ -188,7 +188,8 @@ async def test_scenario_through_home_assistant(hass: HomeAssistant, port: int) -
     entry = MockConfigEntry(
         domain=DOMAIN,
         data={"host": "127.0.0.1", "port": port},
-        options={"raise_hold": 0.5},
+        # Every reading shown at once: the test watches the stations' current sensors.
+        options={"raise_hold": 0.5, "sensor_update_interval": 0},
         subentries_data=[
             {
                 "data": {

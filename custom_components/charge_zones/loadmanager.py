@@ -1022,8 +1022,14 @@ class LoadManager:
                         point = run.points.get(connector) if run else None
                         session = _in_session(sessions, connector)
                         value = reading.counted if reading is not None else ZERO
-                        if reading is not None and reading.settled:
-                            # It draws what it showed after it had settled on its limit.
+                        if (
+                            reading is not None
+                            and reading.settled
+                            and meter.at is not None
+                            and reading.taken <= meter.at
+                        ):
+                            # It draws what it showed after it had settled on its limit,
+                            # and the meter was read after it: the meter shows that draw.
                             most = value
                         else:
                             # Its limit changed since, or no reading: at most its limit
