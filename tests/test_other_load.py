@@ -2,7 +2,7 @@
 stations' readings it is compared with (a real Modbus server, a real station).
 
 A car that starts drawing shows in the station's MeterValues before the meter's next
-read: the meter's older reading does not include it yet. Taking "meter − stations" then
+read: the meter's older reading does not include it yet. Taking "meter - stations" then
 would hide the car's current twice over (less other load, more room) for as long as the
 estimate stays settled on it.
 """
