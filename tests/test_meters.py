@@ -1663,3 +1663,24 @@ def test_simulator_ct_ratio_and_markers() -> None:
     dtsu = SimulatedMeter("dtsu666")
     assert dtsu.primary.spans()[3] == (0x0006, 0x2046)
     assert dtsu.primary.ct_ratio == 1
+
+
+@pytest.mark.parametrize("model", ["em340", "em24", "sdm630"])
+async def test_a_grid_meter_exporting_is_read(model: str) -> None:
+    """Export at the grid connection: meters that sign their currents (EM340, EM24) say
+    it with a negative current and power, the others with a negative power only. Both
+    read: the current's magnitude, the power's sign (not an implausible reading)."""
+    sim = SimulatedMeter(model, unit=1)
+    sim.primary.set_flows(-12.0, 3.0, -20.0)
+    await sim.start()
+    modbus = ModbusBus(tcp(sim.port))
+    try:
+        reading = await read_meter(modbus, 1, MODELS[model])
+    finally:
+        await modbus.close()
+        await sim.stop()
+    assert reading.current == pytest.approx((12.0, 3.0, 20.0), abs=0.01)
+    assert reading.power[0] is not None and reading.power[0] < 0
+    assert reading.power[1] is not None and reading.power[1] > 0
+    assert reading.power[2] is not None and reading.power[2] < 0
+    assert reading.implausible == ()

@@ -198,6 +198,11 @@ async def read_blocks(
             continue
         if quantity in _SCALED_BY_CT:
             value *= ratio
+        if quantity in CURRENTS and value < -NEGATIVE_NOISE and _exports(model, raw, quantity):
+            # Meters that sign their currents (Carlo Gavazzi EM24/EM340 set to
+            # bidirectional) report export as a negative current, its power negative
+            # too: a current flowing the other way, of that magnitude.
+            value = -value
         value, wrong = _check(quantity, value, max_current)
         if wrong is None:
             values[quantity] = value
@@ -293,6 +298,18 @@ async def _ct_ratio(bus: RegisterReader, unit: int, model: MeterModel) -> tuple[
     if not 1 <= ratio <= CT_RATIO_MAX:
         return 1.0, [f"CT ratio = {ratio:g}, not between 1 and {CT_RATIO_MAX:g}"]
     return ratio, []
+
+
+def _exports(model: MeterModel, raw: Mapping[Quantity, list[int]], current: Quantity) -> bool:
+    """Whether the power of a current's phase was read, and is negative (export)."""
+    power = POWERS[CURRENTS.index(current)]
+    words = raw.get(power)
+    if words is None or is_no_value(model.registers[power], words):
+        return False
+    try:
+        return decode(model.registers[power], words) < 0
+    except ValueError:
+        return False
 
 
 def _check(quantity: Quantity, value: float, max_current: float | None) -> tuple[float, str | None]:
