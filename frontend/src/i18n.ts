@@ -57,6 +57,9 @@ const en = {
     idle: "Idle",
     ignoring_limit: "Ignores its limit",
     offline: "Offline",
+    solar: "Solar surplus",
+    waiting_for_sun: "Waiting for solar surplus",
+    mode_off: "Charging mode off",
   } as Record<string, string>,
 };
 
@@ -114,6 +117,9 @@ const fr: Strings = {
     idle: "Au repos",
     ignoring_limit: "Ignore sa limite",
     offline: "Hors ligne",
+    solar: "Surplus solaire",
+    waiting_for_sun: "En attente de surplus solaire",
+    mode_off: "Mode de charge à l'arrêt",
   },
 };
 
@@ -171,6 +177,9 @@ const de: Strings = {
     idle: "Bereit",
     ignoring_limit: "Ignoriert ihr Limit",
     offline: "Offline",
+    solar: "Solarüberschuss",
+    waiting_for_sun: "Wartet auf Solarüberschuss",
+    mode_off: "Lademodus aus",
   },
 };
 
@@ -228,6 +237,9 @@ const it: Strings = {
     idle: "A riposo",
     ignoring_limit: "Ignora il suo limite",
     offline: "Offline",
+    solar: "Eccedenza solare",
+    waiting_for_sun: "In attesa di eccedenza solare",
+    mode_off: "Modalità di ricarica spenta",
   },
 };
 
