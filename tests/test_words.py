@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.charge_zones.dlm.allocate import Reason
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 
@@ -179,3 +180,15 @@ async def test_device_models_translated(
     response = await export(hass, badges=[by_name["Alice"].id])
     assert response["sessions"] == []
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "de", "it"])
+def test_the_card_names_every_reason(language: str) -> None:
+    """Every reason load management gives has its words on the card (no raw code)."""
+    block = CARD_STRINGS.read_text()
+    start = block.index(f"const {language}")
+    reasons = block[
+        block.index("reason: {", start) : block.index("}", block.index("reason: {", start))
+    ]
+    named = set(re.findall(r"(\w+):\s*\"", reasons))
+    assert {str(reason) for reason in Reason} <= named
