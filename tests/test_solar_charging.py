@@ -12,6 +12,10 @@ from typing import Any
 
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.charge_zones.const import DOMAIN
 from homeassistant.core import HomeAssistant
@@ -238,3 +242,26 @@ async def test_one_grid_connection_per_hub(
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"grid_connection": "grid_meter_taken"}
     assert result["description_placeholders"]["other"] == "Grid"
+
+
+async def test_diagnostics_show_the_solar_sharing(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    loaded_entry: MockConfigEntry,
+    grid: SimulatedUnit,
+) -> None:
+    """What an installer needs to see why a solar station gets what it gets."""
+    client, station = await charging(loaded_entry, "CP-SUN")
+    export(grid, 9.0)
+    await _limit_is(hass, station, 9.0)
+    found = await get_diagnostics_for_config_entry(hass, hass_client, loaded_entry)
+    solar = found["load_management"]["solar"]
+    assert solar["surplus"] == pytest.approx([9.0, 9.0, 9.0])
+    assert solar["settings"]["start_delay"] == 0
+    (session,) = solar["sessions"].values()
+    assert session["state"] == "charging"
+    assert session["cap"] == pytest.approx(9.0)
+    assert found["load_management"]["meters"][GRID]["grid_connection"] is True
+    modes = {s["station_id"]: s["config"]["charging_mode"] for s in found["stations"]}
+    assert modes == {"CP-SUN": "solar", "CP-MIN": "solar_min", "CP-FAST": "fast"}
+    await client.close()

@@ -38,6 +38,7 @@ def _station(station: Station) -> dict[str, Any]:
             "endpoint": station.config.endpoint,
             "password_set": station.config.password is not None,
             "load_managed": station.config.zone is not None,
+            "charging_mode": station.config.charging_mode,
         },
         "connected": station.connected,
         "boot": None
@@ -152,6 +153,7 @@ def _load(site: Site) -> dict[str, Any]:
                 "model": meter.model.label,
                 "unit": meter.unit,
                 "amperage": meter.amperage,
+                "grid_connection": meter.grid,
                 "reads": poller.reads if (poller := load.pollers.get(key)) else None,
                 "failures": poller.failures if poller else None,
                 "last_error": poller.last_error if poller else None,
@@ -162,6 +164,12 @@ def _load(site: Site) -> dict[str, Any]:
         },
         "buses": {key: asdict(bus.stats) for key, bus in load.buses.items()},
         "other_load": load.last_budget.other_load if load.last_budget else None,
+        "solar": {
+            "settings": asdict(load.solar.settings),
+            "surplus": load.surplus,
+            "surplus_power": load.surplus_power,
+            "sessions": {key: asdict(cap) for key, cap in load.solar_caps.items()},
+        },
     }
 
 
