@@ -132,6 +132,9 @@ async def test_load_management_sensors_follow_the_zone(
             "idle",
             "ignoring_limit",
             "offline",
+            "solar",
+            "waiting_for_sun",
+            "mode_off",
         ]
         assert "limited_by" in state.attributes
         assert state_of(hass, "sensor", f"sub_{FREE}_allocated_current") == "6.0"
