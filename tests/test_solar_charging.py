@@ -20,10 +20,12 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from custom_components.charge_zones.const import DOMAIN
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import device_registry as dr
 from simulator.meter import SimulatedMeter, SimulatedUnit
 from simulator.station import SimulatedStation
 
-from .conftest import DEFAULT_BADGES, quick_hub_entry
+from .conftest import DEFAULT_BADGES, quick_hub_entry, station_subentry
 from .helpers import entity_id, state_of, wait_until
 from .test_dlm import charging, connection, limit_of, managed, meter, zone
 
@@ -80,6 +82,7 @@ def subentries(sim_meter: SimulatedMeter, grid: SimulatedUnit) -> list[dict[str,
         solar_station("CP-SUN"),
         solar_station("CP-MIN", mode="solar_min"),
         managed("CP-FAST"),
+        station_subentry("CP-OUT"),  # in no zone
         *DEFAULT_BADGES,
     ]
 
@@ -263,5 +266,72 @@ async def test_diagnostics_show_the_solar_sharing(
     assert session["cap"] == pytest.approx(9.0)
     assert found["load_management"]["meters"][GRID]["grid_connection"] is True
     modes = {s["station_id"]: s["config"]["charging_mode"] for s in found["stations"]}
-    assert modes == {"CP-SUN": "solar", "CP-MIN": "solar_min", "CP-FAST": "fast"}
+    assert modes == {"CP-SUN": "solar", "CP-MIN": "solar_min", "CP-FAST": "fast", "CP-OUT": "fast"}
+    await client.close()
+
+
+async def test_the_action_sets_the_mode_of_this_session_only(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, grid: SimulatedUnit
+) -> None:
+    """set_charging_mode with this_session: the session charging now, not the next ones;
+    without: the station's mode. A station in no session or no zone: a clear error."""
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, "sub_CP-FAST"), loaded_entry.entry_id
+    )
+    assert device is not None
+    with pytest.raises(ServiceValidationError) as refused:
+        await hass.services.async_call(
+            DOMAIN,
+            "set_charging_mode",
+            {"device_id": device.id, "mode": "off", "this_session": True},
+            blocking=True,
+            return_response=True,
+        )
+    assert refused.value.translation_key == "no_session"
+    outside = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, "sub_CP-OUT"), loaded_entry.entry_id
+    )
+    assert outside is not None
+    with pytest.raises(ServiceValidationError) as refused:
+        await hass.services.async_call(
+            DOMAIN,
+            "set_charging_mode",
+            {"device_id": outside.id, "mode": "solar"},
+            blocking=True,
+            return_response=True,
+        )
+    assert refused.value.translation_key == "not_managed"
+
+    client, station = await charging(loaded_entry, "CP-FAST")
+    await wait_until(hass, lambda: (limit_of(station) or 0) > 6, 10)
+    answer = await hass.services.async_call(
+        DOMAIN,
+        "set_charging_mode",
+        {"device_id": device.id, "mode": "off", "this_session": True},
+        blocking=True,
+        return_response=True,
+    )
+    assert answer == {"mode": "off", "sessions": [1]}
+    await _limit_is(hass, station, 0.0)
+    assert reason(hass, "CP-FAST") == "mode_off"
+    # The station keeps its own mode: the select still says fast.
+    select = entity_id(hass, "select", "sub_CP-FAST_charging_mode")
+    assert hass.states.get(select).state == "fast"  # type: ignore[union-attr]
+    assert loaded_entry.runtime_data.sessions.open[1].charging_mode == "off"
+
+    # The next session charges as the station says.
+    await station.stop_transaction(1, meter_stop=100, id_tag="BADGE-ALICE")
+    await station.start_transaction(1, "BADGE-ALICE", 100)
+    await wait_until(hass, lambda: (limit_of(station) or 0) > 6, 10)
+
+    # Without this_session: the station's mode, as its select shows.
+    await hass.services.async_call(
+        DOMAIN,
+        "set_charging_mode",
+        {"device_id": device.id, "mode": "solar"},
+        blocking=True,
+        return_response=True,
+    )
+    await _limit_is(hass, station, 0.0)
+    assert hass.states.get(select).state == "solar"  # type: ignore[union-attr]
     await client.close()

@@ -676,7 +676,7 @@ class LoadManager:
                 cap = point.control.car_cap(
                     draw, station.config.max_current, station.config.min_current, now, self.control
                 )
-                mode = _mode(station)
+                mode = _mode(station, connector)
                 if mode is ChargingMode.OFF:
                     point.served_at = None
                     fixed[key] = Allocation(0.0, Reason.MODE_OFF)
@@ -1391,10 +1391,18 @@ def _station_allocation(station: Station, points: Mapping[int, Allocation]) -> A
 NOMINAL_VOLTAGE = 230.0
 
 
-def _mode(station: Station) -> ChargingMode:
-    """A station's charging mode (an unknown stored value charges fast, as before)."""
+def _mode(station: Station, connector: int) -> ChargingMode:
+    """How a charging point's session charges.
+
+    Its own mode (set for this session), else its station's; an unknown stored value
+    charges fast, as before.
+    """
+    mode = station.config.charging_mode
+    for session in station.open_sessions():
+        if session.charging_mode and connector in (0, session.connector_id):
+            mode = session.charging_mode
     try:
-        return ChargingMode(station.config.charging_mode)
+        return ChargingMode(mode)
     except ValueError:
         return ChargingMode.FAST
 

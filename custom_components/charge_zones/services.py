@@ -31,6 +31,7 @@ from .badges import holder_key
 from .billing import ExportFilter, SessionRow, csv_text, export_filename, select, totals
 from .central.connection import CommandError
 from .const import (
+    CONF_CHARGING_MODE,
     CONF_HOLDER,
     CONF_NAME,
     CONF_TAG,
@@ -40,6 +41,7 @@ from .const import (
     SUBENTRY_CONNECTION,
     SUBENTRY_ZONE,
 )
+from .dlm.solar import ChargingMode
 from .entity import holder_device_identifier
 from .meters import MODELS, BusError
 from .site import Site
@@ -73,6 +75,8 @@ ATTR_FILENAME = "filename"
 ATTR_VENDOR_ID = "vendor_id"
 ATTR_MESSAGE_ID = "message_id"
 ATTR_DATA = "data"
+ATTR_MODE = "mode"
+ATTR_THIS_SESSION = "this_session"
 
 # Messages a station can be asked to send: the action's value (a translation key) -> OCPP
 TRIGGER_MESSAGES = {
@@ -157,6 +161,12 @@ SCHEMAS: dict[str, vol.Schema] = {
         {
             vol.Required(ATTR_AVAILABLE): cv.boolean,
             vol.Optional(ATTR_CONNECTOR_ID, default=0): CONNECTOR,
+        }
+    ),
+    "set_charging_mode": STATION.extend(
+        {
+            vol.Required(ATTR_MODE): vol.In([str(mode) for mode in ChargingMode]),
+            vol.Optional(ATTR_THIS_SESSION, default=False): cv.boolean,
         }
     ),
     "set_charging_profile": STATION.extend(
@@ -498,6 +508,35 @@ def async_setup_services(hass: HomeAssistant) -> None:
         )
         return {"status": status}
 
+    async def set_charging_mode(call: ServiceCall) -> ServiceResponse:
+        site, station = _station(hass, call.data[ATTR_DEVICE_ID])
+        mode: str = call.data[ATTR_MODE]
+        if station.config.zone is None:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="not_managed",
+                translation_placeholders={"station": station.station_id},
+            )
+        if call.data[ATTR_THIS_SESSION]:
+            sessions = station.open_sessions()
+            if not sessions:
+                raise ServiceValidationError(
+                    translation_domain=DOMAIN,
+                    translation_key="no_session",
+                    translation_placeholders={"station": station.station_id},
+                )
+            for session in sessions:
+                site.sessions.set_charging_mode(session, mode)
+            site.load.request_cycle()
+            return {"mode": mode, "sessions": [s.transaction_id for s in sessions]}
+        entry = site.entry
+        subentry = entry.subentries[station.config.subentry_id]
+        data = {**subentry.data, CONF_CHARGING_MODE: mode}
+        if mode == ChargingMode.FAST:
+            data.pop(CONF_CHARGING_MODE)
+        hass.config_entries.async_update_subentry(entry, subentry, data=data)
+        return {"mode": mode, "sessions": []}
+
     async def set_charging_profile(call: ServiceCall) -> ServiceResponse:
         _site, station = _station(hass, call.data[ATTR_DEVICE_ID])
         connector, profile = _profile(station, dict(call.data))
@@ -680,6 +719,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
         "reset": (reset, SupportsResponse.OPTIONAL),
         "unlock_connector": (unlock_connector, SupportsResponse.OPTIONAL),
         "change_availability": (change_availability, SupportsResponse.OPTIONAL),
+        "set_charging_mode": (set_charging_mode, SupportsResponse.OPTIONAL),
         "set_charging_profile": (set_charging_profile, SupportsResponse.OPTIONAL),
         "clear_charging_profile": (clear_charging_profile, SupportsResponse.OPTIONAL),
         "update_configuration": (update_configuration, SupportsResponse.OPTIONAL),

@@ -110,6 +110,9 @@ class ChargingSession:
     priced_to: float | None = None  # register up to which energy was looked at
     estimated_wh: float = 0.0  # energy priced at the stop's price (not seen drawn)
     billed: bool = False  # counted in its badge's totals
+    # How this session charges when it differs from its station's mode (the action
+    # set_charging_mode with this_session; dlm/solar.py ChargingMode).
+    charging_mode: str | None = None
 
     @property
     def energy_wh(self) -> float | None:
@@ -639,6 +642,11 @@ class SessionStore:
             stations.add(session.station_id)
             tags.add(session.id_tag.upper())
         return stations, tags
+
+    def set_charging_mode(self, session: ChargingSession, mode: str) -> None:
+        """Give an open session its own charging mode (saved soon)."""
+        session.charging_mode = mode
+        self.schedule_save()
 
     def record_meter(
         self, transaction_id: int, energy_wh: float, at: str, *, station_id: str, connector_id: int
