@@ -26,6 +26,8 @@ Scenario (YAML)::
         ignore_limits: true        # optional: lets the car draw what it wants
         password: a-secret-of-16-chars   # optional: HTTP Basic (security profile 1)
         remote: false              # true: connects to remote_url instead of ocpp_url
+        charging_mode: solar       # optional: fast, solar_min, solar or off, for
+                                   #   scripts/develop's station (the simulator ignores it)
     cars:
       - {station: DEMO-CP-1, at: 5, badge: DEMO-BADGE-1, battery_kwh: 60, soc: 0.3,
          max_current: 16, phases: 3, leave: 3600, connector: 1}
@@ -96,8 +98,10 @@ STATION_KEYS = frozenset(
         "idle_meter_values",
         "measurands",
         "ignore_limits",
+        "charging_mode",
     }
 )
+CHARGING_MODES = ("fast", "solar_min", "solar", "off")
 
 
 @dataclass
@@ -227,6 +231,10 @@ class Scenario:
                 raise ValueError(f"station {station['id']}: the password must be a string")
             if not isinstance(station.get("remote", False), bool):
                 raise ValueError(f"station {station['id']}: remote is true or false")
+            if station.get("charging_mode", "fast") not in CHARGING_MODES:
+                raise ValueError(
+                    f"station {station['id']}: charging_mode is one of {', '.join(CHARGING_MODES)}"
+                )
         pv = data.get("pv")
         if pv is not None:
             SolarPlant.from_dict(pv)  # checks the section

@@ -69,6 +69,11 @@ def test_scenario_file_and_loads(tmp_path: Any) -> None:
         Scenario.from_dict({"stations": [{"id": "A", "password": 1234567890123456}]})
     with pytest.raises(ValueError, match="remote is true or false"):
         Scenario.from_dict({"stations": [{"id": "A", "remote": "yes"}]})
+    # The station's charging mode is scripts/develop's (the simulator ignores it).
+    solar = Scenario.from_dict({"stations": [{"id": "A", "charging_mode": "solar_min"}]})
+    assert solar.stations[0]["charging_mode"] == "solar_min"
+    with pytest.raises(ValueError, match="station A: charging_mode is one of fast, solar_min"):
+        Scenario.from_dict({"stations": [{"id": "A", "charging_mode": "eco"}]})
     assert MeterSpec(unit=1, daily_amplitude=2, daily_peak_hour=19).commons(0, 19)[0] == 2.0
 
 
@@ -294,6 +299,47 @@ def test_demo_scenario_has_a_cloud_station_and_a_password() -> None:
     (meter,) = scenario.meters
     assert "DEMO-CLOUD-1" not in meter.stations
     assert set(meter.stations) == set(stations) - {"DEMO-CLOUD-1"}
+
+
+def test_demo_scenario_pv_covers_the_solar_stations() -> None:
+    """The demo building's roof PV and grid meter: one station on solar only, one on solar +
+    minimum, both with a car; a grid meter that signs its currents as a bidirectional meter
+    does, on the commons meter's endpoint, seeing the commons and the building's stations.
+    Over the first 40 minutes the PV gives, on every phase, more than the most the commons
+    and the zone *Parking* can draw together (the fast cars take all the zone has: 32 A per
+    phase, and commons + stations at most the commons meter's 40 A, scripts/develop; the
+    commons' daily wave at its peak, the laundry step too), plus the solar-only station's
+    6 A: otherwise the solar stations never get a surplus in the demo."""
+    from simulator.charger import VOLTAGE
+    from simulator.meter import signed_currents
+
+    scenario = Scenario.load(Path(__file__).parents[1] / "simulator/scenarios/demo.yaml")
+    stations = {s["id"]: s for s in scenario.stations}
+    modes = {i: s.get("charging_mode", "fast") for i, s in stations.items()}
+    assert sorted(m for m in modes.values() if m != "fast") == ["solar", "solar_min"]
+    with_cars = {c["station"] for c in scenario.cars if "BLOCKED" not in c["badge"]}
+    assert {i for i, m in modes.items() if m != "fast"} <= with_cars
+    assert not any(stations[i].get("remote") for i, m in modes.items() if m != "fast")
+    grid = scenario.grid_meter
+    assert grid is not None
+    assert not grid.own_endpoint
+    assert signed_currents(grid.model)
+    (meter,) = scenario.meters
+    assert grid.meters == "all"
+    assert set(grid.stations) == set(meter.stations)
+    site = SimulatedSite(scenario)
+    assert site.pv is not None
+    assert site.pv.day == "clear"
+    zone_max, meter_amperage = 32.0, 40.0
+    laundry = max(max(step["add"]) for step in meter.steps)
+    commons = max(meter.load) + meter.daily_amplitude + laundry
+    feeder = max(commons, min(commons + zone_max, meter_amperage))
+    for t in range(0, 2401, 60):
+        for watts in site.pv.phase_powers(t):
+            assert watts / VOLTAGE > feeder + 6, f"t={t}: {watts / VOLTAGE:.1f} A"
+    # The surplus moves within minutes, yet slowly (about 1 % a minute near noon).
+    first, later = site.pv.power(0), site.pv.power(300)
+    assert 0 < abs(later - first) / first < 0.1
 
 
 async def test_scenario_remote_and_password_stations(

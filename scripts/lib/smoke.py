@@ -11,7 +11,13 @@ token, until everything below holds at once (or the time is up):
 - the hub's DLM service indicator (binary sensor) is on;
 - every station the scenario sends a car with a valid badge shows its connector
   `charging`, and each of them in a zone has an allocated current > 0 A;
-- the station whose car presents the blocked badge is not charging.
+- the station whose car presents the blocked badge is not charging;
+- solar charging (the scenario's roof PV and grid meter, its stations' `charging_mode`):
+  the grid meter (*Grid connection*) reads export, the hub's Solar surplus sensor is
+  above 0 W, the solar-only station charges at its minimum (6 A) or more with its Load
+  management sensor at `solar` (the surplus limits it) or `fair_share` (the zone gives it
+  less than the surplus would: the fast cars leave the demo's zone no room beyond it), and
+  the solar + minimum one at its minimum or more.
 
 Exit status 0 (all held) or 1, with a message saying what was seen.
 """
@@ -150,6 +156,14 @@ def wait(what: str, seconds: float, pid: int, probe: Any, log: Path | None = Non
         time.sleep(2)
 
 
+def number(state: str) -> float:
+    """A state as a number (NaN when it is none: every comparison is then false)."""
+    try:
+        return float(state)
+    except ValueError:
+        return float("nan")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--url", required=True)
@@ -172,6 +186,13 @@ def main() -> int:
     refused = sorted(
         {c["station"] for c in scenario.cars if "BLOCKED" in c["badge"]} - set(charging)
     )
+    # Stations in a solar mode (scripts/develop configures them so), with a car.
+    solar = {
+        s["id"]: s["charging_mode"]
+        for s in scenario.stations
+        if s.get("charging_mode") in ("solar", "solar_min") and s["id"] in charging
+    }
+    min_current = 6.0  # scripts/develop's stations
     api = Api(args.url)
     started = time.monotonic()
 
@@ -220,6 +241,17 @@ def main() -> int:
     station_sub = {
         s["title"]: s["subentry_id"] for s in subentries if s["subentry_type"] == "station"
     }
+    # scripts/develop's name for the grid meter's subentry.
+    grid_sub = next(
+        (
+            s["subentry_id"]
+            for s in subentries
+            if s["subentry_type"] == "meter" and s["title"] == "Grid connection"
+        ),
+        None,
+    )
+    if scenario.grid_meter is not None and grid_sub is None:
+        raise RuntimeError("the grid meter (Grid connection) is not configured")
     missing = [s for s in (*charging, *refused) if s not in station_sub]
     if missing:
         raise RuntimeError(f"stations not configured: {missing}")
@@ -276,6 +308,25 @@ def main() -> int:
             report.append(f"{station} {status} (blocked badge)")
             if status == "charging":
                 problems.append(f"{station} charges with a blocked badge")
+        if grid_sub is not None:
+            power = state(f"{grid_sub}_meter_power")
+            report.append(f"grid {power} W")
+            if not number(power) < 0:
+                problems.append(f"the grid meter reads {power} W, not export")
+        if solar:
+            surplus = state(f"{entry_id}_solar_surplus")
+            report.append(f"solar surplus {surplus} W")
+            if not number(surplus) > 0:
+                problems.append(f"Solar surplus is {surplus}")
+        for station, mode in sorted(solar.items()):
+            sub = station_sub[station]
+            reason = state(f"{sub}_load_management")
+            allocated = state(f"{sub}_allocated_current")
+            report.append(f"{station} ({mode}) {reason} {allocated} A")
+            if not number(allocated) >= min_current:
+                problems.append(f"{station} ({mode}) is allocated {allocated} A ({reason})")
+            elif mode == "solar" and reason not in ("solar", "fair_share"):
+                problems.append(f"{station} (solar only) charges for {reason}")
         seen[:] = [", ".join(report), "; ".join(problems)]
         return not problems
 
