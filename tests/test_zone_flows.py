@@ -560,6 +560,7 @@ async def test_meter_created_after_a_real_read(
         "meter_model",
         "amperage",
         "poll_interval",
+        "grid_connection",
         "skip_test",
     }
     assert select_options(result, "connection") == [{"value": "conn_gw", "label": "Gateway"}]

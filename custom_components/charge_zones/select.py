@@ -28,11 +28,11 @@ async def async_setup_entry(
     entry: ChargeZonesConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """The charging mode of every local station (a remote one is never load-managed)."""
+    """The charging mode of every station in a zone (load management applies it)."""
     site = entry.runtime_data
 
     def station_selects(station: Station) -> list[ChargingModeSelect]:
-        if station.config.remote:
+        if station.config.zone is None:
             return []
         return [ChargingModeSelect(site, station, CHARGING_MODE)]
 
@@ -42,8 +42,8 @@ async def async_setup_entry(
 class ChargingModeSelect(StationEntity, SelectEntity):
     """How the station's sessions charge; stored in its subentry, applied by the load manager.
 
-    It acts on a station in a zone (load management decides its current); outside the
-    zones a station charges as its own settings allow.
+    Only for a station in a zone (load management decides its current): it comes when
+    the station joins a zone and goes when it leaves (its setting stays in the subentry).
     """
 
     @property
