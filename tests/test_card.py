@@ -156,6 +156,23 @@ async def test_without_frontend_the_card_is_served_only(
     assert response.status == 200
 
 
+async def _report(a: Any, l2: Any, transactions: dict[str, int]) -> None:
+    """CP-A draws 7.5/7.4/7.3 A, CP-L2's car nothing yet: their MeterValues."""
+    await a.meter_values(
+        1,
+        [
+            {"value": v, "measurand": "Current.Import", "phase": f"L{n}"}
+            for n, v in ((1, "7.5"), (2, "7.4"), (3, "7.3"))
+        ],
+        transaction_id=transactions["CP-A"],
+    )
+    await l2.meter_values(
+        1,
+        [{"value": "0.0", "measurand": "Current.Import", "phase": "L2"}],
+        transaction_id=transactions["CP-L2"],
+    )
+
+
 async def test_overview_of_a_charging_zone(
     hass: HomeAssistant,
     hass_ws_client: WebSocketGenerator,
@@ -175,21 +192,9 @@ async def test_overview_of_a_charging_zone(
         for s in site.stations.values()
         for session in s.open_sessions()
     }
-    await a.meter_values(
-        1,
-        [
-            {"value": v, "measurand": "Current.Import", "phase": f"L{n}"}
-            for n, v in ((1, "7.5"), (2, "7.4"), (3, "7.3"))
-        ],
-        transaction_id=transactions["CP-A"],
-    )
     # CP-L2's car draws nothing yet: its reading says so (a session without one holds
     # the other-load estimate until its first is due).
-    await l2.meter_values(
-        1,
-        [{"value": "0.0", "measurand": "Current.Import", "phase": "L2"}],
-        transaction_id=transactions["CP-L2"],
-    )
+    await _report(a, l2, transactions)
     await wait_until(
         hass,
         lambda: all(
@@ -303,19 +308,7 @@ async def test_overview_of_a_charging_zone(
     # The stations go on reporting (their limits may be cut meanwhile: a reading from
     # before a cut proves nothing, so the estimate waits for one after it).
     for _ in range(40):
-        await a.meter_values(
-            1,
-            [
-                {"value": v, "measurand": "Current.Import", "phase": f"L{n}"}
-                for n, v in ((1, "7.5"), (2, "7.4"), (3, "7.3"))
-            ],
-            transaction_id=transactions["CP-A"],
-        )
-        await l2.meter_values(
-            1,
-            [{"value": "0.0", "measurand": "Current.Import", "phase": "L2"}],
-            transaction_id=transactions["CP-L2"],
-        )
+        await _report(a, l2, transactions)
         try:
             async with asyncio.timeout(0.5):
                 while True:

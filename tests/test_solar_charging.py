@@ -270,6 +270,16 @@ async def test_diagnostics_show_the_solar_sharing(
     await client.close()
 
 
+async def _set_mode(hass: HomeAssistant, device_id: str, mode: str, **more: Any) -> Any:
+    return await hass.services.async_call(
+        DOMAIN,
+        "set_charging_mode",
+        {"device_id": device_id, "mode": mode, **more},
+        blocking=True,
+        return_response=True,
+    )
+
+
 async def test_the_action_sets_the_mode_of_this_session_only(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, grid: SimulatedUnit
 ) -> None:
@@ -280,37 +290,19 @@ async def test_the_action_sets_the_mode_of_this_session_only(
     )
     assert device is not None
     with pytest.raises(ServiceValidationError) as refused:
-        await hass.services.async_call(
-            DOMAIN,
-            "set_charging_mode",
-            {"device_id": device.id, "mode": "off", "this_session": True},
-            blocking=True,
-            return_response=True,
-        )
+        await _set_mode(hass, device.id, "off", this_session=True)
     assert refused.value.translation_key == "no_session"
     outside = dr.async_get(hass).async_get_device_by_identifier(
         (DOMAIN, "sub_CP-OUT"), loaded_entry.entry_id
     )
     assert outside is not None
     with pytest.raises(ServiceValidationError) as refused:
-        await hass.services.async_call(
-            DOMAIN,
-            "set_charging_mode",
-            {"device_id": outside.id, "mode": "solar"},
-            blocking=True,
-            return_response=True,
-        )
+        await _set_mode(hass, outside.id, "solar")
     assert refused.value.translation_key == "not_managed"
 
     client, station = await charging(loaded_entry, "CP-FAST")
     await wait_until(hass, lambda: (limit_of(station) or 0) > 6, 10)
-    answer = await hass.services.async_call(
-        DOMAIN,
-        "set_charging_mode",
-        {"device_id": device.id, "mode": "off", "this_session": True},
-        blocking=True,
-        return_response=True,
-    )
+    answer = await _set_mode(hass, device.id, "off", this_session=True)
     assert answer == {"mode": "off", "sessions": [1]}
     await _limit_is(hass, station, 0.0)
     assert reason(hass, "CP-FAST") == "mode_off"
@@ -325,13 +317,7 @@ async def test_the_action_sets_the_mode_of_this_session_only(
     await wait_until(hass, lambda: (limit_of(station) or 0) > 6, 10)
 
     # Without this_session: the station's mode, as its select shows.
-    await hass.services.async_call(
-        DOMAIN,
-        "set_charging_mode",
-        {"device_id": device.id, "mode": "solar"},
-        blocking=True,
-        return_response=True,
-    )
+    await _set_mode(hass, device.id, "solar")
     await _limit_is(hass, station, 0.0)
     assert hass.states.get(select).state == "solar"  # type: ignore[union-attr]
     await client.close()
