@@ -23,9 +23,9 @@ from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr
 from simulator.meter import SimulatedMeter, SimulatedUnit
-from simulator.station import SimulatedStation
+from simulator.station import SimulatedStation, StationClient
 
-from .conftest import DEFAULT_BADGES, quick_hub_entry, station_subentry
+from .conftest import DEFAULT_BADGES, badge_subentry, quick_hub_entry, station_subentry, ws_url
 from .helpers import entity_id, state_of, wait_until
 from .test_dlm import charging, connection, limit_of, managed, meter, zone
 
@@ -36,6 +36,13 @@ def grid_meter() -> dict[str, Any]:
     sub = meter(amperage=80.0)
     sub["data"] |= {"name": "Grid", "unit": 2, "grid_connection": True}
     sub |= {"subentry_id": GRID, "title": "Grid", "unique_id": "meter conn1 2"}
+    return sub
+
+
+def sun_badge() -> dict[str, Any]:
+    """Erin charges on the sun wherever she plugs in (her badge's mode)."""
+    sub = badge_subentry("BADGE-SUN", "Erin")
+    sub["data"]["charging_mode"] = "solar"
     return sub
 
 
@@ -84,6 +91,7 @@ def subentries(sim_meter: SimulatedMeter, grid: SimulatedUnit) -> list[dict[str,
         managed("CP-FAST"),
         station_subentry("CP-OUT"),  # in no zone
         *DEFAULT_BADGES,
+        sun_badge(),
     ]
 
 
@@ -321,3 +329,42 @@ async def test_the_action_sets_the_mode_of_this_session_only(
     await _limit_is(hass, station, 0.0)
     assert hass.states.get(select).state == "solar"  # type: ignore[union-attr]
     await client.close()
+
+
+async def test_a_badge_brings_its_charging_mode_to_any_station(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, grid: SimulatedUnit
+) -> None:
+    """Erin's badge says solar only: at the fast station her session waits for the sun,
+    and follows it; the next session there (another badge) charges fast again."""
+    client = StationClient(ws_url(loaded_entry), "CP-FAST")
+    station = await client.connect()
+    await station.boot()
+    started = await station.start_transaction(1, "BADGE-SUN", 0)
+    await station.status(1, "Charging")
+    await _limit_is(hass, station, 0.0)
+    assert reason(hass, "CP-FAST") == "waiting_for_sun"
+    site = loaded_entry.runtime_data
+    assert site.sessions.open[started.transaction_id].charging_mode == "solar"
+    export(grid, 7.0)
+    await _limit_is(hass, station, 7.0)
+    await station.stop_transaction(started.transaction_id, meter_stop=500, id_tag="BADGE-SUN")
+    await station.start_transaction(1, "BADGE-ALICE", 500)
+    await wait_until(hass, lambda: (limit_of(station) or 0) > 7.5, 10)
+    await client.close()
+
+
+async def test_the_badge_form_keeps_a_charging_mode(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    result = await hass.config_entries.subentries.async_init(
+        (loaded_entry.entry_id, "badge"), context={"source": "user"}
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"],
+        {"tag": "BADGE-NEW", "holder": "Finn", "status": "active", "charging_mode": "solar_min"},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"]["charging_mode"] == "solar_min"
+    badge = loaded_entry.runtime_data.badges.get("BADGE-NEW")
+    assert badge is not None
+    assert badge.charging_mode == "solar_min"

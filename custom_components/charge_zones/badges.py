@@ -29,6 +29,8 @@ class Badge:
     # The group's tag (parentIdTag), e.g. one household: any badge of the group may
     # stop a session another one started.
     group: str | None = None
+    # How its sessions charge at a load-managed station (None: as the station does).
+    charging_mode: str | None = None
 
     @property
     def key(self) -> str:

@@ -400,8 +400,11 @@ class SessionStore:
         auth_status: str,
         meter_start: int,
         started_at: str,
+        charging_mode: str | None = None,
     ) -> tuple[ChargingSession, list[ChargingSession]]:
         """Open a session (or recognise a retried StartTransaction).
+
+        charging_mode: how it charges if not as its station does (its badge's mode).
 
         Returns the session and any sessions it superseded (closed because the station
         started a new one on the same connector without stopping them).
@@ -435,6 +438,7 @@ class SessionStore:
             meter_start=meter_start,
             last_meter=float(meter_start),
             last_meter_at=started_at,
+            charging_mode=charging_mode,
         )
         self._describe(session)
         if auth_status != "Accepted":

@@ -155,6 +155,7 @@ def badge_from(subentry: ConfigSubentry) -> Badge:
         status=data.get(CONF_STATUS, BADGE_ACTIVE),
         expiry=date.fromisoformat(expiry) if expiry else None,
         group=data.get(CONF_GROUP) or None,
+        charging_mode=data.get(CONF_CHARGING_MODE) or None,
     )
 
 

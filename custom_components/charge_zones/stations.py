@@ -525,6 +525,7 @@ class Station:
     ) -> tuple[int, IdTagInfo]:
         """Record a StartTransaction (persisted before the answer goes out)."""
         decision = self._decide(id_tag, connector_id)
+        badge = self._badges.get(id_tag)
         session, superseded = await self._sessions.async_start(
             station_id=self.station_id,
             connector_id=connector_id,
@@ -533,6 +534,8 @@ class Station:
             auth_status=decision.status,
             meter_start=meter_start,
             started_at=parse_timestamp(timestamp).isoformat(),
+            # A resident's choice goes with their badge, whichever station they use.
+            charging_mode=badge.charging_mode if badge is not None else None,
         )
         for old in superseded:
             self.last_closed = old

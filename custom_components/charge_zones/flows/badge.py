@@ -16,6 +16,7 @@ from homeassistant.helpers import selector
 from ..const import (
     BADGE_ACTIVE,
     BADGE_BLOCKED,
+    CONF_CHARGING_MODE,
     CONF_EXPIRY,
     CONF_GROUP,
     CONF_HOLDER,
@@ -23,6 +24,7 @@ from ..const import (
     CONF_TAG,
     SUBENTRY_BADGE,
 )
+from ..dlm.solar import ChargingMode
 from .common import RECONFIGURED
 
 # OCPP idTag: CiString20.
@@ -42,6 +44,13 @@ BADGE_SCHEMA = vol.Schema(
         ),
         vol.Optional(CONF_EXPIRY): selector.DateSelector(),
         vol.Optional(CONF_GROUP): selector.TextSelector(),
+        vol.Optional(CONF_CHARGING_MODE): selector.SelectSelector(
+            selector.SelectSelectorConfig(
+                options=[str(mode) for mode in ChargingMode],
+                translation_key="charging_mode",
+                mode=selector.SelectSelectorMode.DROPDOWN,
+            )
+        ),
     }
 )
 
@@ -84,6 +93,8 @@ class BadgeSubentryFlow(ConfigSubentryFlow):
             data[CONF_EXPIRY] = user_input[CONF_EXPIRY]
         if group := (user_input.get(CONF_GROUP) or "").strip():
             data[CONF_GROUP] = group
+        if mode := user_input.get(CONF_CHARGING_MODE):
+            data[CONF_CHARGING_MODE] = mode
         return data
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
