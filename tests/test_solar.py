@@ -19,14 +19,19 @@ DELAYS = SolarSettings(start_delay=60, stop_delay=300, min_on_time=600, smoothin
 
 
 def solar(key: str, drawn: float | None = None, **kw: object) -> SolarDemand:
+    """A solar-only session (``drawn``: the same on each of its phases)."""
     values: dict[str, object] = {
         "mode": ChargingMode.SOLAR,
         "phases": THREE,
         "min_current": 6.0,
         "max_current": 16.0,
-        "drawn": drawn,
     }
     values.update(kw)
+    phases = values["phases"]
+    assert isinstance(phases, tuple)
+    values["drawn"] = (
+        None if drawn is None else tuple(drawn if p in phases else 0.0 for p in range(3))
+    )
     return SolarDemand(key=key, **values)  # type: ignore[arg-type]
 
 
@@ -39,6 +44,9 @@ def test_surplus_is_export_plus_what_solar_sessions_take_from_the_sun() -> None:
         solar("c", drawn=8.0, phases=(1,)),
     ]
     assert surplus(grid, demands) == (4 + 6 + 4, 4 + 6 + 4 + 8, -2 + 6 + 4)
+    # An unbalanced car: what it draws on each phase, not its largest phase everywhere.
+    lopsided = SolarDemand("d", ChargingMode.SOLAR, THREE, 6.0, 16.0, (10.0, 10.0, 2.0))
+    assert surplus((0.0, 0.0, 0.0), [lopsided]) == (10.0, 10.0, 2.0)
     # Importing more than the sessions draw: no sun at all.
     assert surplus((20.0, 20.0, 20.0), demands[:1]) == (0.0, 0.0, 0.0)
 

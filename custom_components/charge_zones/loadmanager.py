@@ -706,7 +706,7 @@ class LoadManager:
                                 phases=phases,
                                 min_current=demand.min_current,
                                 max_current=demand.max_current,
-                                drawn=None if reading is None else reading.drawn,
+                                drawn=None if reading is None else reading.raw,
                                 priority=demand.priority,
                                 served=demand.served,
                             ),

@@ -64,7 +64,9 @@ class SolarDemand:
     phases: tuple[int, ...]
     min_current: float
     max_current: float
-    drawn: float | None  # what it draws now, per phase (None: not known)
+    # What it draws now on each building phase (None: not known). Per phase, never its
+    # largest phase for all: an unbalanced car would make sun of the grid on the others.
+    drawn: tuple[float, float, float] | None
     priority: int = 0
     served: float = 0.0
 
@@ -140,10 +142,10 @@ def surplus(grid: Sequence[float], demands: Sequence[SolarDemand]) -> tuple[floa
     for demand in demands:
         if demand.drawn is None:
             continue
-        from_sun = demand.drawn
-        if demand.mode is ChargingMode.SOLAR_MIN:
-            from_sun = max(0.0, demand.drawn - demand.min_current)
         for phase in demand.phases:
+            from_sun = demand.drawn[phase]
+            if demand.mode is ChargingMode.SOLAR_MIN:
+                from_sun = max(0.0, from_sun - demand.min_current)
             values[phase] += from_sun
     # What the building imports while solar sessions draw is not sun: it comes off first.
     return (max(0.0, values[0]), max(0.0, values[1]), max(0.0, values[2]))
