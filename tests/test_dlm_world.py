@@ -590,3 +590,50 @@ async def test_no_rise_into_room_a_cut_station_has_not_freed(
     await wait_until(hass, lambda: limit_on(b, 1) == 16.0, 15)
     await a_client.close()
     await b_client.close()
+
+
+async def test_a_rise_takes_the_room_a_cut_station_has_not_freed_no_more(
+    hass: HomeAssistant, port: int, meter: SimulatedMeter
+) -> None:
+    """While a cut is unproven, a new session still gets the room that is really free.
+
+    40 A supply, 8 A other load: CP-A (a 20 A station) draws 20 A alone. CP-B arrives:
+    the fair share is 16 A each, but A is counted at its 20 A until it is seen
+    following its cut, so B gets the 12 A that are left at once (not nothing), and its
+    16 A once A's reading proves the cut. The zone is never counted over its 32 A.
+    """
+    entry = hub(
+        port,
+        _subentries(
+            meter.port,
+            40.0,
+            [managed("CP-A", max_current=20), managed("CP-B", max_current=32)],
+        ),
+    )
+    meter.set_currents(8, 8, 8)
+    await setup(hass, entry)
+    a_client, a, a_tx = await charging(entry, "CP-A")
+    try:
+        await wait_until(hass, lambda: limit_on(a, 1) == 20.0)
+        meter.set_currents(28, 28, 28)
+        await a.meter_values(1, currents(20.0), transaction_id=a_tx)
+        site = entry.runtime_data
+        await wait_until(hass, lambda: site.load.zone_states[ZONE].budget[0] == 32.0, 15)
+
+        b_client, b, b_tx = await charging(entry, "CP-B")
+        await wait_until(hass, lambda: limit_on(a, 1) == 16.0)
+        loop = asyncio.get_running_loop()
+        cut_at = loop.time()
+        await wait_until(hass, lambda: limit_on(b, 1) == 12.0)
+        await asyncio.sleep(2.0)
+        assert limit_on(b, 1) == 12.0  # no more while A's cut is unproven
+        # Readings taken once the cut had time to be followed: A draws 16 A, B its
+        # 12 A; the meter shows both. A's proven cut frees the rest for B.
+        await asyncio.sleep(max(0.0, cut_at + 10.5 - loop.time()))
+        meter.set_currents(36, 36, 36)
+        await a.meter_values(1, currents(16.0), transaction_id=a_tx)
+        await b.meter_values(1, currents(12.0), transaction_id=b_tx)
+        await wait_until(hass, lambda: limit_on(b, 1) == 16.0, 15)
+        await b_client.close()
+    finally:
+        await a_client.close()

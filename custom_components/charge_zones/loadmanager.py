@@ -809,7 +809,9 @@ class LoadManager:
         A station that was cut and has not yet shown a reading within its new limit may
         be one that ignores its limits: until it shows one, the highest limit it held
         stays taken on every node above it. Where the sessions' new limits and those
-        peaks do not fit a node, nobody under it rises this cycle (cuts go out as ever).
+        peaks do not fit a node, the rises under it are trimmed to what fits, the last
+        sessions in the order first; a rise trimmed below its session's minimum (or
+        below what it holds) does not happen this cycle. Cuts go out as ever.
         """
         points: dict[str, tuple[Station, _Point, int]] = {}
         for station in managed:
@@ -861,20 +863,31 @@ class LoadManager:
         over = {key for key, amps in load.items() if amps > nodes[key[0]].capacity[key[1]] + 1e-6}
         if not over:
             return
-        for demand, held_now in rising:
-            blocked = next(
-                (
-                    node
-                    for node in ancestors(nodes, demand.node)
-                    if any((node, p) in over for p in demand.phases)
-                ),
-                None,
-            )
+        step = self.allocation_settings.step
+        for demand, held_now in reversed(rising):
+            path = ancestors(nodes, demand.node)
+            excess = 0.0
+            blocked: str | None = None
+            for node in path:
+                for p in demand.phases:
+                    beyond = load[(node, p)] - nodes[node].capacity[p]
+                    if beyond > excess + 1e-6:
+                        excess, blocked = beyond, node
             if blocked is None:
                 continue
+            allocation = result[demand.key]
             held = held_now if held_now >= demand.min_current else 0.0
-            reason = Reason.PAUSED if held == 0 else result[demand.key].reason
-            result[demand.key] = Allocation(held, reason, blocked)
+            # Rounded down to the step: what fits, never a fraction more.
+            trimmed = round(math.floor((allocation.limit - excess) / step + 1e-6) * step, 6)
+            if trimmed >= max(demand.min_current, held):
+                result[demand.key] = Allocation(trimmed, allocation.reason, blocked)
+            else:
+                reason = Reason.PAUSED if held == 0 else allocation.reason
+                result[demand.key] = Allocation(held, reason, blocked)
+            freed = allocation.limit - result[demand.key].limit
+            for node in path:
+                for p in demand.phases:
+                    load[(node, p)] -= freed
 
     # --- readings -------------------------------------------------------------------
 
