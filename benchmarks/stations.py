@@ -476,7 +476,7 @@ def _print_profile(profiler: cProfile.Profile) -> None:
     stats.sort_stats("tottime").print_stats(15)
     stats.sort_stats("cumulative").print_stats(
         r"charge_zones|ocpp/|jsonschema/validators|websockets/asyncio|homeassistant/core\.py",
-        20,
+        int(os.environ.get("CZ_PROFILE_LINES", "20")),
     )
     print("    cProfile of the HA event loop thread (tottime, then cumulative):")
     print("\n".join("      " + line for line in out.getvalue().splitlines() if line.strip()))

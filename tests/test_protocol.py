@@ -274,3 +274,26 @@ def sample_set() -> dict[str, Any]:
         "timestamp": "2026-11-24T08:00:00Z",
         "sampledValue": [{"value": "1000", "measurand": "Energy.Active.Import.Register"}],
     }
+
+
+def test_a_badge_list_is_wired_once_and_never_mistaken_for_another() -> None:
+    """The badge list goes to every station in wire form made once per list; a new list
+    (even one whose entries land where a freed list's were in memory) is wired anew."""
+    from custom_components.charge_zones.central.connection import (  # noqa: PLC0415
+        _wired_list,
+    )
+
+    entries = [
+        {"id_tag": f"T{i}", "id_tag_info": {"status": "Accepted", "parent_id_tag": None}}
+        for i in range(3)
+    ]
+    wired = _wired_list(entries)
+    assert wired == [{"idTag": f"T{i}", "idTagInfo": {"status": "Accepted"}} for i in range(3)]
+    assert _wired_list(list(entries)) is wired  # the same entries: the same wire form
+    assert _wired_list(entries[:2]) == wired[:2]
+    for n in range(200):
+        fresh = [{"id_tag": f"R{n}-{i}", "id_tag_info": {"status": "Blocked"}} for i in range(2)]
+        assert _wired_list(fresh) == [
+            {"idTag": f"R{n}-{i}", "idTagInfo": {"status": "Blocked"}} for i in range(2)
+        ]
+        del fresh

@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields, is_dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 import functools
+import itertools
 import json
 import logging
 from pathlib import Path
@@ -508,9 +509,9 @@ class StationConnection(ChargePoint):  # type: ignore[misc]
             action=action,
             payload=_wire(payload),
         )
-        # The same request to many stations (a badge list, a configuration key) is
-        # checked once: a valid payload stays valid.
-        text = json.dumps([action, request.payload], sort_keys=True, default=str)
+        # The same request to many stations (a badge list, a configuration key, a
+        # profile starting now) is checked once: a valid payload stays valid.
+        text = json.dumps([action, _key_form(request.payload)], sort_keys=True, default=str)
         if text not in _VALID_REQUESTS:
             try:
                 await validate_payload(request, self._ocpp_version)
@@ -545,7 +546,7 @@ class StationConnection(ChargePoint):  # type: ignore[misc]
         """
         if not isinstance(payload, dict):
             raise _type_error(f"the answer to {action} is not a JSON object")
-        errors = _schema_errors(MessageType.CallResult, action, payload)
+        errors = _answer_errors(action, payload)
         harmful = [e for e in errors if e.validator not in _HARMLESS]
         if harmful:
             raise _schema_error(harmful[0])
@@ -662,7 +663,7 @@ class StationConnection(ChargePoint):  # type: ignore[misc]
             call.SendLocalList(
                 list_version=version,
                 update_type=update_type,
-                local_authorization_list=[dict(entry) for entry in entries],
+                local_authorization_list=_wired_list(entries),
             )
         )
         return str(result.status)
@@ -737,6 +738,13 @@ def _load(raw_msg: str | bytes) -> list[Any]:
 # Requests already checked against their schema (as sent: action and payload).
 _VALID_REQUESTS: set[str] = set()
 _VALID_REQUESTS_KEPT = 256
+_WIRED_TOKENS = itertools.count()
+_WIRED_LISTS: dict[tuple[int, ...], tuple[tuple[Any, ...], _Wired]] = {}
+_WIRED_LISTS_KEPT = 64
+_CHECKED_ANSWERS: dict[tuple[str, str], list[Any]] = {}
+_CHECKED_ANSWERS_KEPT = 512
+_ANSWER_KEY_MAX = 2000
+_DATE_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?(Z|[+-]\d\d:\d\d)\Z")
 _SCHEMA_DIR = Path(ocpp_messages.__file__).parent / "v16" / "schemas"
 _VALIDATORS: dict[tuple[int, str], Any] = {}
 
@@ -758,12 +766,79 @@ def _camel(key: str) -> str:
     return str(next(iter(snake_to_camel_case({key: None}))))
 
 
+class _Wired(list[Any]):
+    """A list already in wire form, never changed once made (see `_wired_list`)."""
+
+    __slots__ = ("token",)
+
+    def __init__(self, items: list[Any]) -> None:
+        super().__init__(items)
+        self.token = next(_WIRED_TOKENS)
+
+
+def _wired_list(entries: Sequence[Mapping[str, Any]]) -> _Wired:
+    """A badge list in wire form, made once for the same entries.
+
+    A badge list goes to every station, in the same chunks of the same entry objects
+    (the badges keep them per day): wired once, not once per station. The cache holds
+    the entries it was made from, so their ids cannot be reused while it is kept.
+    """
+    key = tuple(map(id, entries))
+    known = _WIRED_LISTS.get(key)
+    if known is not None and all(a is b for a, b in zip(known[0], entries, strict=True)):
+        return known[1]
+    wired = _Wired([_wire(dict(entry)) for entry in entries])
+    if len(_WIRED_LISTS) >= _WIRED_LISTS_KEPT:
+        _WIRED_LISTS.clear()
+    _WIRED_LISTS[key] = (tuple(entries), wired)
+    return wired
+
+
+def _key_form(value: Any) -> Any:
+    """A payload as it stands in the checked-requests key.
+
+    Two requests with the same key pass or fail the schema alike: a badge list in wire
+    form stands by its token (never changed once made); a timestamp by its length (the
+    schemas check a date-time's type and length, not its digits), so a profile that
+    starts now is not checked anew every second.
+    """
+    if isinstance(value, _Wired):
+        return f"\x00wired {value.token}"
+    if isinstance(value, str):
+        return f"\x00date-time {len(value)}" if _DATE_TIME.match(value) else value
+    if isinstance(value, dict):
+        return {k: _key_form(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_key_form(v) for v in value]
+    return value
+
+
+def _answer_errors(action: str, payload: dict[str, Any]) -> list[Any]:
+    """`_schema_errors` of an answer, worked out once for the same small answer.
+
+    Most answers are the same few words ({"status": "Accepted"}) from every station.
+    """
+    text = json.dumps(payload, sort_keys=True, default=str)
+    if len(text) > _ANSWER_KEY_MAX:
+        return _schema_errors(MessageType.CallResult, action, payload)
+    key = (action, text)
+    errors = _CHECKED_ANSWERS.get(key)
+    if errors is None:
+        errors = _schema_errors(MessageType.CallResult, action, payload)
+        if len(_CHECKED_ANSWERS) >= _CHECKED_ANSWERS_KEPT:
+            _CHECKED_ANSWERS.clear()
+        _CHECKED_ANSWERS[key] = errors
+    return errors
+
+
 def _wire(value: Any) -> Any:
     """A command as sent: camelCase keys, no None.
 
     What the library does, without its deep copies: a badge list of hundreds of entries
     goes to every station.
     """
+    if isinstance(value, _Wired):
+        return value
     if isinstance(value, dict):
         return {_camel(k): _wire(v) for k, v in value.items() if v is not None}
     if isinstance(value, list):
