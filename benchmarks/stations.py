@@ -471,6 +471,8 @@ async def _between_statistics(duration: float) -> None:
 
 
 def _print_profile(profiler: cProfile.Profile) -> None:
+    if dump := os.environ.get("CZ_PROFILE_DUMP"):  # for pstats, one file per window
+        profiler.dump_stats(f"{dump}.{time.monotonic_ns()}")
     out = io.StringIO()
     stats = pstats.Stats(profiler, stream=out)
     stats.sort_stats("tottime").print_stats(15)

@@ -12,6 +12,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
 
+from custom_components.charge_zones.central.connection import _wired_list
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 
@@ -279,10 +280,6 @@ def sample_set() -> dict[str, Any]:
 def test_a_badge_list_is_wired_once_and_never_mistaken_for_another() -> None:
     """The badge list goes to every station in wire form made once per list; a new list
     (even one whose entries land where a freed list's were in memory) is wired anew."""
-    from custom_components.charge_zones.central.connection import (  # noqa: PLC0415
-        _wired_list,
-    )
-
     entries = [
         {"id_tag": f"T{i}", "id_tag_info": {"status": "Accepted", "parent_id_tag": None}}
         for i in range(3)

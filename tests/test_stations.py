@@ -276,3 +276,27 @@ async def test_meter_values_refresh_only_what_shows_readings(
         assert told == ["readings", "readings"]
     for undo in remove:
         undo()
+
+
+async def test_connected_stations_follow_connects_replacements_and_removal(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    """The hub's count of connected stations: a connection replaced by a new one of the
+    same station counts once, and a station removed while connected no longer counts."""
+    sensor = f"{loaded_entry.entry_id}_connected_stations"
+    mono = StationClient(ws_url(loaded_entry), "MONO-L2")
+    duo = StationClient(ws_url(loaded_entry), "DUO")
+    await (await mono.connect()).boot()
+    await (await duo.connect()).boot()
+    await wait_until(hass, lambda: state_of(hass, "sensor", sensor) == "2")
+    # DUO opens a second websocket (e.g. after a network blip) before the first closes.
+    again = StationClient(ws_url(loaded_entry), "DUO")
+    await (await again.connect()).boot()
+    await duo.close()
+    await hass.async_block_till_done()
+    assert state_of(hass, "sensor", sensor) == "2"
+    assert hass.config_entries.async_remove_subentry(loaded_entry, "sub_MONO-L2")
+    await wait_until(hass, lambda: state_of(hass, "sensor", sensor) == "1")
+    await again.close()
+    await wait_until(hass, lambda: state_of(hass, "sensor", sensor) == "0")
+    await mono.close()

@@ -271,6 +271,8 @@ class Site:
         self.badges = BadgeBook()
         self.stations: dict[str, Station] = {}  # by subentry id
         self._by_ocpp_id: dict[str, Station] = {}
+        # Stations with an open websocket (subentry ids): counted at every connect.
+        self._connected: set[str] = set()
         self.unknown_stations: dict[str, UnknownStation] = {}
         self._invalid_ids: set[str] = set()
         self._meters_reported: set[str] = set()
@@ -423,6 +425,7 @@ class Site:
                     self._by_ocpp_id[config.station_id] = station
                     if (connection := station.connection) is not None:
                         station.detach(connection)
+                        self._connected.discard(station.config.subentry_id)
                         await connection._connection.close(1000, "station renamed")
                     self._rename_device(station, config.station_id)
                 old = station.config
@@ -692,6 +695,7 @@ class Site:
 
     def _remove_station(self, subentry_id: str) -> None:
         station = self.stations.pop(subentry_id)
+        self._connected.discard(subentry_id)
         if (publisher := self._publishers.pop(subentry_id, None)) is not None:
             publisher.close()
         self._by_ocpp_id.pop(station.station_id, None)
@@ -974,6 +978,7 @@ class Site:
     def _on_connect(self, connection: StationConnection) -> None:
         station = self._by_ocpp_id[connection.id]
         station.attach(connection)
+        self._connected.add(station.config.subentry_id)
         self.notify()
 
     @callback
@@ -981,6 +986,8 @@ class Site:
         station = self._by_ocpp_id.get(connection.id)
         if station is not None:
             station.detach(connection)
+            if not station.connected:
+                self._connected.discard(station.config.subentry_id)
         self.notify()
 
     @callback
@@ -1026,7 +1033,7 @@ class Site:
     @property
     def connected_count(self) -> int:
         """Number of connected stations."""
-        return sum(1 for station in self.stations.values() if station.connected)
+        return len(self._connected)
 
     # --- badges -----------------------------------------------------------------
 
