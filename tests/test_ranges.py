@@ -46,6 +46,7 @@ RANGES: dict[str, dict[str, tuple[float, str, str, str | None]]] = {
         "solar_stop_delay": (-5, "0", "3600", "s"),
         "solar_min_on_time": (7201, "0", "7200", "s"),
         "solar_smoothing": (601, "0", "600", "s"),
+        "peak_limit": (10000.5, "0", "10000", "kW"),
         "price": (-0.1, "0", "1000", None),
     },
     "zone": {

@@ -33,10 +33,12 @@ from .central.server import listen_error
 from .const import (
     CONF_CERTFILE,
     CONF_CURRENCY,
+    CONF_GRID_METER,
     CONF_HEARTBEAT_INTERVAL,
     CONF_HOST,
     CONF_KEYFILE,
     CONF_METER_INTERVAL,
+    CONF_PEAK_LIMIT,
     CONF_PORT,
     CONF_PRICE,
     CONF_PRICE_ENTITY,
@@ -384,6 +386,9 @@ HUB_OPTIONS_SCHEMA = OPTIONS_SCHEMA.extend(
         vol.Required(CONF_SOLAR_SMOOTHING, default=DEFAULT_SOLAR_SMOOTHING): vol.All(
             _number(0, 600, unit="s"), vol.Coerce(int)
         ),
+        vol.Optional(CONF_PEAK_LIMIT): vol.All(
+            _number(0, 10000, 0.1, unit="kW"), vol.Coerce(float)
+        ),
         vol.Required(CONF_TARIFF, default=TARIFF_NONE): selector.SelectSelector(
             selector.SelectSelectorConfig(
                 options=TARIFF_KINDS,
@@ -432,6 +437,15 @@ class ChargeZonesOptionsFlow(OptionsFlow):
                 HUB_OPTIONS_SCHEMA, user_input, await decimal_mark(self.hass)
             )
             errors |= out_of_range
+            peak = float(user_input.get(CONF_PEAK_LIMIT) or 0)
+            if (
+                peak > 0
+                and CONF_PEAK_LIMIT not in errors
+                and not any(
+                    sub.data.get(CONF_GRID_METER) for sub in self.config_entry.subentries.values()
+                )
+            ):
+                errors[CONF_PEAK_LIMIT] = "peak_needs_grid_meter"
             if not errors:
                 return self.async_create_entry(
                     data={
@@ -444,6 +458,7 @@ class ChargeZonesOptionsFlow(OptionsFlow):
                         CONF_SOLAR_STOP_DELAY: int(user_input[CONF_SOLAR_STOP_DELAY]),
                         CONF_SOLAR_MIN_ON: int(user_input[CONF_SOLAR_MIN_ON]),
                         CONF_SOLAR_SMOOTHING: int(user_input[CONF_SOLAR_SMOOTHING]),
+                        **({CONF_PEAK_LIMIT: peak} if peak > 0 else {}),
                         **tariff,
                     }
                 )

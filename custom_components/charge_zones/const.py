@@ -134,6 +134,8 @@ DEFAULT_SOLAR_MIN_ON: Final = 600
 # Hub option: the surplus is averaged over this window (s; 0: each reading as it is)
 CONF_SOLAR_SMOOTHING: Final = "solar_smoothing"
 DEFAULT_SOLAR_SMOOTHING: Final = 30
+# The site's peak limit: the highest 15-minute average import from the grid (kW).
+CONF_PEAK_LIMIT: Final = "peak_limit"
 
 # Station subentry: where it connects ("local": the central system's server; "remote": Home
 # Assistant's web server, for cloud-connected stations, never load-managed) and its

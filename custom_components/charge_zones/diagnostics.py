@@ -170,6 +170,10 @@ def _load(site: Site) -> dict[str, Any]:
             "surplus_power": load.surplus_power,
             "sessions": {key: asdict(cap) for key, cap in load.solar_caps.items()},
         },
+        # The peak limit's quarter hour (W, J, epoch seconds) and the stations' room (W).
+        "peak": None
+        if load.peak is None
+        else {**asdict(load.peak), "charging_room": load.peak_room},
     }
 
 

@@ -38,6 +38,7 @@ from .dlm.budget import (
     zone_chain,
 )
 from .dlm.control import ControlSettings, OtherLoadEstimator, StationControl
+from .dlm.peak import PeakWindow, charging_room
 from .dlm.solar import (
     SOLAR_MODES,
     ChargingMode,
@@ -62,6 +63,7 @@ from .stations import Station
 _LOGGER = logging.getLogger(__package__)
 
 CYCLE_INTERVAL = 1.0
+PEAK_NODE = "peak"  # the capacity node of the site's peak limit, above every zone
 MIN_CYCLE_SPACING = 0.1
 Triple = tuple[float, float, float]
 ZERO: Triple = (0.0, 0.0, 0.0)
@@ -328,6 +330,11 @@ class LoadManager:
         self.solar_caps: dict[str, SolarCap] = {}
         self._grid_reported = False
         self._grid_voltages: tuple[float, ...] = (NOMINAL_VOLTAGE,) * 3
+        # The site's peak limit (None: none set); the power the stations may draw under
+        # it, last cycle (W; None: no limit, or the grid meter is not read).
+        self.peak: PeakWindow | None = None
+        self.peak_room: float | None = None
+        self._peak_reported = False
         self._runs: dict[str, _StationRun] = {}
         self._wake = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
@@ -432,6 +439,8 @@ class LoadManager:
             return None
         if key in self.zones:
             return self.zones[key].name
+        if key == PEAK_NODE:
+            return "peak limit"
         meter = self.meters.get(key.removeprefix("meter:"))
         return meter.name if meter else key
 
@@ -623,7 +632,7 @@ class LoadManager:
             managed = [s for s in managed if _zone(s) not in starting]
             by_zone = {k: v for k, v in by_zone.items() if k not in starting}
 
-        nodes = budget.nodes
+        nodes = self._peak_limit(budget.nodes, managed, readings, now, wall)
         fixed: dict[str, Allocation] = {}
         demands: list[Demand] = []
         solar: list[tuple[Demand, SolarDemand]] = []
@@ -742,6 +751,74 @@ class LoadManager:
         """Apply the solar delays and smoothing window (options)."""
         self.solar.settings = settings
         self._surplus_window.span = settings.smoothing
+
+    def set_peak_target(self, kilowatts: float | None) -> None:
+        """The site's peak limit: the highest 15-minute average import (None: none)."""
+        if not kilowatts:
+            self.peak = None
+            self.peak_room = None
+        elif self.peak is None:
+            self.peak = PeakWindow(kilowatts * 1000.0)
+        else:
+            self.peak.target = kilowatts * 1000.0
+
+    def _peak_limit(
+        self,
+        nodes: dict[str, Node],
+        managed: list[Station],
+        readings: Mapping[str, _Reading | None],
+        now: float,
+        wall: datetime,
+    ) -> dict[str, Node]:
+        """The nodes under the site's peak limit (a node above every other one).
+
+        Its capacity is the power the stations may draw under the limit (see
+        dlm.peak), in amperes per phase as if spread over the three phases (a
+        single-phase car gets less than the power would allow: the safe side). Without
+        a reading of the grid meter the window cannot be followed: the stations keep
+        their minimums and no more (rotation pauses the rest), said once in the log.
+        """
+        window = self.peak
+        if window is None:
+            return nodes
+        grid = self._grid_currents(now)
+        if grid is None:
+            self.peak_room = None
+            if not self._peak_reported:
+                self._peak_reported = True
+                _LOGGER.warning(
+                    "Peak limit without a reading of the grid meter (none is marked as the "
+                    "building's grid connection, or it is not read): the stations keep "
+                    "their minimum current and no more"
+                )
+            mins = [0.0, 0.0, 0.0]
+            for station in managed:
+                if _session_connectors(station):
+                    for p in _phase_indices(station):
+                        mins[p] += station.config.min_current * max(
+                            1, len(_session_connectors(station))
+                        )
+            cap = max(mins)
+        else:
+            self._peak_reported = False
+            volts = self._grid_voltages
+            grid_import = sum(i * v for i, v in zip(grid, volts, strict=True))
+            at = wall.timestamp()
+            window.add(at, grid_import)
+            charging = sum(
+                sum(a * v for a, v in zip(reading.raw, volts, strict=True))
+                for reading in readings.values()
+                if reading is not None
+            )
+            self.peak_room = charging_room(window.allowed(at), grid_import, charging)
+            cap = self.peak_room / sum(volts)
+        cap = math.floor(cap * 10 + 1e-6) / 10
+        result = {
+            key: node if node.parents else Node(key, node.capacity, (PEAK_NODE,))
+            for key, node in nodes.items()
+        }
+        result[PEAK_NODE] = Node(PEAK_NODE, (cap, cap, cap))
+        return result
 
     def _grid_currents(self, now: float) -> Triple | None:
         """Signed currents per phase at the grid connection (A, export < 0), or None.

@@ -27,7 +27,7 @@ from .sensors.badge import (
     _move_badge_sensors_to_holders,
     holders_of,
 )
-from .sensors.hub import ConnectedStationsSensor, SolarSurplusSensor
+from .sensors.hub import ConnectedStationsSensor, PeakSensor, SolarSurplusSensor
 from .sensors.meter import METER_SENSORS, MeterSensor
 from .sensors.station import _forget_unmanaged_sensors, station_sensors
 from .sensors.zone import ZONE_SENSORS, ZoneSensor
@@ -43,7 +43,7 @@ async def async_setup_entry(
 ) -> None:
     """Set up sensors for the hub and every station, now and when added."""
     site = entry.runtime_data
-    async_add_entities([ConnectedStationsSensor(site), SolarSurplusSensor(site)])
+    async_add_entities([ConnectedStationsSensor(site), SolarSurplusSensor(site), PeakSensor(site)])
     entry.async_on_unload(
         add_for_subentries(
             site,

@@ -60,6 +60,7 @@ from .const import (
     CONF_NAME,
     CONF_PARENT_ZONE,
     CONF_PASSWORD,
+    CONF_PEAK_LIMIT,
     CONF_POLL_INTERVAL,
     CONF_PORT,
     CONF_PRIORITY,
@@ -505,6 +506,7 @@ class Site:
         """Hand the connections, meters and zones to the load manager."""
         self.load.control = self._control_settings()
         self.load.solar_settings(self._solar_settings())
+        self.load.set_peak_target(self.entry.options.get(CONF_PEAK_LIMIT))
         connections: dict[str, ConnectionConfig] = {}
         meters: dict[str, MeterConfig] = {}
         zones: dict[str, ZoneConfig] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from homeassistant.components.sensor import (
@@ -96,3 +97,65 @@ class SolarSurplusSensor(HubEntity, SensorEntity):
     def _snapshot(self) -> Any:
         surplus = self.site.load.surplus
         return None if surplus is None else tuple(round(v, 1) for v in surplus)
+
+
+class PeakSensor(HubEntity, SensorEntity):
+    """The building's average import in the current quarter hour, under the peak limit (kW).
+
+    Unavailable without a peak limit (hub options) or before the grid meter is read in
+    the quarter hour. Attributes: the limit, the import still allowed until the quarter
+    hour ends, and the power the stations may draw under it now.
+    """
+
+    _attr_device_class = SensorDeviceClass.POWER
+    _attr_native_unit_of_measurement = UnitOfPower.KILO_WATT
+    _attr_state_class = SensorStateClass.MEASUREMENT
+    _attr_suggested_display_precision = 2
+
+    def __init__(self, site: Site) -> None:
+        """Create the sensor."""
+        super().__init__(
+            site, SensorEntityDescription(key="peak_average", translation_key="peak_average")
+        )
+
+    async def async_added_to_hass(self) -> None:
+        """Also follow the load manager's cycles."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self.site.load.add_listener(self._handle_update))
+
+    def _average(self) -> float | None:
+        window = self.site.load.peak
+        return None if window is None else window.average(time.time())
+
+    @property
+    def available(self) -> bool:
+        """Only with a peak limit and the quarter hour's import measured."""
+        return self._average() is not None
+
+    @property
+    def native_value(self) -> float | None:
+        """The quarter hour's average import so far (kW)."""
+        average = self._average()
+        return None if average is None else round(average / 1000.0, 2)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """The limit, what may still be imported on average, the stations' room (kW)."""
+        load = self.site.load
+        window = load.peak
+        if window is None:
+            return None
+        room = load.peak_room
+        return {
+            "limit": round(window.target / 1000.0, 2),
+            "allowed": round(window.allowed(time.time()) / 1000.0, 2),
+            "charging_room": None if room is None else round(room / 1000.0, 2),
+        }
+
+    def _snapshot(self) -> Any:
+        average = self._average()
+        room = self.site.load.peak_room
+        return (
+            None if average is None else round(average / 1000.0, 2),
+            None if room is None else round(room / 1000.0, 1),
+        )

@@ -1,0 +1,95 @@
+"""The site's peak limit: keep the building's 15-minute average import under a target.
+
+Many grid tariffs bill the highest 15-minute average power drawn from the grid. The
+window is the clock's quarter hour (:00, :15, :30, :45, as meters bill it). Each load
+management cycle adds the import measured at the grid connection (export counts as 0:
+it does not lower a billed peak) to the window's energy; what is left of the window's
+allowance (target x 15 min - energy so far) spread over the time left is the import
+allowed from now on. The charging stations may draw that minus what the rest of the
+building draws (the grid import minus what the stations draw now).
+
+When unsure, less: the part of the quarter hour before the first reading (a start of
+Home Assistant) and a gap in the readings longer than `MAX_GAP` count as the target or
+the import measured, whichever is higher; near the window's end the time left counts as
+at least `MIN_HORIZON`, so a nearly spent window does not let a burst through.
+
+No Home Assistant import here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import math
+
+WINDOW = 900.0  # seconds: the billing period of a peak tariff
+MAX_GAP = 10.0  # seconds between readings counted as measured
+MIN_HORIZON = 60.0  # seconds: the time left is never counted as less
+
+
+@dataclass(slots=True)
+class PeakWindow:
+    """The import energy of the current quarter hour (wall-clock seconds, watts)."""
+
+    target: float  # W: the highest 15-minute average import wanted
+    start: float | None = None  # the window's start (epoch seconds)
+    energy: float = 0.0  # J imported in the window so far
+    last_at: float | None = None
+    last_power: float = 0.0
+
+    def add(self, at: float, import_power: float) -> None:
+        """Count the import from the last reading to this one (left Riemann sum)."""
+        power = max(0.0, import_power)
+        start = math.floor(at / WINDOW) * WINDOW
+        if self.last_at is None or at <= self.last_at:
+            if self.start != start:
+                # The quarter hour began before the first reading: what was imported
+                # until now is unknown, counted at the target or this import if higher.
+                self.start = start
+                self.energy = max(power, self.target) * (at - start)
+            self.last_at, self.last_power = at, power
+            return
+        since = self.last_at
+        while since < at:
+            window_start = math.floor(since / WINDOW) * WINDOW
+            if self.start != window_start:
+                self.start, self.energy = window_start, 0.0
+            until = min(at, window_start + WINDOW)
+            self.energy += self._assumed(since, at) * (until - since)
+            since = until
+        if self.start != start:
+            self.start, self.energy = start, 0.0
+        self.last_at, self.last_power = at, power
+
+    def _assumed(self, since: float, at: float) -> float:
+        """The import counted between two readings: the earlier one's, or more on a gap."""
+        if at - since > MAX_GAP:
+            return max(self.last_power, self.target)
+        return self.last_power
+
+    def average(self, at: float) -> float | None:
+        """The window's average import so far (W), None before a whole second of it."""
+        if self.start is None or self.last_at is None:
+            return None
+        elapsed = min(at, self.last_at) - self.start
+        if elapsed < 1.0 or math.floor(at / WINDOW) * WINDOW != self.start:
+            return None
+        return self.energy / elapsed
+
+    def allowed(self, at: float) -> float:
+        """The import allowed from now to the window's end (W), never below 0."""
+        if self.start is None or math.floor(at / WINDOW) * WINDOW != self.start:
+            return self.target
+        left = max(MIN_HORIZON, self.start + WINDOW - at)
+        return max(0.0, (self.target * WINDOW - self.energy) / left)
+
+
+def charging_room(allowed: float, grid_import: float, charging: float) -> float:
+    """The power the charging stations may draw (W).
+
+    allowed: the import allowed now; grid_import: the import measured now (export
+    negative); charging: what the stations draw now, as far as their readings show (a
+    station without a reading counts as 0: its draw is the rest of the building's, the
+    safe side). What the rest of the building draws may be negative (the roof's
+    production beyond it): the stations may use that too without importing more.
+    """
+    return max(0.0, allowed - (grid_import - charging))
