@@ -53,6 +53,8 @@ RANGES: dict[str, dict[str, tuple[float, str, str, str | None]]] = {
         "max_current": (-1, "0", "1000", "A"),
         "failsafe_current": (5, "6", "32", "A"),
         "stale_after": (601, "2", "600", "s"),
+        "reduced_current": (1001, "0", "1000", "A"),
+        "reduce_price_above": (-1000.5, "-1000", "1000", None),
     },
     "station": {
         "connectors": (0, "1", "10", None),
@@ -80,6 +82,11 @@ VALID: dict[str, dict[str, Any]] = {
     "station": {"station_id": "CP-RANGE", "zone": "zone_car_park"},
     "meter": {"name": "Main meter", "amperage": 63, "meter_model": "sdm630"},
     "connection": {"name": "Gateway 2", "host": "127.0.0.1", "port": 1502},
+}
+
+#: What a field needs beside it for the form to go through once it is in range.
+COMPANIONS: dict[tuple[str, str], dict[str, Any]] = {
+    ("zone", "reduced_current"): {"reduce_when": "input_boolean.peak_hours"},
 }
 
 CASES = [(form, field) for form, fields in RANGES.items() for field in fields]
@@ -156,7 +163,7 @@ async def test_number_out_of_range_refused_in_words(
     within it, the same form goes through."""
     value, minimum, maximum, unit = RANGES[form][field]
     result, _entry = await _open(hass, form)
-    user_input = initial_form_data(result) | VALID[form]
+    user_input = initial_form_data(result) | VALID[form] | COMPANIONS.get((form, field), {})
     if form == "hub":
         user_input["port"] = free_port()
     user_input[field] = value

@@ -136,6 +136,12 @@ CONF_SOLAR_SMOOTHING: Final = "solar_smoothing"
 DEFAULT_SOLAR_SMOOTHING: Final = 30
 # The site's peak limit: the highest 15-minute average import from the grid (kW).
 CONF_PEAK_LIMIT: Final = "peak_limit"
+# A zone's reduced maximum (tariff windows): the current, while an on/off entity (a
+# schedule helper, a binary sensor...) is on or a price entity is above a threshold.
+CONF_REDUCED_CURRENT: Final = "reduced_current"
+CONF_REDUCE_WHEN: Final = "reduce_when"
+CONF_REDUCE_PRICE: Final = "reduce_price_entity"
+CONF_REDUCE_PRICE_ABOVE: Final = "reduce_price_above"
 
 # Station subentry: where it connects ("local": the central system's server; "remote": Home
 # Assistant's web server, for cloud-connected stations, never load-managed) and its

@@ -170,6 +170,11 @@ def _load(site: Site) -> dict[str, Any]:
             "surplus_power": load.surplus_power,
             "sessions": {key: asdict(cap) for key, cap in load.solar_caps.items()},
         },
+        # Zones whose maximum is reduced now (tariff windows, prices): A, and why.
+        "zone_reductions": {
+            key: {"current": current, "reason": site.zone_reductions.reasons.get(key)}
+            for key, current in load.zone_reductions.items()
+        },
         # The peak limit's quarter hour (W, J, epoch seconds) and the stations' room (W).
         "peak": None
         if load.peak is None

@@ -333,6 +333,8 @@ class LoadManager:
         # The site's peak limit (None: none set); the power the stations may draw under
         # it, last cycle (W; None: no limit, or the grid meter is not read).
         self.peak: PeakWindow | None = None
+        # Zones whose maximum is reduced now (zone -> A; see zone_limits).
+        self.zone_reductions: dict[str, float] = {}
         self.peak_room: float | None = None
         self._peak_reported = False
         self._runs: dict[str, _StationRun] = {}
@@ -579,7 +581,12 @@ class LoadManager:
         wall = datetime.now(UTC)
         self.last_cycle = now
         self.cycles += 1
-        specs = {key: zone.spec for key, zone in self.zones.items()}
+        specs = {
+            key: zone.spec
+            if (reduced := self.zone_reductions.get(key)) is None
+            else replace(zone.spec, max_current=min(zone.spec.max_current, reduced))
+            for key, zone in self.zones.items()
+        }
         managed = [s for s in self._stations() if s.config.zone in specs]
         by_zone: dict[str, list[Station]] = {key: [] for key in specs}
         for station in managed:
@@ -751,6 +758,12 @@ class LoadManager:
         """Apply the solar delays and smoothing window (options)."""
         self.solar.settings = settings
         self._surplus_window.span = settings.smoothing
+
+    def set_zone_reductions(self, currents: Mapping[str, float]) -> None:
+        """The zones whose maximum is reduced now (tariff windows, prices): zone -> A."""
+        if dict(currents) != self.zone_reductions:
+            self.zone_reductions = dict(currents)
+            self.request_cycle()
 
     def set_peak_target(self, kilowatts: float | None) -> None:
         """The site's peak limit: the highest 15-minute average import (None: none)."""

@@ -121,6 +121,7 @@ from .subentries import (
     zone_phases,
 )
 from .tariff import HubTariff
+from .zone_limits import ZoneReductions, zone_reduction
 
 _LOGGER = logging.getLogger(__package__)
 
@@ -303,6 +304,8 @@ class Site:
             control=self._control_settings(),
             solar=self._solar_settings(),
         )
+        # Zones' reduced maximums (tariff windows, prices), from Home Assistant entities.
+        self.zone_reductions = ZoneReductions(hass, self.load.set_zone_reductions)
 
     # --- lifecycle -------------------------------------------------------------
 
@@ -379,6 +382,7 @@ class Site:
         for publisher in self._publishers.values():
             publisher.close()
         self._publishers.clear()
+        self.zone_reductions.close()
         await self.load.async_stop()
         await self.server.stop()
         await self.links.close_all("central system stopping")
@@ -523,6 +527,14 @@ class Site:
                     "%s %s is not usable: %s", subentry.subentry_type, subentry.title, err
                 )
         await self.load.async_configure(connections, meters, zones)
+        self.zone_reductions.configure(
+            [
+                reduction
+                for subentry in self.entry.subentries.values()
+                if subentry.subentry_type == SUBENTRY_ZONE
+                and (reduction := zone_reduction(subentry)) is not None
+            ]
+        )
         for listener in list(self._configured):
             listener()
 

@@ -20,6 +20,10 @@ from ..const import (
     CONF_MAX_CURRENT,
     CONF_NAME,
     CONF_PARENT_ZONE,
+    CONF_REDUCE_PRICE,
+    CONF_REDUCE_PRICE_ABOVE,
+    CONF_REDUCE_WHEN,
+    CONF_REDUCED_CURRENT,
     CONF_STALE_AFTER,
     CONF_ZONE_PHASES,
     DEFAULT_FAILSAFE_CURRENT,
@@ -73,6 +77,21 @@ def _parent_cycle(entry: ConfigEntry, zone_id: str | None, parent_id: str) -> bo
     return False
 
 
+def _reduction_errors(data: dict[str, Any]) -> dict[str, str]:
+    """A reduced maximum needs what triggers it, and the other way round."""
+    reduced = data.get(CONF_REDUCED_CURRENT)
+    triggers = data.get(CONF_REDUCE_WHEN) or data.get(CONF_REDUCE_PRICE)
+    if reduced is None:
+        return {CONF_REDUCED_CURRENT: "reduced_current_required"} if triggers else {}
+    if not triggers:
+        return {CONF_REDUCE_WHEN: "reduce_trigger_required"}
+    if reduced > data[CONF_MAX_CURRENT] > 0:
+        return {CONF_REDUCED_CURRENT: "reduced_above_max"}
+    if data.get(CONF_REDUCE_PRICE) and data.get(CONF_REDUCE_PRICE_ABOVE) is None:
+        return {CONF_REDUCE_PRICE_ABOVE: "price_above_required"}
+    return {}
+
+
 class ZoneSubentryFlow(ConfigSubentryFlow):
     """Add or edit an electrical zone."""
 
@@ -100,6 +119,21 @@ class ZoneSubentryFlow(ConfigSubentryFlow):
         )
         fields[vol.Required(CONF_STALE_AFTER, default=DEFAULT_STALE_AFTER)] = vol.All(
             _number(2, 600, 1, "s"), vol.Coerce(float)
+        )
+        # Tariff windows: a lower maximum while an entity is on or a price is high.
+        fields[vol.Optional(CONF_REDUCED_CURRENT)] = vol.All(
+            _number(0, MAX_ZONE_CURRENT, 1, "A"), vol.Coerce(float)
+        )
+        fields[vol.Optional(CONF_REDUCE_WHEN)] = selector.EntitySelector(
+            selector.EntitySelectorConfig(
+                domain=["schedule", "binary_sensor", "input_boolean", "switch"]
+            )
+        )
+        fields[vol.Optional(CONF_REDUCE_PRICE)] = selector.EntitySelector(
+            selector.EntitySelectorConfig(domain=["sensor", "input_number", "number"])
+        )
+        fields[vol.Optional(CONF_REDUCE_PRICE_ABOVE)] = vol.All(
+            _number(-1000, 1000, "any"), vol.Coerce(float)
         )
         return vol.Schema(fields)
 
@@ -129,6 +163,12 @@ class ZoneSubentryFlow(ConfigSubentryFlow):
             data[CONF_CONSUMPTION_METER] = consumption
         if parent := user_input.get(CONF_PARENT_ZONE):
             data[CONF_PARENT_ZONE] = parent
+        for key in (CONF_REDUCE_WHEN, CONF_REDUCE_PRICE):
+            if user_input.get(key):
+                data[key] = user_input[key]
+        for key in (CONF_REDUCED_CURRENT, CONF_REDUCE_PRICE_ABOVE):
+            if user_input.get(key) is not None:
+                data[key] = float(user_input[key])
 
         errors: dict[str, str] = {}
         if not data[CONF_NAME]:
@@ -161,6 +201,7 @@ class ZoneSubentryFlow(ConfigSubentryFlow):
             or (maximum > 0 and maximum != stored.get(CONF_MAX_CURRENT))
         ):
             errors[CONF_FAILSAFE_CURRENT] = "failsafe_above_max"
+        errors |= _reduction_errors(data)
         return data, errors, placeholders
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:

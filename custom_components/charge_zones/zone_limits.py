@@ -1,0 +1,144 @@
+"""A zone's reduced maximum: tariff windows and prices, from Home Assistant entities.
+
+A zone may have a *reduced maximum current* that applies while an on/off entity (a
+schedule helper, a binary sensor, an input boolean, a switch) is on, or while a price
+entity (Nord Pool, Tibber, ENTSO-e, an input number...) is above a threshold. When
+unsure, less: an entity that is missing, unavailable or not a number counts as reducing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+import logging
+
+from homeassistant.config_entries import ConfigSubentry
+from homeassistant.const import STATE_ON
+from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.helpers.event import async_track_state_change_event
+
+from .const import (
+    CONF_NAME,
+    CONF_REDUCE_PRICE,
+    CONF_REDUCE_PRICE_ABOVE,
+    CONF_REDUCE_WHEN,
+    CONF_REDUCED_CURRENT,
+)
+
+_LOGGER = logging.getLogger(__package__)
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneReduction:
+    """When and to what a zone's maximum is reduced."""
+
+    zone: str  # subentry id
+    name: str
+    current: float
+    when: str | None = None  # reduced while this entity is on
+    price: str | None = None  # reduced while this entity is above price_above
+    price_above: float | None = None
+
+    @property
+    def entities(self) -> tuple[str, ...]:
+        """The entities followed."""
+        return tuple(e for e in (self.when, self.price) if e)
+
+
+def zone_reduction(subentry: ConfigSubentry) -> ZoneReduction | None:
+    """A zone subentry's reduced maximum, if it has one."""
+    data = subentry.data
+    current = data.get(CONF_REDUCED_CURRENT)
+    if current is None or not (data.get(CONF_REDUCE_WHEN) or data.get(CONF_REDUCE_PRICE)):
+        return None
+    above = data.get(CONF_REDUCE_PRICE_ABOVE)
+    return ZoneReduction(
+        zone=subentry.subentry_id,
+        name=data.get(CONF_NAME, subentry.title),
+        current=float(current),
+        when=data.get(CONF_REDUCE_WHEN) or None,
+        price=data.get(CONF_REDUCE_PRICE) or None,
+        price_above=None if above is None else float(above),
+    )
+
+
+def reduced_because(hass: HomeAssistant, reduction: ZoneReduction) -> str | None:
+    """Why the zone's maximum is reduced now (None: it is not).
+
+    "window": its on/off entity is on; "price": the price is above the threshold;
+    "unsure": an entity it follows is missing, unavailable or not a number.
+    """
+    if reduction.when:
+        state = hass.states.get(reduction.when)
+        if state is None or state.state not in (STATE_ON, "off"):
+            return "unsure"
+        if state.state == STATE_ON:
+            return "window"
+    if reduction.price:
+        state = hass.states.get(reduction.price)
+        try:
+            price = float(state.state) if state is not None else None
+        except ValueError:
+            price = None
+        if price is None or reduction.price_above is None:
+            return "unsure"
+        if price > reduction.price_above:
+            return "price"
+    return None
+
+
+class ZoneReductions:
+    """Follows the entities of every zone's reduced maximum, tells the load manager."""
+
+    def __init__(self, hass: HomeAssistant, apply: Callable[[dict[str, float]], None]) -> None:
+        """Nothing followed until `configure`."""
+        self._hass = hass
+        self._apply = apply
+        self._reductions: list[ZoneReduction] = []
+        self._unsubscribe: CALLBACK_TYPE | None = None
+        self.reasons: dict[str, str] = {}  # zone -> why it is reduced now
+        self._told: set[str] = set()
+
+    def configure(self, reductions: list[ZoneReduction]) -> None:
+        """Follow these (the zones' forms changed)."""
+        self.close()
+        self._reductions = reductions
+        entities = sorted({e for r in reductions for e in r.entities})
+        if entities:
+            self._unsubscribe = async_track_state_change_event(
+                self._hass, entities, self._on_change
+            )
+        self._update()
+
+    def close(self) -> None:
+        """Stop following."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+
+    @callback
+    def _on_change(self, _event: Event[EventStateChangedData]) -> None:
+        self._update()
+
+    def _update(self) -> None:
+        reasons: dict[str, str] = {}
+        currents: dict[str, float] = {}
+        for reduction in self._reductions:
+            why = reduced_because(self._hass, reduction)
+            if why is None:
+                continue
+            reasons[reduction.zone] = why
+            currents[reduction.zone] = reduction.current
+            if why == "unsure" and reduction.zone not in self._told:
+                self._told.add(reduction.zone)
+                _LOGGER.warning(
+                    "Zone %s: %s is missing, unavailable or not a number; its reduced "
+                    "maximum (%.1f A) applies until it is readable",
+                    reduction.name,
+                    " or ".join(reduction.entities),
+                    reduction.current,
+                )
+            elif why != "unsure":
+                self._told.discard(reduction.zone)
+        self.reasons = reasons
+        self._apply(currents)

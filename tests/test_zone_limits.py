@@ -1,0 +1,129 @@
+"""A zone's reduced maximum (tariff windows, prices), end to end: a real Modbus meter,
+real OCPP stations, Home Assistant entities as the schedule and the price."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from simulator.meter import SimulatedMeter
+
+from .helpers import wait_until
+from .test_dlm_world import (
+    ZONE,
+    _subentries,
+    charging,
+    hub,
+    limit_on,
+    managed,
+    setup,
+)
+from .test_zone_flows import start, submit
+
+WINDOW = "input_boolean.peak_hours"
+PRICE = "sensor.spot_price"
+
+
+@pytest.fixture
+async def meter() -> AsyncIterator[SimulatedMeter]:
+    """The car park's DLM meter on a real Modbus server (10 A of other load)."""
+    served = SimulatedMeter("sdm630", unit=1)
+    served.set_currents(10, 10, 10)
+    await served.start()
+    yield served
+    await served.stop()
+
+
+def _zone_data(subentries: list[Any], **extra: Any) -> list[Any]:
+    for sub in subentries:
+        if sub.get("subentry_id") == ZONE:
+            sub["data"] |= extra
+    return subentries
+
+
+async def test_the_zone_follows_its_tariff_window_and_its_price(
+    hass: HomeAssistant, port: int, meter: SimulatedMeter
+) -> None:
+    """Parking: 32 A (a 60 A supply, 10 A of other load), reduced to 12 A while the
+    peak-hours entity is on or the spot price is above 0.30. A 32 A station charging
+    alone gets its 32 A, 12 A inside the window, 12 A at a price above the threshold,
+    and 12 A when the price entity becomes unavailable (when unsure, less)."""
+    hass.states.async_set(WINDOW, "off")
+    hass.states.async_set(PRICE, "0.12")
+    subentries = _zone_data(
+        _subentries(meter.port, 60.0, [managed("CP-A", max_current=32)]),
+        reduced_current=12.0,
+        reduce_when=WINDOW,
+        reduce_price_entity=PRICE,
+        reduce_price_above=0.30,
+    )
+    entry = hub(port, subentries)
+    await setup(hass, entry)
+    client, station, _tx = await charging(entry, "CP-A")
+    site = entry.runtime_data
+    try:
+        await wait_until(hass, lambda: limit_on(station, 1) == 32.0, within=15)
+        hass.states.async_set(WINDOW, "on")
+        await wait_until(hass, lambda: limit_on(station, 1) == 12.0)
+        assert site.zone_reductions.reasons == {ZONE: "window"}
+        assert site.load.zone_states[ZONE].budget[0] == 12.0
+        hass.states.async_set(WINDOW, "off")
+        await wait_until(hass, lambda: limit_on(station, 1) == 32.0, within=15)
+        hass.states.async_set(PRICE, "0.41")
+        await wait_until(hass, lambda: limit_on(station, 1) == 12.0)
+        assert site.zone_reductions.reasons == {ZONE: "price"}
+        hass.states.async_set(PRICE, "0.29")
+        await wait_until(hass, lambda: limit_on(station, 1) == 32.0, within=15)
+        hass.states.async_set(PRICE, "unavailable")
+        await wait_until(hass, lambda: limit_on(station, 1) == 12.0)
+        assert site.zone_reductions.reasons == {ZONE: "unsure"}
+    finally:
+        await client.close()
+
+
+async def test_the_zone_form_asks_for_what_a_reduced_maximum_needs(
+    hass: HomeAssistant, port: int, meter: SimulatedMeter
+) -> None:
+    """A reduced maximum without a trigger, a trigger without a current, a current above
+    the maximum, a price without its threshold: each refused in the installer's words;
+    a complete one saved and followed without a reload."""
+    entry = hub(port, _subentries(meter.port, 60.0, []))
+    await setup(hass, entry)
+    base = {
+        "name": "Garage",
+        "max_current": 32.0,
+        "zone_phases": "l1-l2-l3",
+        "failsafe_current": 6.0,
+        "stale_after": 10.0,
+    }
+    cases = [
+        ({"reduced_current": 16.0}, {"reduce_when": "reduce_trigger_required"}),
+        ({"reduce_when": WINDOW}, {"reduced_current": "reduced_current_required"}),
+        (
+            {"reduced_current": 40.0, "reduce_when": WINDOW},
+            {"reduced_current": "reduced_above_max"},
+        ),
+        (
+            {"reduced_current": 16.0, "reduce_price_entity": PRICE},
+            {"reduce_price_above": "price_above_required"},
+        ),
+    ]
+    for extra, errors in cases:
+        result = await start(hass, entry, "zone")
+        result = await submit(hass, result, base | extra)
+        assert result["type"] is FlowResultType.FORM
+        assert result["errors"] == errors
+    hass.states.async_set(WINDOW, "on")
+    result = await start(hass, entry, "zone")
+    result = await submit(hass, result, base | {"reduced_current": 16.0, "reduce_when": WINDOW})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    garage = next(s for s in entry.subentries.values() if s.title == "Garage")
+    assert garage.data["reduced_current"] == 16.0
+    site = entry.runtime_data
+    await wait_until(hass, lambda: site.zone_reductions.reasons.get(garage.subentry_id) == "window")
+    await wait_until(hass, lambda: site.load.zone_reductions.get(garage.subentry_id) == 16.0)
