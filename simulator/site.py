@@ -101,7 +101,7 @@ STATION_KEYS = frozenset(
         "charging_mode",
     }
 )
-CHARGING_MODES = ("fast", "solar_min", "solar", "off")
+CHARGING_MODES = ("fast", "solar_min", "solar", "scheduled", "off")
 
 
 @dataclass

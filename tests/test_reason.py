@@ -135,6 +135,7 @@ async def test_load_management_sensors_follow_the_zone(
             "solar",
             "waiting_for_sun",
             "mode_off",
+            "waiting_for_schedule",
         ]
         assert "limited_by" in state.attributes
         assert state_of(hass, "sensor", f"sub_{FREE}_allocated_current") == "6.0"

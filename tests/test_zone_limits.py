@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -127,3 +128,75 @@ async def test_the_zone_form_asks_for_what_a_reduced_maximum_needs(
     site = entry.runtime_data
     await wait_until(hass, lambda: site.zone_reductions.reasons.get(garage.subentry_id) == "window")
     await wait_until(hass, lambda: site.load.zone_reductions.get(garage.subentry_id) == 16.0)
+
+
+async def test_scheduled_sessions_charge_inside_the_window_or_below_the_price(
+    hass: HomeAssistant, port: int, meter: SimulatedMeter
+) -> None:
+    """CP-S is Scheduled, in a 32 A zone. The hub's window: an input boolean (e.g.
+    following a schedule helper) or the spot price below 0.10. Outside, CP-S waits at
+    0 A (reason waiting_for_schedule); inside (either way) it charges as Fast; a price
+    entity that becomes unavailable closes the window (when unsure, less)."""
+    hass.states.async_set(WINDOW, "off")
+    hass.states.async_set(PRICE, "0.25")
+    scheduled = managed("CP-S", max_current=32)
+    scheduled["data"]["charging_mode"] = "scheduled"
+    plain = hub(port, [])
+    entry = MockConfigEntry(
+        domain=plain.domain,
+        title=plain.title,
+        data=dict(plain.data),
+        options={
+            **plain.options,
+            "schedule_when": WINDOW,
+            "schedule_price_entity": PRICE,
+            "schedule_price_below": 0.10,
+        },
+        subentries_data=_subentries(meter.port, 60.0, [scheduled]),
+    )
+    await setup(hass, entry)
+    s_client, s, _s_tx = await charging(entry, "CP-S")
+    site = entry.runtime_data
+    runtime = site.station_by_id("CP-S")
+    assert runtime is not None
+    try:
+        await wait_until(
+            hass,
+            lambda: (
+                runtime.allocation is not None
+                and runtime.allocation.reason == "waiting_for_schedule"
+            ),
+        )
+        assert (limit_on(s, 1) or 0.0) == 0.0
+        assert site.charging_window.state == "closed"
+        hass.states.async_set(WINDOW, "on")
+        await wait_until(hass, lambda: limit_on(s, 1) == 32.0, within=15)
+        assert site.charging_window.state == "window"
+        hass.states.async_set(WINDOW, "off")
+        await wait_until(hass, lambda: limit_on(s, 1) == 0.0)
+        hass.states.async_set(PRICE, "0.05")
+        await wait_until(hass, lambda: limit_on(s, 1) == 32.0, within=15)
+        assert site.charging_window.state == "price"
+        hass.states.async_set(PRICE, "unavailable")
+        await wait_until(hass, lambda: limit_on(s, 1) == 0.0)
+        assert site.charging_window.state == "unsure"
+    finally:
+        await s_client.close()
+
+
+async def test_the_hub_options_ask_for_the_price_below_which_scheduled_sessions_charge(
+    hass: HomeAssistant, port: int, meter: SimulatedMeter
+) -> None:
+    entry = hub(port, _subentries(meter.port, 60.0, []))
+    await setup(hass, entry)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    fields = {**entry.options, "raise_hold": 2.0, "schedule_price_entity": PRICE}
+    result = await hass.config_entries.options.async_configure(result["flow_id"], fields)
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"schedule_price_below": "price_below_required"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], fields | {"schedule_price_below": 0.1}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options["schedule_price_below"] == 0.1
+    assert entry.options["schedule_price_entity"] == PRICE

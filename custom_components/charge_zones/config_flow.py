@@ -44,6 +44,9 @@ from .const import (
     CONF_PRICE_ENTITY,
     CONF_PROFILE_VALIDITY,
     CONF_RAISE_HOLD,
+    CONF_SCHEDULE_PRICE,
+    CONF_SCHEDULE_PRICE_BELOW,
+    CONF_SCHEDULE_WHEN,
     CONF_SENSOR_INTERVAL,
     CONF_SOLAR_MIN_ON,
     CONF_SOLAR_SMOOTHING,
@@ -389,6 +392,18 @@ HUB_OPTIONS_SCHEMA = OPTIONS_SCHEMA.extend(
         vol.Optional(CONF_PEAK_LIMIT): vol.All(
             _number(0, 10000, 0.1, unit="kW"), vol.Coerce(float)
         ),
+        # The Scheduled mode's window: an on/off entity, or a price below a threshold.
+        vol.Optional(CONF_SCHEDULE_WHEN): selector.EntitySelector(
+            selector.EntitySelectorConfig(
+                domain=["schedule", "binary_sensor", "input_boolean", "switch"]
+            )
+        ),
+        vol.Optional(CONF_SCHEDULE_PRICE): selector.EntitySelector(
+            selector.EntitySelectorConfig(domain=["sensor", "input_number", "number"])
+        ),
+        vol.Optional(CONF_SCHEDULE_PRICE_BELOW): vol.All(
+            _number(-1000, 1000, "any"), vol.Coerce(float)
+        ),
         vol.Required(CONF_TARIFF, default=TARIFF_NONE): selector.SelectSelector(
             selector.SelectSelectorConfig(
                 options=TARIFF_KINDS,
@@ -446,6 +461,19 @@ class ChargeZonesOptionsFlow(OptionsFlow):
                 )
             ):
                 errors[CONF_PEAK_LIMIT] = "peak_needs_grid_meter"
+            window: dict[str, Any] = {
+                key: user_input[key]
+                for key in (CONF_SCHEDULE_WHEN, CONF_SCHEDULE_PRICE)
+                if user_input.get(key)
+            }
+            if user_input.get(CONF_SCHEDULE_PRICE_BELOW) is not None:
+                window[CONF_SCHEDULE_PRICE_BELOW] = float(user_input[CONF_SCHEDULE_PRICE_BELOW])
+            if (
+                CONF_SCHEDULE_PRICE in window
+                and CONF_SCHEDULE_PRICE_BELOW not in window
+                and CONF_SCHEDULE_PRICE_BELOW not in errors
+            ):
+                errors[CONF_SCHEDULE_PRICE_BELOW] = "price_below_required"
             if not errors:
                 return self.async_create_entry(
                     data={
@@ -459,6 +487,7 @@ class ChargeZonesOptionsFlow(OptionsFlow):
                         CONF_SOLAR_MIN_ON: int(user_input[CONF_SOLAR_MIN_ON]),
                         CONF_SOLAR_SMOOTHING: int(user_input[CONF_SOLAR_SMOOTHING]),
                         **({CONF_PEAK_LIMIT: peak} if peak > 0 else {}),
+                        **window,
                         **tariff,
                     }
                 )

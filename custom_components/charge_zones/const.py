@@ -142,6 +142,11 @@ CONF_REDUCED_CURRENT: Final = "reduced_current"
 CONF_REDUCE_WHEN: Final = "reduce_when"
 CONF_REDUCE_PRICE: Final = "reduce_price_entity"
 CONF_REDUCE_PRICE_ABOVE: Final = "reduce_price_above"
+# The Scheduled charging mode's window (hub options): sessions charge while an on/off
+# entity is on or a price entity is below a threshold.
+CONF_SCHEDULE_WHEN: Final = "schedule_when"
+CONF_SCHEDULE_PRICE: Final = "schedule_price_entity"
+CONF_SCHEDULE_PRICE_BELOW: Final = "schedule_price_below"
 
 # Station subentry: where it connects ("local": the central system's server; "remote": Home
 # Assistant's web server, for cloud-connected stations, never load-managed) and its

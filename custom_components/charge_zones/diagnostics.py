@@ -170,6 +170,8 @@ def _load(site: Site) -> dict[str, Any]:
             "surplus_power": load.surplus_power,
             "sessions": {key: asdict(cap) for key, cap in load.solar_caps.items()},
         },
+        # The Scheduled mode's window: window, price (open), closed, unsure, none.
+        "charging_window": site.charging_window.state,
         # Zones whose maximum is reduced now (tariff windows, prices): A, and why.
         "zone_reductions": {
             key: {"current": current, "reason": site.zone_reductions.reasons.get(key)}

@@ -335,6 +335,8 @@ class LoadManager:
         self.peak: PeakWindow | None = None
         # Zones whose maximum is reduced now (zone -> A; see zone_limits).
         self.zone_reductions: dict[str, float] = {}
+        # Whether Scheduled sessions may charge now (the hub's charging window or price).
+        self.schedule_open = False
         self.peak_room: float | None = None
         self._peak_reported = False
         self._runs: dict[str, _StationRun] = {}
@@ -697,6 +699,10 @@ class LoadManager:
                     point.served_at = None
                     fixed[key] = Allocation(0.0, Reason.MODE_OFF)
                     continue
+                if mode is ChargingMode.SCHEDULED and not self.schedule_open:
+                    point.served_at = None
+                    fixed[key] = Allocation(0.0, Reason.WAITING_FOR_SCHEDULE)
+                    continue
                 running = point.control.limit is not None and point.control.limit > 0
                 if running and point.served_at is not None:
                     point.served += now - point.served_at
@@ -763,6 +769,12 @@ class LoadManager:
         """The zones whose maximum is reduced now (tariff windows, prices): zone -> A."""
         if dict(currents) != self.zone_reductions:
             self.zone_reductions = dict(currents)
+            self.request_cycle()
+
+    def set_schedule_open(self, open_now: bool) -> None:
+        """Whether sessions in the Scheduled mode may charge now."""
+        if open_now != self.schedule_open:
+            self.schedule_open = open_now
             self.request_cycle()
 
     def set_peak_target(self, kilowatts: float | None) -> None:

@@ -66,6 +66,9 @@ from .const import (
     CONF_PRIORITY,
     CONF_PROFILE_VALIDITY,
     CONF_RAISE_HOLD,
+    CONF_SCHEDULE_PRICE,
+    CONF_SCHEDULE_PRICE_BELOW,
+    CONF_SCHEDULE_WHEN,
     CONF_SENSOR_INTERVAL,
     CONF_SOLAR_MIN_ON,
     CONF_SOLAR_SMOOTHING,
@@ -121,7 +124,7 @@ from .subentries import (
     zone_phases,
 )
 from .tariff import HubTariff
-from .zone_limits import ZoneReductions, zone_reduction
+from .zone_limits import ChargingWindow, ChargingWindowConfig, ZoneReductions, zone_reduction
 
 _LOGGER = logging.getLogger(__package__)
 
@@ -306,6 +309,8 @@ class Site:
         )
         # Zones' reduced maximums (tariff windows, prices), from Home Assistant entities.
         self.zone_reductions = ZoneReductions(hass, self.load.set_zone_reductions)
+        # The Scheduled mode's window (hub options), from Home Assistant entities.
+        self.charging_window = ChargingWindow(hass, self.load.set_schedule_open)
 
     # --- lifecycle -------------------------------------------------------------
 
@@ -383,6 +388,7 @@ class Site:
             publisher.close()
         self._publishers.clear()
         self.zone_reductions.close()
+        self.charging_window.close()
         await self.load.async_stop()
         await self.server.stop()
         await self.links.close_all("central system stopping")
@@ -511,6 +517,15 @@ class Site:
         self.load.control = self._control_settings()
         self.load.solar_settings(self._solar_settings())
         self.load.set_peak_target(self.entry.options.get(CONF_PEAK_LIMIT))
+        options = self.entry.options
+        below = options.get(CONF_SCHEDULE_PRICE_BELOW)
+        self.charging_window.configure(
+            ChargingWindowConfig(
+                when=options.get(CONF_SCHEDULE_WHEN) or None,
+                price=options.get(CONF_SCHEDULE_PRICE) or None,
+                price_below=None if below is None else float(below),
+            )
+        )
         connections: dict[str, ConnectionConfig] = {}
         meters: dict[str, MeterConfig] = {}
         zones: dict[str, ZoneConfig] = {}

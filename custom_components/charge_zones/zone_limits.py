@@ -142,3 +142,89 @@ class ZoneReductions:
                 self._told.discard(reduction.zone)
         self.reasons = reasons
         self._apply(currents)
+
+
+@dataclass(frozen=True, slots=True)
+class ChargingWindowConfig:
+    """When sessions in the Scheduled mode may charge (hub options)."""
+
+    when: str | None = None  # while this entity is on
+    price: str | None = None  # while this entity is below price_below
+    price_below: float | None = None
+
+    @property
+    def entities(self) -> tuple[str, ...]:
+        """The entities followed."""
+        return tuple(e for e in (self.when, self.price) if e)
+
+
+def window_state(hass: HomeAssistant, config: ChargingWindowConfig | None) -> str:
+    """The Scheduled mode's window now.
+
+    "window" or "price": open (its entity is on, the price is below the threshold);
+    "closed"; "unsure": closed because an entity it follows is missing, unavailable or
+    not a number (when unsure, less current); "none": no window configured (closed).
+    """
+    if config is None or not config.entities:
+        return "none"
+    unsure = False
+    if config.when:
+        state = hass.states.get(config.when)
+        if state is None or state.state not in (STATE_ON, "off"):
+            unsure = True
+        elif state.state == STATE_ON:
+            return "window"
+    if config.price:
+        state = hass.states.get(config.price)
+        try:
+            price = float(state.state) if state is not None else None
+        except ValueError:
+            price = None
+        if price is None or config.price_below is None:
+            unsure = True
+        elif price < config.price_below:
+            return "price"
+    return "unsure" if unsure else "closed"
+
+
+class ChargingWindow:
+    """Follows the Scheduled mode's window, tells the load manager whether it is open."""
+
+    def __init__(self, hass: HomeAssistant, apply: Callable[[bool], None]) -> None:
+        """Closed until `configure`."""
+        self._hass = hass
+        self._apply = apply
+        self._config: ChargingWindowConfig | None = None
+        self._unsubscribe: CALLBACK_TYPE | None = None
+        self.state = "none"
+
+    def configure(self, config: ChargingWindowConfig | None) -> None:
+        """Follow this window (the hub's options changed)."""
+        self.close()
+        self._config = config
+        if config is not None and config.entities:
+            self._unsubscribe = async_track_state_change_event(
+                self._hass, list(config.entities), self._on_change
+            )
+        self._update()
+
+    def close(self) -> None:
+        """Stop following."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+
+    @callback
+    def _on_change(self, _event: Event[EventStateChangedData]) -> None:
+        self._update()
+
+    def _update(self) -> None:
+        state = window_state(self._hass, self._config)
+        if state == "unsure" and self.state != "unsure":
+            _LOGGER.warning(
+                "The Scheduled mode's window: %s is missing, unavailable or not a number; "
+                "Scheduled sessions wait until it is readable",
+                " or ".join(self._config.entities if self._config else ()),
+            )
+        self.state = state
+        self._apply(state in ("window", "price"))

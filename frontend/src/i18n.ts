@@ -60,6 +60,7 @@ const en = {
     solar: "Solar surplus",
     waiting_for_sun: "Waiting for solar surplus",
     mode_off: "Charging mode off",
+    waiting_for_schedule: "Waiting for its charging window",
   } as Record<string, string>,
 };
 
@@ -120,6 +121,7 @@ const fr: Strings = {
     solar: "Surplus solaire",
     waiting_for_sun: "En attente de surplus solaire",
     mode_off: "Mode de charge à l'arrêt",
+    waiting_for_schedule: "En attente de sa plage de charge",
   },
 };
 
@@ -180,6 +182,7 @@ const de: Strings = {
     solar: "Solarüberschuss",
     waiting_for_sun: "Wartet auf Solarüberschuss",
     mode_off: "Lademodus aus",
+    waiting_for_schedule: "Wartet auf sein Ladefenster",
   },
 };
 
@@ -240,6 +243,7 @@ const it: Strings = {
     solar: "Eccedenza solare",
     waiting_for_sun: "In attesa di eccedenza solare",
     mode_off: "Modalità di ricarica spenta",
+    waiting_for_schedule: "In attesa della sua fascia di ricarica",
   },
 };
 

@@ -45,6 +45,7 @@ class Reason(StrEnum):
     SOLAR = "solar"  # limited by its share of the solar surplus
     WAITING_FOR_SUN = "waiting_for_sun"  # solar only: not enough surplus (yet)
     MODE_OFF = "mode_off"  # its charging mode is Off
+    WAITING_FOR_SCHEDULE = "waiting_for_schedule"  # scheduled: outside its window (price)
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,6 +39,7 @@ class ChargingMode(StrEnum):
     FAST = "fast"  # as much as the zone allows
     SOLAR_MIN = "solar_min"  # the minimum always, the surplus on top
     SOLAR = "solar"  # on surplus only
+    SCHEDULED = "scheduled"  # as Fast, only inside the hub's charging window or a low price
     OFF = "off"  # not at all
 
 
