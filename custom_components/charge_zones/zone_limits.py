@@ -87,23 +87,15 @@ def reduced_because(hass: HomeAssistant, reduction: ZoneReduction) -> str | None
     return None
 
 
-class ZoneReductions:
-    """Follows the entities of every zone's reduced maximum, tells the load manager."""
+class _Follower:
+    """Re-evaluates on every state change of the entities it follows."""
 
-    def __init__(self, hass: HomeAssistant, apply: Callable[[dict[str, float]], None]) -> None:
-        """Nothing followed until `configure`."""
+    def __init__(self, hass: HomeAssistant) -> None:
         self._hass = hass
-        self._apply = apply
-        self._reductions: list[ZoneReduction] = []
         self._unsubscribe: CALLBACK_TYPE | None = None
-        self.reasons: dict[str, str] = {}  # zone -> why it is reduced now
-        self._told: set[str] = set()
 
-    def configure(self, reductions: list[ZoneReduction]) -> None:
-        """Follow these (the zones' forms changed)."""
+    def _follow(self, entities: list[str]) -> None:
         self.close()
-        self._reductions = reductions
-        entities = sorted({e for r in reductions for e in r.entities})
         if entities:
             self._unsubscribe = async_track_state_change_event(
                 self._hass, entities, self._on_change
@@ -119,6 +111,26 @@ class ZoneReductions:
     @callback
     def _on_change(self, _event: Event[EventStateChangedData]) -> None:
         self._update()
+
+    def _update(self) -> None:
+        raise NotImplementedError
+
+
+class ZoneReductions(_Follower):
+    """Follows the entities of every zone's reduced maximum, tells the load manager."""
+
+    def __init__(self, hass: HomeAssistant, apply: Callable[[dict[str, float]], None]) -> None:
+        """Nothing followed until `configure`."""
+        super().__init__(hass)
+        self._apply = apply
+        self._reductions: list[ZoneReduction] = []
+        self.reasons: dict[str, str] = {}  # zone -> why it is reduced now
+        self._told: set[str] = set()
+
+    def configure(self, reductions: list[ZoneReduction]) -> None:
+        """Follow these (the zones' forms changed)."""
+        self._reductions = reductions
+        self._follow(sorted({e for r in reductions for e in r.entities}))
 
     def _update(self) -> None:
         reasons: dict[str, str] = {}
@@ -187,36 +199,20 @@ def window_state(hass: HomeAssistant, config: ChargingWindowConfig | None) -> st
     return "unsure" if unsure else "closed"
 
 
-class ChargingWindow:
+class ChargingWindow(_Follower):
     """Follows the Scheduled mode's window, tells the load manager whether it is open."""
 
     def __init__(self, hass: HomeAssistant, apply: Callable[[bool], None]) -> None:
         """Closed until `configure`."""
-        self._hass = hass
+        super().__init__(hass)
         self._apply = apply
         self._config: ChargingWindowConfig | None = None
-        self._unsubscribe: CALLBACK_TYPE | None = None
         self.state = "none"
 
     def configure(self, config: ChargingWindowConfig | None) -> None:
         """Follow this window (the hub's options changed)."""
-        self.close()
         self._config = config
-        if config is not None and config.entities:
-            self._unsubscribe = async_track_state_change_event(
-                self._hass, list(config.entities), self._on_change
-            )
-        self._update()
-
-    def close(self) -> None:
-        """Stop following."""
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
-
-    @callback
-    def _on_change(self, _event: Event[EventStateChangedData]) -> None:
-        self._update()
+        self._follow(list(config.entities) if config is not None else [])
 
     def _update(self) -> None:
         state = window_state(self._hass, self._config)
