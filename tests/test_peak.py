@@ -133,6 +133,11 @@ def _entry(
     )
 
 
+def _at_most(limit: float | None, amps: float) -> bool:
+    """A limit is held and at most `amps` (0 A: paused, when the quarter hour is spent)."""
+    return limit is not None and limit <= amps
+
+
 def imports(unit: SimulatedUnit, amperes: float) -> None:
     """The building imports ``amperes`` per phase at 230 V."""
     export(unit, -amperes)
@@ -163,7 +168,7 @@ async def test_the_peak_limit_lowers_the_stations_as_the_building_imports(
         await two.meter_values(1, currents(16.0), transaction_id=two_tx)
         await wait_until(
             hass,
-            lambda: all((limit_on(s, 1) or 99.0) <= 12.0 for s in (one, two)),
+            lambda: all(_at_most(limit_on(s, 1), 12.0) for s in (one, two)),
             within=15,
         )
         room = site.load.peak_room

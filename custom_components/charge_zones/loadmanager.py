@@ -64,6 +64,7 @@ _LOGGER = logging.getLogger(__package__)
 
 CYCLE_INTERVAL = 1.0
 PEAK_NODE = "peak"  # the capacity node of the site's peak limit, above every zone
+PEAK_REPORT_AFTER = 30.0  # s: a grid meter not read by then is said in the log
 MIN_CYCLE_SPACING = 0.1
 Triple = tuple[float, float, float]
 ZERO: Triple = (0.0, 0.0, 0.0)
@@ -809,7 +810,7 @@ class LoadManager:
         grid = self._grid_currents(now)
         if grid is None:
             self.peak_room = None
-            if not self._peak_reported:
+            if not self._peak_reported and now - self.started_at >= PEAK_REPORT_AFTER:
                 self._peak_reported = True
                 _LOGGER.warning(
                     "Peak limit without a reading of the grid meter (none is marked as the "
