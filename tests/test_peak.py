@@ -3,6 +3,7 @@ real Modbus server, real OCPP stations, Home Assistant in between)."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -133,11 +134,6 @@ def _entry(
     )
 
 
-def _at_most(limit: float | None, amps: float) -> bool:
-    """A limit is held and at most `amps` (0 A: paused, when the quarter hour is spent)."""
-    return limit is not None and limit <= amps
-
-
 def imports(unit: SimulatedUnit, amperes: float) -> None:
     """The building imports ``amperes`` per phase at 230 V."""
     export(unit, -amperes)
@@ -156,24 +152,29 @@ async def test_the_peak_limit_lowers_the_stations_as_the_building_imports(
     would give them 27 A each. Without the limit, the same building gives them that."""
     entry = _entry(port, sim_meter, 22.0)
     entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
     sim_meter.units[1].set_currents(42, 42, 42)  # 10 A of commons and the two cars
     imports(sim_meter.units[2], 40.0)
+    # The quarter hour's clock: 30 s into one, whatever the time of the test.
+    started = time.monotonic()
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    site = entry.runtime_data
+    site.load.peak_clock = lambda: T0 + 30.0 + time.monotonic() - started
+    await hass.async_block_till_done()
     one_client, one, one_tx = await charging(entry, "CP-1")
     two_client, two, two_tx = await charging(entry, "CP-2")
-    site = entry.runtime_data
     try:
         await one.meter_values(1, currents(16.0), transaction_id=one_tx)
         await two.meter_values(1, currents(16.0), transaction_id=two_tx)
+        # Its first 30 s counted at 27.6 kW: (22 kW x 900 s - 27.6 kW x 30 s) / 870 s =
+        # 21.8 kW allowed, less the rest's 5.5 kW: 16.3 kW, 23.6 A per phase, 11.8 A each.
         await wait_until(
             hass,
-            lambda: all(_at_most(limit_on(s, 1), 12.0) for s in (one, two)),
+            lambda: all(11.0 <= (limit_on(s, 1) or 0.0) <= 12.0 for s in (one, two)),
             within=15,
         )
         room = site.load.peak_room
         assert room is not None
-        assert room <= 16_500.0
+        assert 15_000.0 <= room <= 16_500.0
         total = (limit_on(one, 1) or 0.0) + (limit_on(two, 1) or 0.0)
         assert total * 3 * 230.0 <= room + 3 * 230.0 * 0.2
         sensor = hass.states.get(entity_id(hass, "sensor", f"{entry.entry_id}_peak_average"))
@@ -225,3 +226,15 @@ async def test_a_peak_limit_needs_the_grid_meter(
     result = await hass.config_entries.options.async_configure(result["flow_id"], fields)
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"peak_limit": "peak_needs_grid_meter"}
+
+
+def test_a_gap_across_the_quarter_hour_counts_at_the_target_on_both_sides() -> None:
+    """No reading from 15 s before the quarter hour's end to 5 s into the next one (a
+    20 s gap): the next quarter hour's 5 s count at the target, not at the last import
+    (0 W)."""
+    window = PeakWindow(target=10_000.0)
+    window.add(T0 + 800, 0.0)
+    window.add(T0 + 885, 0.0)
+    window.add(T0 + WINDOW + 5, 3_000.0)
+    assert window.start == T0 + WINDOW
+    assert window.energy == pytest.approx(10_000.0 * 5)

@@ -3,6 +3,7 @@ real OCPP stations, Home Assistant entities as the schedule and the price."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -18,6 +19,7 @@ from .test_dlm_world import (
     ZONE,
     _subentries,
     charging,
+    currents,
     hub,
     limit_on,
     managed,
@@ -130,6 +132,22 @@ async def test_the_zone_form_asks_for_what_a_reduced_maximum_needs(
     await wait_until(hass, lambda: site.load.zone_reductions.get(garage.subentry_id) == 16.0)
 
 
+def _scheduled_hub(
+    port: int, meter: SimulatedMeter, options: dict[str, Any], *others: dict[str, Any]
+) -> MockConfigEntry:
+    """A hub with CP-S (a 32 A station in the Scheduled mode) and the window's options."""
+    scheduled = managed("CP-S", max_current=32)
+    scheduled["data"]["charging_mode"] = "scheduled"
+    plain = hub(port, [])
+    return MockConfigEntry(
+        domain=plain.domain,
+        title=plain.title,
+        data=dict(plain.data),
+        options={**plain.options, **options},
+        subentries_data=_subentries(meter.port, 60.0, [scheduled, *others]),
+    )
+
+
 async def test_scheduled_sessions_charge_inside_the_window_or_below_the_price(
     hass: HomeAssistant, port: int, meter: SimulatedMeter
 ) -> None:
@@ -139,20 +157,10 @@ async def test_scheduled_sessions_charge_inside_the_window_or_below_the_price(
     entity that becomes unavailable closes the window (when unsure, less)."""
     hass.states.async_set(WINDOW, "off")
     hass.states.async_set(PRICE, "0.25")
-    scheduled = managed("CP-S", max_current=32)
-    scheduled["data"]["charging_mode"] = "scheduled"
-    plain = hub(port, [])
-    entry = MockConfigEntry(
-        domain=plain.domain,
-        title=plain.title,
-        data=dict(plain.data),
-        options={
-            **plain.options,
-            "schedule_when": WINDOW,
-            "schedule_price_entity": PRICE,
-            "schedule_price_below": 0.10,
-        },
-        subentries_data=_subentries(meter.port, 60.0, [scheduled]),
+    entry = _scheduled_hub(
+        port,
+        meter,
+        {"schedule_when": WINDOW, "schedule_price_entity": PRICE, "schedule_price_below": 0.10},
     )
     await setup(hass, entry)
     s_client, s, _s_tx = await charging(entry, "CP-S")
@@ -167,7 +175,7 @@ async def test_scheduled_sessions_charge_inside_the_window_or_below_the_price(
                 and runtime.allocation.reason == "waiting_for_schedule"
             ),
         )
-        assert (limit_on(s, 1) or 0.0) == 0.0
+        await wait_until(hass, lambda: limit_on(s, 1) == 0.0)  # sent, not only shown
         assert site.charging_window.state == "closed"
         hass.states.async_set(WINDOW, "on")
         await wait_until(hass, lambda: limit_on(s, 1) == 32.0, within=15)
@@ -200,3 +208,40 @@ async def test_the_hub_options_ask_for_the_price_below_which_scheduled_sessions_
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entry.options["schedule_price_below"] == 0.1
     assert entry.options["schedule_price_entity"] == PRICE
+
+
+async def test_a_scheduled_session_stopped_by_its_window_frees_nothing_until_it_stops(
+    hass: HomeAssistant, port: int, meter: SimulatedMeter
+) -> None:
+    """CP-S (Scheduled) and CP-F (Fast) share the 32 A zone, 16 A each, inside the
+    window. The window closes: CP-S is cut to 0 A, but until it is seen to stop (a
+    reading 10 s after the cut) its 16 A stay taken, so CP-F does not rise into them at
+    once (a station applies its profile when it gets it: the rise could come first)."""
+    hass.states.async_set(WINDOW, "on")
+    entry = _scheduled_hub(port, meter, {"schedule_when": WINDOW}, managed("CP-F", max_current=32))
+    await setup(hass, entry)
+    s_client, s, s_tx = await charging(entry, "CP-S")
+    f_client, f, f_tx = await charging(entry, "CP-F")
+    loop = asyncio.get_running_loop()
+    try:
+        await wait_until(hass, lambda: limit_on(s, 1) == 16.0 and limit_on(f, 1) == 16.0, 40)
+        meter.set_currents(42, 42, 42)
+        await s.meter_values(1, currents(16.0), transaction_id=s_tx)
+        await f.meter_values(1, currents(16.0), transaction_id=f_tx)
+        await asyncio.sleep(11.0)  # both seen following their limits
+        await s.meter_values(1, currents(16.0), transaction_id=s_tx)
+        await f.meter_values(1, currents(16.0), transaction_id=f_tx)
+        await asyncio.sleep(1.0)
+        hass.states.async_set(WINDOW, "off")
+        await wait_until(hass, lambda: limit_on(s, 1) == 0.0)
+        cut_at = loop.time()
+        await asyncio.sleep(3.0)
+        assert limit_on(f, 1) == 16.0  # CP-S's 16 A not yet seen freed
+        await asyncio.sleep(max(0.0, cut_at + 10.5 - loop.time()))
+        meter.set_currents(26, 26, 26)
+        await s.meter_values(1, currents(0.0), transaction_id=s_tx)
+        await f.meter_values(1, currents(16.0), transaction_id=f_tx)
+        await wait_until(hass, lambda: limit_on(f, 1) == 32.0, within=15)
+    finally:
+        await s_client.close()
+        await f_client.close()

@@ -63,6 +63,8 @@ from .stations import Station
 _LOGGER = logging.getLogger(__package__)
 
 CYCLE_INTERVAL = 1.0
+# Sessions a mode holds at 0 A: cuts like any other until they are seen to stop.
+_STOPPED_BY_MODE = (Reason.MODE_OFF, Reason.WAITING_FOR_SCHEDULE, Reason.WAITING_FOR_SUN)
 PEAK_NODE = "peak"  # the capacity node of the site's peak limit, above every zone
 PEAK_REPORT_AFTER = 30.0  # s: a grid meter not read by then is said in the log
 MIN_CYCLE_SPACING = 0.1
@@ -334,6 +336,8 @@ class LoadManager:
         # The site's peak limit (None: none set); the power the stations may draw under
         # it, last cycle (W; None: no limit, or the grid meter is not read).
         self.peak: PeakWindow | None = None
+        # The peak limit's clock (epoch seconds): quarter hours are the wall clock's.
+        self.peak_clock: Callable[[], float] = time.time
         # Zones whose maximum is reduced now (zone -> A; see zone_limits).
         self.zone_reductions: dict[str, float] = {}
         # Whether Scheduled sessions may charge now (the hub's charging window or price).
@@ -548,7 +552,7 @@ class LoadManager:
                 "current until it works again",
                 exc_info=err,
             )
-        specs = {key: zone.spec for key, zone in self.zones.items()}
+        specs = self._zone_specs()
         for station in self._stations():
             try:
                 if station.config.zone not in specs or not station.ready:
@@ -565,6 +569,15 @@ class LoadManager:
                     self._start_sender(station, run)
             except Exception:
                 _LOGGER.exception("Could not set %s to its fail-safe current", station.station_id)
+
+    def _zone_specs(self) -> dict[str, ZoneSpec]:
+        """The zones as they apply now: a reduced maximum in force (zone_limits) applied."""
+        return {
+            key: zone.spec
+            if (reduced := self.zone_reductions.get(key)) is None
+            else replace(zone.spec, max_current=min(zone.spec.max_current, reduced))
+            for key, zone in self.zones.items()
+        }
 
     def _meter_state(self, key: str) -> MeterState | None:
         meter = self.meters.get(key)
@@ -584,12 +597,7 @@ class LoadManager:
         wall = datetime.now(UTC)
         self.last_cycle = now
         self.cycles += 1
-        specs = {
-            key: zone.spec
-            if (reduced := self.zone_reductions.get(key)) is None
-            else replace(zone.spec, max_current=min(zone.spec.max_current, reduced))
-            for key, zone in self.zones.items()
-        }
+        specs = self._zone_specs()
         managed = [s for s in self._stations() if s.config.zone in specs]
         by_zone: dict[str, list[Station]] = {key: [] for key in specs}
         for station in managed:
@@ -642,7 +650,7 @@ class LoadManager:
             managed = [s for s in managed if _zone(s) not in starting]
             by_zone = {k: v for k, v in by_zone.items() if k not in starting}
 
-        nodes = self._peak_limit(budget.nodes, managed, readings, now, wall)
+        nodes = self._peak_limit(budget.nodes, managed, readings, now)
         fixed: dict[str, Allocation] = {}
         demands: list[Demand] = []
         solar: list[tuple[Demand, SolarDemand]] = []
@@ -755,7 +763,7 @@ class LoadManager:
             ):
                 # Its maximum here was the surplus's share (the car or station allow more).
                 result[demand.key] = Allocation(got.limit, Reason.SOLAR)
-        self._hold_unproven_room(managed, demands, result, nodes)
+        self._hold_unproven_room(managed, demands, result, nodes, fixed)
         result.update(fixed)
         self._idle_limits(managed, result, nodes)
         self._publish(specs, by_zone, result, budget)
@@ -794,7 +802,6 @@ class LoadManager:
         managed: list[Station],
         readings: Mapping[str, _Reading | None],
         now: float,
-        wall: datetime,
     ) -> dict[str, Node]:
         """The nodes under the site's peak limit (a node above every other one).
 
@@ -807,8 +814,8 @@ class LoadManager:
         window = self.peak
         if window is None:
             return nodes
-        grid = self._grid_currents(now)
-        if grid is None:
+        grid_import = self._grid_import(now)
+        if grid_import is None:
             self.peak_room = None
             if not self._peak_reported and now - self.started_at >= PEAK_REPORT_AFTER:
                 self._peak_reported = True
@@ -817,34 +824,55 @@ class LoadManager:
                     "building's grid connection, or it is not read): the stations keep "
                     "their minimum current and no more"
                 )
+            # Each phase: the minimums of the sessions on it, no more.
             mins = [0.0, 0.0, 0.0]
             for station in managed:
-                if _session_connectors(station):
+                if sessions := _session_connectors(station):
                     for p in _phase_indices(station):
-                        mins[p] += station.config.min_current * max(
-                            1, len(_session_connectors(station))
-                        )
-            cap = max(mins)
+                        mins[p] += station.config.min_current * len(sessions)
+            caps = mins
         else:
             self._peak_reported = False
             volts = self._grid_voltages
-            grid_import = sum(i * v for i, v in zip(grid, volts, strict=True))
-            at = wall.timestamp()
+            at = self.peak_clock()
             window.add(at, grid_import)
+            # What the stations in this cycle draw, as counted for their zones (a reading
+            # older than a cut is held to the limit). Stations left out of this cycle (a
+            # zone just started) are part of the rest of the building: less room.
             charging = sum(
-                sum(a * v for a, v in zip(reading.raw, volts, strict=True))
-                for reading in readings.values()
-                if reading is not None
+                sum(a * v for a, v in zip(reading.counted, volts, strict=True))
+                for station in managed
+                for connector in _connectors(station)
+                if (reading := readings.get(_point_key(station, connector))) is not None
             )
             self.peak_room = charging_room(window.allowed(at), grid_import, charging)
-            cap = self.peak_room / sum(volts)
-        cap = math.floor(cap * 10 + 1e-6) / 10
+            caps = [self.peak_room / sum(volts)] * 3
+        cap = _t([math.floor(c * 10 + 1e-6) / 10 for c in caps])
         result = {
             key: node if node.parents else Node(key, node.capacity, (PEAK_NODE,))
             for key, node in nodes.items()
         }
-        result[PEAK_NODE] = Node(PEAK_NODE, (cap, cap, cap))
+        result[PEAK_NODE] = Node(PEAK_NODE, cap)
         return result
+
+    def _grid_import(self, now: float) -> float | None:
+        """The power imported at the grid connection (W, export < 0), None when unsure.
+
+        From the phases' powers (signed), else the meter's total; a fresh reading with
+        neither counts as no reading (a missing phase is not 0 W of import).
+        """
+        if self._grid_currents(now) is None:  # none marked, not read, or stale
+            return None
+        grid = next((m for m in self.meters.values() if m.grid), None)
+        poller = self.pollers.get(grid.key) if grid is not None else None
+        reading = poller.last_good if poller is not None else None
+        if reading is None:
+            return None
+        if all(p is not None for p in reading.power):
+            return float(sum(p for p in reading.power if p is not None))
+        if reading.power_total is not None:
+            return float(reading.power_total)
+        return None
 
     def _grid_currents(self, now: float) -> Triple | None:
         """Signed currents per phase at the grid connection (A, export < 0), or None.
@@ -906,6 +934,7 @@ class LoadManager:
         demands: list[Demand],
         result: dict[str, Allocation],
         nodes: Mapping[str, Node],
+        fixed: Mapping[str, Allocation],
     ) -> None:
         """No rise on room that a cut station has not been seen to free.
 
@@ -914,7 +943,9 @@ class LoadManager:
         stays taken on every node above it. Where the sessions' new limits and those
         peaks do not fit a node, the rises under it are trimmed to what fits, the last
         sessions in the order first; a rise trimmed below its session's minimum (or
-        below what it holds) does not happen this cycle. Cuts go out as ever.
+        below what it holds) does not happen this cycle. Cuts go out as ever, the
+        sessions stopped by their mode (Off, Scheduled outside its window, Solar only
+        without sun) among them: what they held stays taken until they are seen to stop.
         """
         points: dict[str, tuple[Station, _Point, int]] = {}
         for station in managed:
@@ -928,9 +959,24 @@ class LoadManager:
         load: dict[tuple[str, int], float] = {}
         rising: list[tuple[Demand, float]] = []
         pinned = False
-        for demand in demands:
+        limits = dict(result)
+        stopped: list[Demand] = []
+        for key, (station, _point, _connector) in points.items():
+            allocation = fixed.get(key)
+            if allocation is not None and allocation.reason in _STOPPED_BY_MODE:
+                limits[key] = allocation
+                stopped.append(
+                    Demand(
+                        key=key,
+                        node=_zone(station),
+                        phases=_phase_indices(station),
+                        min_current=station.config.min_current,
+                        max_current=station.config.max_current,
+                    )
+                )
+        for demand in [*demands, *stopped]:
             found = points.get(demand.key)
-            allocation = result.get(demand.key)
+            allocation = limits.get(demand.key)
             if found is None or allocation is None:
                 continue
             station, point, connector = found

@@ -49,20 +49,21 @@ class PeakWindow:
             self.last_at, self.last_power = at, power
             return
         since = self.last_at
+        assumed = self._assumed(at - self.last_at)
         while since < at:
             window_start = math.floor(since / WINDOW) * WINDOW
             if self.start != window_start:
                 self.start, self.energy = window_start, 0.0
             until = min(at, window_start + WINDOW)
-            self.energy += self._assumed(since, at) * (until - since)
+            self.energy += assumed * (until - since)
             since = until
         if self.start != start:
             self.start, self.energy = start, 0.0
         self.last_at, self.last_power = at, power
 
-    def _assumed(self, since: float, at: float) -> float:
+    def _assumed(self, gap: float) -> float:
         """The import counted between two readings: the earlier one's, or more on a gap."""
-        if at - since > MAX_GAP:
+        if gap > MAX_GAP:
             return max(self.last_power, self.target)
         return self.last_power
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from homeassistant.components.sensor import (
@@ -125,7 +124,7 @@ class PeakSensor(HubEntity, SensorEntity):
 
     def _average(self) -> float | None:
         window = self.site.load.peak
-        return None if window is None else window.average(time.time())
+        return None if window is None else window.average(self.site.load.peak_clock())
 
     @property
     def available(self) -> bool:
@@ -148,7 +147,7 @@ class PeakSensor(HubEntity, SensorEntity):
         room = load.peak_room
         return {
             "limit": round(window.target / 1000.0, 2),
-            "allowed": round(window.allowed(time.time()) / 1000.0, 2),
+            "allowed": round(window.allowed(load.peak_clock()) / 1000.0, 2),
             "charging_room": None if room is None else round(room / 1000.0, 2),
         }
 
