@@ -59,6 +59,10 @@ CUSTOM_3P = {
 # --- helpers --------------------------------------------------------------------------
 
 
+# A zone's reduced maximum (tariff windows), always offered.
+REDUCTION_FIELDS = ("reduced_current", "reduce_when", "reduce_price_entity", "reduce_price_above")
+
+
 def hub(hass: HomeAssistant, port: int, *subentries: dict[str, Any]) -> MockConfigEntry:
     """A hub entry with these subentries, added to hass (not set up)."""
     entry = MockConfigEntry(
@@ -1047,6 +1051,7 @@ async def test_zone_created(hass: HomeAssistant, port: int) -> None:
         "parent_zone",
         "failsafe_current",
         "stale_after",
+        *REDUCTION_FIELDS,
     }
     assert select_options(result, "dlm_meters") == [
         {"value": "m_commons", "label": "Commons meter"},
@@ -1092,6 +1097,7 @@ async def test_zone_without_meters(hass: HomeAssistant, port: int) -> None:
         "zone_phases",
         "failsafe_current",
         "stale_after",
+        *REDUCTION_FIELDS,
     }
     result = await submit(hass, result, {"name": "Garage", "max_current": 32.0})
     assert result["type"] is FlowResultType.CREATE_ENTRY
