@@ -292,8 +292,9 @@ def config_entry(
     )
 
 
-def quick_hub_entry(port: int, subentries: list[dict[str, Any]]) -> MockConfigEntry:
-    """A hub entry whose limits rise after 0.3 s instead of the usual hold (DLM tests)."""
+def quick_hub_entry(port: int, subentries: list[dict[str, Any]], **options: Any) -> MockConfigEntry:
+    """A hub entry whose limits rise after 0.3 s instead of the usual hold (DLM tests),
+    with more hub options if given."""
     return MockConfigEntry(
         domain=DOMAIN,
         title=f"Charge Zones (port {port})",
@@ -303,6 +304,7 @@ def quick_hub_entry(port: int, subentries: list[dict[str, Any]]) -> MockConfigEn
             CONF_METER_INTERVAL: 10,
             "raise_hold": 0.3,
             "sensor_update_interval": 0,
+            **options,
         },
         subentries_data=subentries,
         version=ENTRY_VERSION,

@@ -13,7 +13,6 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.charge_zones.const import DOMAIN
 from custom_components.charge_zones.dlm.peak import (
     MIN_HORIZON,
     WINDOW,
@@ -119,19 +118,7 @@ def _entry(
         managed("CP-2", max_current=32),
         *DEFAULT_BADGES,
     ]
-    entry = quick_hub_entry(port, subentries)
-    options = dict(entry.options)
-    if peak is not None:
-        options["peak_limit"] = peak
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title=entry.title,
-        data=dict(entry.data),
-        options=options,
-        subentries_data=subentries,
-        version=entry.version,
-        minor_version=entry.minor_version,
-    )
+    return quick_hub_entry(port, subentries, **({} if peak is None else {"peak_limit": peak}))
 
 
 def imports(unit: SimulatedUnit, amperes: float) -> None:

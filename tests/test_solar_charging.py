@@ -98,22 +98,13 @@ def subentries(sim_meter: SimulatedMeter, grid: SimulatedUnit) -> list[dict[str,
 @pytest.fixture
 def config_entry(port: int, subentries: list[dict[str, Any]]) -> MockConfigEntry:
     """Solar delays and smoothing of 0: the rules' are tested in test_solar.py."""
-    entry = quick_hub_entry(port, subentries)
-    options = {
-        **entry.options,
-        "solar_start_delay": 0,
-        "solar_stop_delay": 0,
-        "solar_min_on_time": 0,
-        "solar_smoothing": 0,
-    }
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title=entry.title,
-        data=dict(entry.data),
-        options=options,
-        subentries_data=subentries,
-        version=entry.version,
-        minor_version=entry.minor_version,
+    return quick_hub_entry(
+        port,
+        subentries,
+        solar_start_delay=0,
+        solar_stop_delay=0,
+        solar_min_on_time=0,
+        solar_smoothing=0,
     )
 
 

@@ -855,19 +855,30 @@ class LoadManager:
         result[PEAK_NODE] = Node(PEAK_NODE, cap)
         return result
 
+    def _grid_reading(self, now: float) -> MeterReading | None:
+        """The grid meter's last good reading if fresh (three poll intervals, 10 s at least).
+
+        None when no meter is marked as the grid connection, or it is not read.
+        """
+        grid = next((m for m in self.meters.values() if m.grid), None)
+        poller = self.pollers.get(grid.key) if grid is not None else None
+        reading = poller.last_good if poller is not None else None
+        if grid is None or reading is None:
+            return None
+        if now - reading.at > max(10.0, 3 * grid.poll_interval):
+            return None
+        return reading
+
     def _grid_import(self, now: float) -> float | None:
         """The power imported at the grid connection (W, export < 0), None when unsure.
 
         From the phases' powers (signed), else the meter's total; a fresh reading with
         neither counts as no reading (a missing phase is not 0 W of import).
         """
-        if self._grid_currents(now) is None:  # none marked, not read, or stale
-            return None
-        grid = next((m for m in self.meters.values() if m.grid), None)
-        poller = self.pollers.get(grid.key) if grid is not None else None
-        reading = poller.last_good if poller is not None else None
+        reading = self._grid_reading(now)
         if reading is None:
             return None
+        self._grid_voltages = _voltages(reading)
         if all(p is not None for p in reading.power):
             return float(sum(p for p in reading.power if p is not None))
         if reading.power_total is not None:
@@ -881,16 +892,10 @@ class LoadManager:
         magnitudes); a phase without its power counts as import (no surplus). A reading
         older than three poll intervals (at least 10 s) is not used.
         """
-        grid = next((m for m in self.meters.values() if m.grid), None)
-        poller = self.pollers.get(grid.key) if grid is not None else None
-        reading = poller.last_good if poller is not None else None
-        if grid is None or reading is None:
+        reading = self._grid_reading(now)
+        if reading is None:
             return None
-        if now - reading.at > max(10.0, 3 * grid.poll_interval):
-            return None
-        self._grid_voltages = tuple(
-            NOMINAL_VOLTAGE if v is None else float(v) for v in reading.voltage
-        )
+        self._grid_voltages = _voltages(reading)
         values: list[float] = []
         for current, power in zip(reading.current, reading.power, strict=True):
             magnitude = abs(current) if current is not None else 0.0
@@ -1504,6 +1509,11 @@ def _session_connectors(station: Station) -> set[int]:
 def _reading_max_age(station: Station) -> float:
     """Seconds a station's reading counts (see READING_INTERVALS)."""
     return READING_INTERVALS * station.sample_interval + READING_SLACK
+
+
+def _voltages(reading: MeterReading) -> tuple[float, ...]:
+    """A reading's voltages per phase, nominal where it has none."""
+    return tuple(NOMINAL_VOLTAGE if v is None else float(v) for v in reading.voltage)
 
 
 def _first_reading_due(station: Station, wall: datetime, point: int) -> bool:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import logging
 
 from homeassistant.config_entries import ConfigSubentry
-from homeassistant.const import STATE_ON
+from homeassistant.const import STATE_OFF, STATE_ON
 from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.helpers.event import async_track_state_change_event
 
@@ -62,6 +62,23 @@ def zone_reduction(subentry: ConfigSubentry) -> ZoneReduction | None:
     )
 
 
+def _switched_on(hass: HomeAssistant, entity_id: str) -> bool | None:
+    """Whether an on/off entity is on (None: missing, unavailable, neither on nor off)."""
+    state = hass.states.get(entity_id)
+    if state is None or state.state not in (STATE_ON, STATE_OFF):
+        return None
+    return state.state == STATE_ON
+
+
+def _price(hass: HomeAssistant, entity_id: str) -> float | None:
+    """A price entity's value (None: missing, unavailable, not a number)."""
+    state = hass.states.get(entity_id)
+    try:
+        return float(state.state) if state is not None else None
+    except ValueError:
+        return None
+
+
 def reduced_because(hass: HomeAssistant, reduction: ZoneReduction) -> str | None:
     """Why the zone's maximum is reduced now (None: it is not).
 
@@ -69,17 +86,13 @@ def reduced_because(hass: HomeAssistant, reduction: ZoneReduction) -> str | None
     "unsure": an entity it follows is missing, unavailable or not a number.
     """
     if reduction.when:
-        state = hass.states.get(reduction.when)
-        if state is None or state.state not in (STATE_ON, "off"):
+        on = _switched_on(hass, reduction.when)
+        if on is None:
             return "unsure"
-        if state.state == STATE_ON:
+        if on:
             return "window"
     if reduction.price:
-        state = hass.states.get(reduction.price)
-        try:
-            price = float(state.state) if state is not None else None
-        except ValueError:
-            price = None
+        price = _price(hass, reduction.price)
         if price is None or reduction.price_above is None:
             return "unsure"
         if price > reduction.price_above:
@@ -181,17 +194,13 @@ def window_state(hass: HomeAssistant, config: ChargingWindowConfig | None) -> st
         return "none"
     unsure = False
     if config.when:
-        state = hass.states.get(config.when)
-        if state is None or state.state not in (STATE_ON, "off"):
+        on = _switched_on(hass, config.when)
+        if on is None:
             unsure = True
-        elif state.state == STATE_ON:
+        elif on:
             return "window"
     if config.price:
-        state = hass.states.get(config.price)
-        try:
-            price = float(state.state) if state is not None else None
-        except ValueError:
-            price = None
+        price = _price(hass, config.price)
         if price is None or config.price_below is None:
             unsure = True
         elif price < config.price_below:
