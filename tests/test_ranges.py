@@ -49,6 +49,7 @@ RANGES: dict[str, dict[str, tuple[float, str, str, str | None]]] = {
         "peak_limit": (10000.5, "0", "10000", "kW"),
         "schedule_price_below": (1000.5, "-1000", "1000", None),
         "price": (-0.1, "0", "1000", None),
+        "solar_price": (1000.01, "0", "1000", None),
     },
     "zone": {
         "max_current": (-1, "0", "1000", "A"),

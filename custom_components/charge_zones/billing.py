@@ -6,6 +6,7 @@ only reads the price entity and writes the CSV file (in the executor).
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable
 import csv
 from dataclasses import dataclass, field
@@ -55,6 +56,8 @@ CSV_COLUMNS = [
     "meter_stop_wh",
     "energy_wh",
     "energy_kwh",
+    "solar_kwh",
+    "grid_kwh",
     "cost",
     "currency",
     "cost_estimated_wh",
@@ -66,6 +69,8 @@ TOTAL_COLUMNS = [
     "sessions",
     "energy_wh",
     "energy_kwh",
+    "solar_kwh",
+    "grid_kwh",
     "cost",
     "currency",
     "flagged_sessions",
@@ -110,6 +115,135 @@ def cost_of(energy_wh: float, price: Price) -> float:
     return energy_wh / 1000.0 * price.per_kwh
 
 
+# --- solar and grid energy (a self-consumption community) ------------------------------
+
+
+def solar_fraction(grid_import_w: float | None, pv_w: float | None) -> float:
+    """The share of what the building consumes now that its own solar covers (0..1).
+
+    The building's self-consumed solar is shared among all its consumers in proportion
+    to their draw, as self-consumption communities bill it: every consumer's draw is
+    ``fraction`` solar and the rest grid.
+
+    - ``grid_import_w``: at the grid connection, export negative; None when not known.
+    - ``pv_w``: what the PV produces; None without a production sensor (or unknown).
+
+    When unsure, grid (solar is never invented): no grid reading, or an import with no
+    production reading, count as grid. Exporting means that everything consumed is
+    covered locally. A battery's discharge is not seen: it lowers the solar share.
+    """
+    if grid_import_w is None or not math.isfinite(grid_import_w):
+        return 0.0
+    if grid_import_w <= 0:
+        return 1.0
+    if pv_w is None or not math.isfinite(pv_w) or pv_w <= 0:
+        return 0.0
+    return pv_w / (pv_w + grid_import_w)
+
+
+class SolarShareLog:
+    """The building's solar fraction over time, to split energy drawn in any interval.
+
+    Noted every load-management cycle (wall-clock seconds); kept in buckets of
+    ``bucket`` seconds (a change is smeared over its bucket) for ``keep`` seconds. A fraction holds until the next note for at
+    most ``hold`` seconds: a gap in the notes (Home Assistant stopped, load management
+    stalled) counts as grid, as does any time before the first note or older than the
+    log (offline-queued readings of long ago).
+    """
+
+    def __init__(self, bucket: float = 1.0, keep: float = 24 * 3600.0, hold: float = 5.0) -> None:
+        """An empty log (a day of 1 s buckets: 0.7 MB)."""
+        self._bucket = bucket
+        self._size = max(1, math.ceil(keep / bucket))
+        self._hold = hold
+        self._first = 0  # bucket number of _sums[0]
+        self._sums = array("d")  # per bucket: the integral of the fraction (s)
+        self._last: tuple[float, float] | None = None  # time, fraction
+
+    @property
+    def fraction(self) -> float | None:
+        """The last fraction noted."""
+        return None if self._last is None else self._last[1]
+
+    def note(self, at: float, fraction: float) -> None:
+        """The fraction from now on (a time not after the last note only replaces it)."""
+        fraction = min(1.0, max(0.0, fraction))
+        if self._last is not None and at < self._last[0] - 60.0:
+            # The clock was set back: what was noted is on the wrong clock.
+            del self._sums[:]
+            self._last = None
+        if self._last is not None and at > self._last[0]:
+            start, value = self._last
+            self._add(start, min(at, start + self._hold), value)
+        if self._last is None or at >= self._last[0]:
+            self._last = (at, fraction)
+
+    def _add(self, start: float, end: float, value: float) -> None:
+        if value <= 0 or end <= start:
+            return
+        if not self._sums:
+            self._first = math.floor(start / self._bucket)
+        while start < end:
+            number = math.floor(start / self._bucket)
+            stop = min(end, (number + 1) * self._bucket)
+            index = number - self._first
+            if index < 0:
+                start = stop
+                continue
+            if index >= len(self._sums) + self._size:
+                # The clock jumped ahead by more than the log keeps: start it afresh.
+                del self._sums[:]
+                self._first, index = number, 0
+            if index >= len(self._sums):
+                self._sums.frombytes(bytes(8 * (index + 1 - len(self._sums))))
+            self._sums[index] += value * (stop - start)
+            start = stop
+        if len(self._sums) > self._size:
+            drop = len(self._sums) - self._size
+            del self._sums[:drop]
+            self._first += drop
+
+    def _integral(self, start: float, end: float) -> float:
+        """The fraction's integral over [start, end] (s), the held last value included.
+
+        A past bucket's integral is spread over the bucket (a gap in it counts as grid);
+        the bucket of the last note over the part of it noted so far.
+        """
+        total = 0.0
+        if self._sums and self._last is not None:
+            last_at = self._last[0]
+            current = math.floor(last_at / self._bucket)
+            first = max(start, self._first * self._bucket)
+            while first < end:
+                number = math.floor(first / self._bucket)
+                index = number - self._first
+                if index >= len(self._sums) or number > current:
+                    break
+                begin = number * self._bucket
+                stop = min(end, begin + self._bucket)
+                if number < current:
+                    total += self._sums[index] * (stop - first) / self._bucket
+                elif last_at > begin and (part := min(stop, last_at) - first) > 0:
+                    total += self._sums[index] * part / (last_at - begin)
+                first = stop
+        if self._last is not None:
+            at, value = self._last
+            held_from, held_to = max(start, at), min(end, at + self._hold)
+            if held_to > held_from:
+                total += value * (held_to - held_from)
+        return total
+
+    def share(self, start: float, end: float) -> float:
+        """The average fraction over [start, end]: the solar share of energy drawn then.
+
+        An interval of no length (or a reading out of order) takes the fraction around
+        its end.
+        """
+        if end - start < 1.0:
+            start = end - 1.0
+        return min(1.0, max(0.0, self._integral(start, end) / (end - start)))
+
+
 @dataclass(frozen=True, slots=True)
 class SessionRow:
     """A closed session as billed."""
@@ -130,6 +264,20 @@ class SessionRow:
     currency: str | None
     estimated_wh: float
     flags: tuple[str, ...]
+    solar_wh: float | None = None  # of energy_wh, from the building's solar
+
+    @property
+    def solar(self) -> float | None:
+        """Energy from the building's solar (Wh), never more than the session's."""
+        if self.energy_wh is None:
+            return None
+        return min(self.energy_wh, max(0.0, self.solar_wh or 0.0))
+
+    @property
+    def grid(self) -> float | None:
+        """Energy from the grid (Wh): the rest."""
+        solar = self.solar
+        return None if self.energy_wh is None or solar is None else self.energy_wh - solar
 
     @property
     def billable(self) -> bool:
@@ -152,6 +300,8 @@ class SessionRow:
             "meter_stop_wh": self.meter_stop,
             "energy_wh": _wh(self.energy_wh),
             "energy_kwh": _kwh(self.energy_wh),
+            "solar_kwh": _kwh(self.solar),
+            "grid_kwh": _kwh(self.grid),
             "cost": _money(self.cost),
             "currency": self.currency,
             "cost_estimated_wh": _wh(self.estimated_wh),
@@ -170,12 +320,19 @@ class BadgeTotal:
     currency: str | None = None
     flagged_sessions: int = 0
     last: dict[str, Any] | None = None
+    solar_wh: float = 0.0  # of energy_wh, from the building's solar
+
+    @property
+    def grid_wh(self) -> float:
+        """Of energy_wh, from the grid."""
+        return max(0.0, self.energy_wh - self.solar_wh)
 
     def add(self, row: SessionRow) -> None:
         """Count a closed session once: billable ones in the totals, flagged ones apart."""
         if row.billable:
             self.sessions += 1
             self.energy_wh += row.energy_wh or 0.0
+            self.solar_wh += row.solar or 0.0
             if row.cost is not None:
                 self.cost = round(self.cost + row.cost, 2)
                 self.currency = row.currency or self.currency
@@ -189,6 +346,8 @@ class BadgeTotal:
             "started_at": row.started_at.isoformat(),
             "stopped_at": row.stopped_at.isoformat(),
             "energy_kwh": _kwh(row.energy_wh),
+            "solar_kwh": _kwh(row.solar),
+            "grid_kwh": _kwh(row.grid),
             "cost": _money(row.cost),
             "currency": row.currency,
             "cost_estimated_wh": _wh(row.estimated_wh),
@@ -205,6 +364,7 @@ class BadgeTotal:
             "currency": self.currency,
             "flagged_sessions": self.flagged_sessions,
             "last": self.last,
+            "solar_wh": self.solar_wh,
         }
 
     @classmethod
@@ -217,6 +377,7 @@ class BadgeTotal:
             currency=data.get("currency"),
             flagged_sessions=int(data.get("flagged_sessions", 0)),
             last=data.get("last"),
+            solar_wh=float(data.get("solar_wh", 0.0)),
         )
 
 
@@ -251,6 +412,7 @@ class ResidentTotal(BadgeTotal):
             currency=base.currency,
             flagged_sessions=base.flagged_sessions,
             last=base.last,
+            solar_wh=base.solar_wh,
             name=str(data.get("name", "")),
         )
 
@@ -286,6 +448,7 @@ class HolderTotal:
     currencies: set[str] = field(default_factory=set)
     flagged_sessions: int = 0
     flagged_energy_wh: float = 0.0
+    solar_wh: float = 0.0
 
     def add(self, row: SessionRow) -> None:
         """Count a session (billable, or flagged apart)."""
@@ -295,6 +458,7 @@ class HolderTotal:
             return
         self.sessions += 1
         self.energy_wh += row.energy_wh or 0.0
+        self.solar_wh += row.solar or 0.0
         if row.cost is not None:
             self.cost = (self.cost or 0.0) + row.cost
             if row.currency:
@@ -311,6 +475,8 @@ class HolderTotal:
             "sessions": self.sessions,
             "energy_wh": _wh(self.energy_wh),
             "energy_kwh": _kwh(self.energy_wh),
+            "solar_kwh": _kwh(self.solar_wh),
+            "grid_kwh": _kwh(max(0.0, self.energy_wh - self.solar_wh)),
             "cost": _money(self.cost),
             "currency": self.currency,
             "flagged_sessions": self.flagged_sessions,

@@ -43,12 +43,15 @@ from .const import (
     CONF_PRICE,
     CONF_PRICE_ENTITY,
     CONF_PROFILE_VALIDITY,
+    CONF_PV_POWER,
     CONF_RAISE_HOLD,
     CONF_SCHEDULE_PRICE,
     CONF_SCHEDULE_PRICE_BELOW,
     CONF_SCHEDULE_WHEN,
     CONF_SENSOR_INTERVAL,
     CONF_SOLAR_MIN_ON,
+    CONF_SOLAR_PRICE,
+    CONF_SOLAR_PRICE_ENTITY,
     CONF_SOLAR_SMOOTHING,
     CONF_SOLAR_START_DELAY,
     CONF_SOLAR_STOP_DELAY,
@@ -416,6 +419,14 @@ HUB_OPTIONS_SCHEMA = OPTIONS_SCHEMA.extend(
         vol.Optional(CONF_PRICE_ENTITY): selector.EntitySelector(
             selector.EntitySelectorConfig(domain=["sensor", "input_number", "number"])
         ),
+        # A self-consumption community: charged energy split into solar and grid.
+        vol.Optional(CONF_PV_POWER): selector.EntitySelector(
+            selector.EntitySelectorConfig(domain="sensor", device_class="power")
+        ),
+        vol.Optional(CONF_SOLAR_PRICE): vol.All(_number(0, 1000, "any"), vol.Coerce(float)),
+        vol.Optional(CONF_SOLAR_PRICE_ENTITY): selector.EntitySelector(
+            selector.EntitySelectorConfig(domain=["sensor", "input_number", "number"])
+        ),
     }
 )
 
@@ -424,6 +435,8 @@ def _tariff_options(user_input: dict[str, Any]) -> tuple[dict[str, Any], dict[st
     """The tariff options to store (none stores nothing) and the form's errors."""
     kind = user_input.get(CONF_TARIFF, TARIFF_NONE)
     if kind == TARIFF_NONE:
+        if user_input.get(CONF_SOLAR_PRICE) is not None or user_input.get(CONF_SOLAR_PRICE_ENTITY):
+            return {}, {CONF_TARIFF: "solar_price_needs_tariff"}
         return {}, {}
     options: dict[str, Any] = {CONF_TARIFF: kind}
     if currency := str(user_input.get(CONF_CURRENCY) or "").strip().upper():
@@ -436,6 +449,12 @@ def _tariff_options(user_input: dict[str, Any]) -> tuple[dict[str, Any], dict[st
         if not user_input.get(CONF_PRICE_ENTITY):
             return {}, {CONF_PRICE_ENTITY: "price_entity_required"}
         options[CONF_PRICE_ENTITY] = user_input[CONF_PRICE_ENTITY]
+    if user_input.get(CONF_SOLAR_PRICE) is not None and user_input.get(CONF_SOLAR_PRICE_ENTITY):
+        return {}, {CONF_SOLAR_PRICE_ENTITY: "solar_price_twice"}
+    if user_input.get(CONF_SOLAR_PRICE) is not None:
+        options[CONF_SOLAR_PRICE] = float(user_input[CONF_SOLAR_PRICE])
+    elif user_input.get(CONF_SOLAR_PRICE_ENTITY):
+        options[CONF_SOLAR_PRICE_ENTITY] = user_input[CONF_SOLAR_PRICE_ENTITY]
     return options, {}
 
 
@@ -487,6 +506,11 @@ class ChargeZonesOptionsFlow(OptionsFlow):
                         CONF_SOLAR_MIN_ON: int(user_input[CONF_SOLAR_MIN_ON]),
                         CONF_SOLAR_SMOOTHING: int(user_input[CONF_SOLAR_SMOOTHING]),
                         **({CONF_PEAK_LIMIT: peak} if peak > 0 else {}),
+                        **(
+                            {CONF_PV_POWER: user_input[CONF_PV_POWER]}
+                            if user_input.get(CONF_PV_POWER)
+                            else {}
+                        ),
                         **window,
                         **tariff,
                     }

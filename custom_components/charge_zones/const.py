@@ -179,4 +179,10 @@ CONF_TARIFF: Final = "tariff"
 CONF_PRICE: Final = "price"  # per kWh, fixed tariff
 CONF_CURRENCY: Final = "currency"  # default: Home Assistant's currency
 CONF_PRICE_ENTITY: Final = "price_entity"  # sensor or input_number holding the price
+# Hub options: a self-consumption community's split of charged energy into solar and grid
+# (billing.solar_fraction): the PV production sensor, and the price of solar energy (a
+# fixed price or an entity; without either, solar energy is billed at the tariff's).
+CONF_PV_POWER: Final = "pv_power_entity"
+CONF_SOLAR_PRICE: Final = "solar_price"
+CONF_SOLAR_PRICE_ENTITY: Final = "solar_price_entity"
 EXPORT_DIR: Final = "charge_zones/exports"  # under Home Assistant's config directory

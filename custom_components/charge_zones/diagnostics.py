@@ -122,6 +122,13 @@ def _billing(site: Site) -> dict[str, Any]:
         "tariff": site.tariff.kind,
         "currency": site.tariff.currency,
         "price_now": None if price is None else asdict(price),
+        # The solar/grid split (a self-consumption community): the solar price now, the
+        # building's solar fraction last noted, the PV production read, what was charged.
+        "solar_price_now": None if (solar := site.solar_tariff()) is None else asdict(solar),
+        "solar_share": site.load.solar_log.fraction,
+        "pv_power": site.load.pv_power,
+        "charged_solar_wh": round(site.sessions.charged_solar_wh, 1),
+        "charged_grid_wh": round(site.sessions.charged_grid_wh, 1),
         "badge_totals": [t.as_dict() for t in site.sessions.badge_totals.values()],
         # Keyed by nothing personal: the holder's name is a (redacted) field.
         "holder_totals": [

@@ -23,6 +23,7 @@ import math
 import time
 from typing import Any
 
+from .billing import SolarShareLog, solar_fraction
 from .central.connection import CommandError
 from .central.models import PHASES
 from .const import MIN_SIGNAL_CURRENT
@@ -342,6 +343,11 @@ class LoadManager:
         self.zone_reductions: dict[str, float] = {}
         # Whether Scheduled sessions may charge now (the hub's charging window or price).
         self.schedule_open = False
+        # The PV production (W; None: no sensor, or not readable) and the building's
+        # solar fraction over time, noted every cycle: how charged energy is split into
+        # solar and grid (billing.solar_fraction).
+        self.pv_power: float | None = None
+        self.solar_log = SolarShareLog()
         self.peak_room: float | None = None
         self._peak_reported = False
         self._runs: dict[str, _StationRun] = {}
@@ -597,6 +603,7 @@ class LoadManager:
         wall = datetime.now(UTC)
         self.last_cycle = now
         self.cycles += 1
+        self.solar_log.note(wall.timestamp(), solar_fraction(self._grid_import(now), self.pv_power))
         specs = self._zone_specs()
         managed = [s for s in self._stations() if s.config.zone in specs]
         by_zone: dict[str, list[Station]] = {key: [] for key in specs}

@@ -20,14 +20,21 @@ from .entity import (
 )
 from .sensors.badge import (
     BADGE_SENSORS,
+    BADGE_SPLIT_SENSORS,
     HOLDER_SENSORS,
+    HOLDER_SPLIT_SENSORS,
     BadgeSensor,
     HolderSensor,
     _badge_signature,
     _move_badge_sensors_to_holders,
     holders_of,
 )
-from .sensors.hub import ConnectedStationsSensor, PeakSensor, SolarSurplusSensor
+from .sensors.hub import (
+    ChargedEnergySensor,
+    ConnectedStationsSensor,
+    PeakSensor,
+    SolarSurplusSensor,
+)
 from .sensors.meter import METER_SENSORS, MeterSensor
 from .sensors.station import _forget_unmanaged_sensors, station_sensors
 from .sensors.zone import ZONE_SENSORS, ZoneSensor
@@ -43,7 +50,15 @@ async def async_setup_entry(
 ) -> None:
     """Set up sensors for the hub and every station, now and when added."""
     site = entry.runtime_data
-    async_add_entities([ConnectedStationsSensor(site), SolarSurplusSensor(site), PeakSensor(site)])
+    async_add_entities(
+        [
+            ConnectedStationsSensor(site),
+            SolarSurplusSensor(site),
+            PeakSensor(site),
+            ChargedEnergySensor(site, solar=True),
+            ChargedEnergySensor(site, solar=False),
+        ]
+    )
     entry.async_on_unload(
         add_for_subentries(
             site,
@@ -90,7 +105,9 @@ async def async_setup_entry(
             known = badges_done.get(subentry_id)
             if known is not None and known[0] == signature:
                 continue
-            sensors = [BadgeSensor(site, subentry_id, d) for d in BADGE_SENSORS]
+            sensors = [
+                BadgeSensor(site, subentry_id, d) for d in (*BADGE_SENSORS, *BADGE_SPLIT_SENSORS)
+            ]
             badges_done[subentry_id] = (signature, sensors)
             # Not in the badge's subentry: they share the holder's device, and a device
             # belongs to one subentry (the hub's own, none); removed below with the badge.
@@ -101,7 +118,7 @@ async def async_setup_entry(
         registry = er.async_get(hass)
         for gone in badges_done.keys() - entry.subentries.keys():
             del badges_done[gone]
-            for description in BADGE_SENSORS:
+            for description in (*BADGE_SENSORS, *BADGE_SPLIT_SENSORS):
                 unique_id = f"{gone}_{description.key}"
                 if (found := registry.async_get_entity_id("sensor", DOMAIN, unique_id)) is not None:
                     registry.async_remove(found)
@@ -117,7 +134,12 @@ async def async_setup_entry(
         wanted = holders_of(site)
         for key in wanted.keys() - holders_done:
             holders_done.add(key)
-            async_add_entities([HolderSensor(site, key, wanted[key], d) for d in HOLDER_SENSORS])
+            async_add_entities(
+                [
+                    HolderSensor(site, key, wanted[key], d)
+                    for d in (*HOLDER_SENSORS, *HOLDER_SPLIT_SENSORS)
+                ]
+            )
         registry = dr.async_get(hass)
         prefix = holder_device_identifier(entry.entry_id, "")
         for device in dr.async_entries_for_config_entry(registry, entry.entry_id):

@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 import logging
 from pathlib import Path
+import time
 from typing import Any
 
 from homeassistant.core import HomeAssistant
@@ -78,6 +79,8 @@ __all__ = [
 ]
 
 ISSUE_RESTORED = "sessions_restored"
+# A holder's default charging mode "as the station" (none of their own).
+HOLDER_MODE_STATION = "station"
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -109,6 +112,10 @@ class ChargingSession:
     priced_wh: float = 0.0  # energy priced at the price in force when it was drawn
     priced_to: float | None = None  # register up to which energy was looked at
     estimated_wh: float = 0.0  # energy priced at the stop's price (not seen drawn)
+    # Of its energy, what the building's own solar covered (billing.solar_fraction), up
+    # to the register priced_to, read at priced_at (the station's time).
+    solar_wh: float = 0.0
+    priced_at: str | None = None
     billed: bool = False  # counted in its badge's totals
     # How this session charges when it differs from its station's mode (the action
     # set_charging_mode with this_session; dlm/solar.py ChargingMode).
@@ -158,6 +165,7 @@ class ChargingSession:
             meter_start=self.meter_start,
             meter_stop=self.meter_stop,
             energy_wh=self.energy_wh,
+            solar_wh=None if self.meter_start is None else self.solar_wh,
             cost=self.cost,
             currency=self.currency,
             estimated_wh=self.estimated_wh,
@@ -177,6 +185,10 @@ class SessionContext:
     zone_of: Callable[[str], tuple[str | None, str | None]]  # id, name
     price: Callable[[], Price | None]
     holder_of: Callable[[str], str | None]
+    # The solar share of energy drawn between two times (epoch s; billing.SolarShareLog)
+    # and the price of solar energy (None: at the tariff's price).
+    solar_share: Callable[[float, float], float] = lambda _start, _end: 0.0
+    solar_price: Callable[[], Price | None] = lambda: None
 
 
 class SessionStore:
@@ -216,6 +228,8 @@ class SessionStore:
         self.badge_totals: dict[str, BadgeTotal] = {}  # by upper-case tag
         self.holder_totals: dict[str, ResidentTotal] = {}  # by holder_key of the name
         self.station_serials: dict[str, str] = {}  # last serial seen booting, by OCPP id
+        # Badge holders' default charging modes (by holder_key; dlm/solar.py ChargingMode).
+        self.holder_modes: dict[str, str] = {}
         # Told the (upper-case) tag whose totals changed: at a session's end, never per
         # meter value.
         self.billing_listeners: list[Callable[[str], None]] = []
@@ -223,6 +237,11 @@ class SessionStore:
         # told the key of any holder billed.
         self._holder_listeners: dict[str, list[Callable[[], None]]] = {}
         self.holder_listeners: list[Callable[[str], None]] = []
+        # Energy charged in all sessions, from the building's solar and from the grid
+        # (Wh, kept forever: the energy dashboard's statistics).
+        self.charged_solar_wh = 0.0
+        self.charged_grid_wh = 0.0
+        self.energy_listeners: list[Callable[[], None]] = []
 
     async def async_load(self) -> None:
         """Load from storage (from the backup for what an unreadable store lost).
@@ -647,6 +666,18 @@ class SessionStore:
             tags.add(session.id_tag.upper())
         return stations, tags
 
+    def set_holder_mode(self, key: str, mode: str) -> None:
+        """A holder's default charging mode for their new sessions ("station": none)."""
+        if mode == HOLDER_MODE_STATION:
+            self.holder_modes.pop(key, None)
+        else:
+            self.holder_modes[key] = mode
+        self.schedule_save()
+
+    def holder_mode(self, holder: str | None) -> str | None:
+        """A holder's default charging mode (None: as the station)."""
+        return self.holder_modes.get(holder_key(holder)) if holder else None
+
     def set_charging_mode(self, session: ChargingSession, mode: str) -> None:
         """Give an open session its own charging mode (saved soon)."""
         session.charging_mode = mode
@@ -669,7 +700,7 @@ class SessionStore:
         if session.last_meter is None or energy_wh >= session.last_meter:
             session.last_meter = energy_wh
             session.last_meter_at = at
-            self._accrue(session, energy_wh)
+            self._accrue(session, energy_wh, at)
             self.schedule_save()
         elif FLAG_REGISTER_BACKWARDS not in session.flags:
             session.flags.append(FLAG_REGISTER_BACKWARDS)
@@ -696,12 +727,18 @@ class SessionStore:
                 if session.billed:
                     self._credit_holder(session)
         self.station_serials = dict(data.get("station_serials", {}))
+        self.holder_modes = {str(k): str(v) for k, v in dict(data.get("holder_modes", {})).items()}
+        self.charged_solar_wh = float(data.get("charged_solar_wh", 0.0))
+        self.charged_grid_wh = float(data.get("charged_grid_wh", 0.0))
 
     def _billing_data(self) -> dict[str, Any]:
         return {
             "badge_totals": {tag: t.as_dict() for tag, t in self.badge_totals.items()},
             "holder_totals": {key: t.as_dict() for key, t in self.holder_totals.items()},
             "station_serials": self.station_serials,
+            "holder_modes": self.holder_modes,
+            "charged_solar_wh": self.charged_solar_wh,
+            "charged_grid_wh": self.charged_grid_wh,
         }
 
     def _describe(self, session: ChargingSession) -> None:
@@ -709,22 +746,56 @@ class SessionStore:
         session.zone_id, session.zone_name = self.context.zone_of(session.station_id)
         session.station_serial = self.station_serials.get(session.station_id)
         session.priced_to = None if session.meter_start is None else float(session.meter_start)
+        session.priced_at = session.started_at
         if (price := self.context.price()) is not None:
             session.cost = 0.0
             session.currency = price.currency
 
-    def _accrue(self, session: ChargingSession, register: float) -> None:
-        """Price the energy drawn since the last meter value at the price in force now."""
+    def _accrue(self, session: ChargingSession, register: float, at: str) -> None:
+        """Split the energy drawn since the last meter value, price it at today's prices.
+
+        Split into solar and grid (the building's solar share meanwhile); priced at the
+        prices in force now.
+        """
         if session.priced_to is None or register <= session.priced_to:
             return
         delta = register - session.priced_to
         session.priced_to = register
+        solar = self._split(session, delta, at)
         price = self.context.price()
         if price is None:
             return  # priced at the stop's price (and said so)
-        session.cost = (session.cost or 0.0) + cost_of(delta, price)
+        session.cost = (session.cost or 0.0) + self._cost(delta, solar, price)
         session.currency = session.currency or price.currency
         session.priced_wh += delta
+
+    def _split(self, session: ChargingSession, delta: float, at: str) -> float:
+        """The solar part of energy drawn from ``priced_at`` to ``at`` (Wh), counted.
+
+        The times are the station's; a time in the future (a clock ahead) is taken as
+        now. A time that cannot be read counts the energy as grid.
+        """
+        try:
+            end = datetime.fromisoformat(at).timestamp()
+            start = datetime.fromisoformat(session.priced_at or at).timestamp()
+        except ValueError:
+            share = 0.0
+        else:
+            end = min(end, time.time())
+            share = self.context.solar_share(min(start, end), end)
+        session.priced_at = at
+        solar = delta * share
+        session.solar_wh += solar
+        self.charged_solar_wh += solar
+        self.charged_grid_wh += delta - solar
+        for listener in list(self.energy_listeners):
+            listener()
+        return solar
+
+    def _cost(self, energy: float, solar: float, price: Price) -> float:
+        """The cost of energy of which ``solar`` Wh came from the building's solar."""
+        solar_price = self.context.solar_price() or price
+        return cost_of(energy - solar, price) + cost_of(solar, solar_price)
 
     def _bill(self, session: ChargingSession) -> None:
         """Finish a closed session's cost and count it in its badge's totals.
@@ -733,11 +804,31 @@ class SessionStore:
         """
         session.billed = True
         energy = session.energy_wh
+        unsplit_solar = 0.0
+        unsplit = 0.0
+        if (
+            energy is not None
+            and session.meter_stop is not None
+            and session.priced_to is not None
+            and session.meter_stop > session.priced_to
+        ):
+            # Drawn after the last meter value: split up to the stop.
+            unsplit = session.meter_stop - session.priced_to
+            session.priced_to = float(session.meter_stop)
+            unsplit_solar = self._split(
+                session, unsplit, session.stopped_at or session.priced_at or ""
+            )
         price = self.context.price()
         if energy is not None and price is not None:
             tail = energy - session.priced_wh
             if tail > 0:
-                session.cost = (session.cost or 0.0) + cost_of(tail, price)
+                # Energy drawn while no price was known, beyond the part just split:
+                # at the solar share of the rest of the session.
+                earlier = max(0.0, tail - unsplit)
+                split = energy - unsplit
+                ratio = (session.solar_wh - unsplit_solar) / split if split > 0 else 0.0
+                solar = min(tail, unsplit_solar + earlier * min(1.0, max(0.0, ratio)))
+                session.cost = (session.cost or 0.0) + self._cost(tail, solar, price)
                 session.currency = session.currency or price.currency
                 session.priced_wh = energy
                 if price.dynamic:

@@ -65,6 +65,7 @@ from .const import (
     CONF_PORT,
     CONF_PRIORITY,
     CONF_PROFILE_VALIDITY,
+    CONF_PV_POWER,
     CONF_RAISE_HOLD,
     CONF_SCHEDULE_PRICE,
     CONF_SCHEDULE_PRICE_BELOW,
@@ -124,7 +125,13 @@ from .subentries import (
     zone_phases,
 )
 from .tariff import HubTariff
-from .zone_limits import ChargingWindow, ChargingWindowConfig, ZoneReductions, zone_reduction
+from .zone_limits import (
+    ChargingWindow,
+    ChargingWindowConfig,
+    PvProduction,
+    ZoneReductions,
+    zone_reduction,
+)
 
 _LOGGER = logging.getLogger(__package__)
 
@@ -268,10 +275,17 @@ class Site:
         self.hass = hass
         self.entry = entry
         self.tariff = HubTariff(hass, lambda: self.entry.options)
+        self.solar_tariff = HubTariff(hass, lambda: self.entry.options, solar=True)
         self.sessions = SessionStore(
             hass,
             entry.entry_id,
-            SessionContext(zone_of=self._zone_of, price=self.tariff, holder_of=self.holder_of),
+            SessionContext(
+                zone_of=self._zone_of,
+                price=self.tariff,
+                holder_of=self.holder_of,
+                solar_share=self._solar_share,
+                solar_price=self.solar_tariff,
+            ),
         )
         self.badges = BadgeBook()
         self.stations: dict[str, Station] = {}  # by subentry id
@@ -311,6 +325,8 @@ class Site:
         self.zone_reductions = ZoneReductions(hass, self.load.set_zone_reductions)
         # The Scheduled mode's window (hub options), from Home Assistant entities.
         self.charging_window = ChargingWindow(hass, self.load.set_schedule_open)
+        # The PV production sensor (hub options): the solar/grid split of charged energy.
+        self.pv_production = PvProduction(hass, self._set_pv_power)
 
     # --- lifecycle -------------------------------------------------------------
 
@@ -389,6 +405,7 @@ class Site:
         self._publishers.clear()
         self.zone_reductions.close()
         self.charging_window.close()
+        self.pv_production.close()
         await self.load.async_stop()
         await self.server.stop()
         await self.links.close_all("central system stopping")
@@ -503,6 +520,12 @@ class Site:
             raise_hold=hold, settle_time=min(10.0, hold), validity=validity * 60.0
         )
 
+    def _solar_share(self, start: float, end: float) -> float:
+        return self.load.solar_log.share(start, end)
+
+    def _set_pv_power(self, watts: float | None) -> None:
+        self.load.pv_power = watts
+
     def _solar_settings(self) -> SolarSettings:
         options = self.entry.options
         return SolarSettings(
@@ -519,6 +542,7 @@ class Site:
         self.load.set_peak_target(self.entry.options.get(CONF_PEAK_LIMIT))
         options = self.entry.options
         below = options.get(CONF_SCHEDULE_PRICE_BELOW)
+        self.pv_production.configure(options.get(CONF_PV_POWER) or None)
         self.charging_window.configure(
             ChargingWindowConfig(
                 when=options.get(CONF_SCHEDULE_WHEN) or None,

@@ -534,8 +534,10 @@ class Station:
             auth_status=decision.status,
             meter_start=meter_start,
             started_at=parse_timestamp(timestamp).isoformat(),
-            # A resident's choice goes with their badge, whichever station they use.
-            charging_mode=badge.charging_mode if badge is not None else None,
+            # A resident's choice goes with their badge (else their default as its
+            # holder), whichever station they use.
+            charging_mode=(badge.charging_mode if badge is not None else None)
+            or self._sessions.holder_mode(decision.holder),
         )
         for old in superseded:
             self.last_closed = old

@@ -9,16 +9,34 @@ from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT
 from homeassistant.core import HomeAssistant
 
 from .billing import TARIFF_ENTITY, TARIFF_FIXED, TARIFF_NONE, Price, price_from_state
-from .const import CONF_CURRENCY, CONF_PRICE, CONF_PRICE_ENTITY, CONF_TARIFF
+from .const import (
+    CONF_CURRENCY,
+    CONF_PRICE,
+    CONF_PRICE_ENTITY,
+    CONF_SOLAR_PRICE,
+    CONF_SOLAR_PRICE_ENTITY,
+    CONF_TARIFF,
+)
 
 
 class HubTariff:
-    """The price per kWh in force now, from the hub's options (None: no tariff)."""
+    """The price per kWh in force now, from the hub's options (None: no tariff).
 
-    def __init__(self, hass: HomeAssistant, options: Callable[[], Mapping[str, Any]]) -> None:
+    ``solar``: the price of energy from the building's solar instead (a fixed price or an
+    entity, beside the tariff; None: solar energy is billed at the tariff's price).
+    """
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        options: Callable[[], Mapping[str, Any]],
+        *,
+        solar: bool = False,
+    ) -> None:
         """Read the options each time (they change without a reload)."""
         self._hass = hass
         self._get_options = options
+        self._solar = solar
         self._last: tuple[str, Price] | None = None
 
     @property
@@ -28,7 +46,14 @@ class HubTariff:
     @property
     def kind(self) -> str:
         """none, fixed or entity."""
-        return str(self._options.get(CONF_TARIFF) or TARIFF_NONE)
+        options = self._options
+        if self._solar:
+            if str(options.get(CONF_TARIFF) or TARIFF_NONE) == TARIFF_NONE:
+                return TARIFF_NONE  # no tariff, no solar price either
+            if options.get(CONF_SOLAR_PRICE_ENTITY):
+                return TARIFF_ENTITY
+            return TARIFF_FIXED if options.get(CONF_SOLAR_PRICE) is not None else TARIFF_NONE
+        return str(options.get(CONF_TARIFF) or TARIFF_NONE)
 
     @property
     def currency(self) -> str:
@@ -42,12 +67,17 @@ class HubTariff:
         meanwhile is still charged, at the last price known.
         """
         kind = self.kind
+        price_key, entity_key = (
+            (CONF_SOLAR_PRICE, CONF_SOLAR_PRICE_ENTITY)
+            if self._solar
+            else (CONF_PRICE, CONF_PRICE_ENTITY)
+        )
         if kind == TARIFF_FIXED:
-            value = self._options.get(CONF_PRICE)
+            value = self._options.get(price_key)
             if isinstance(value, int | float):
                 return Price(float(value), self.currency)
             return None
-        if kind != TARIFF_ENTITY or not (entity_id := self._options.get(CONF_PRICE_ENTITY)):
+        if kind != TARIFF_ENTITY or not (entity_id := self._options.get(entity_key)):
             return None
         entity_id = str(entity_id)
         state = self._hass.states.get(entity_id)

@@ -11,11 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 import logging
+import math
 
 from homeassistant.config_entries import ConfigSubentry
-from homeassistant.const import STATE_OFF, STATE_ON
+from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT, STATE_OFF, STATE_ON, UnitOfPower
 from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.helpers.event import async_track_state_change_event
+from homeassistant.util.unit_conversion import PowerConverter
 
 from .const import (
     CONF_NAME,
@@ -233,3 +235,59 @@ class ChargingWindow(_Follower):
             )
         self.state = state
         self._apply(state in ("window", "price"))
+
+
+def power_watts(hass: HomeAssistant, entity_id: str) -> float | None:
+    """A power sensor's value in W (None: missing, unavailable, not a power, not a number).
+
+    The unit is converted (kW, MW...); a value without a power unit is not used.
+    """
+    state = hass.states.get(entity_id)
+    if state is None:
+        return None
+    try:
+        value = float(state.state)
+    except ValueError:
+        return None
+    unit = state.attributes.get(ATTR_UNIT_OF_MEASUREMENT)
+    if unit not in PowerConverter.VALID_UNITS or not math.isfinite(value):
+        return None
+    return PowerConverter.convert(value, unit, UnitOfPower.WATT)
+
+
+class PvProduction(_Follower):
+    """Follows the PV production sensor (hub options), tells the load manager its power.
+
+    It splits charged energy into solar and grid (billing.solar_fraction); a sensor
+    that is missing, unavailable or not a power counts as no production (grid).
+    """
+
+    def __init__(self, hass: HomeAssistant, apply: Callable[[float | None], None]) -> None:
+        """Nothing followed until `configure`."""
+        super().__init__(hass)
+        self._apply = apply
+        self._entity: str | None = None
+        self._told = False
+
+    def configure(self, entity_id: str | None) -> None:
+        """Follow this sensor (the hub's options changed)."""
+        self._entity = entity_id
+        self._told = False
+        self._follow([entity_id] if entity_id else [])
+
+    def _update(self) -> None:
+        if self._entity is None:
+            self._apply(None)
+            return
+        watts = power_watts(self._hass, self._entity)
+        if watts is None and not self._told:
+            self._told = True
+            _LOGGER.info(
+                "The PV production sensor %s is missing, unavailable or not a power; "
+                "charged energy counts as grid energy until it is readable, except while "
+                "the building exports",
+                self._entity,
+            )
+        elif watts is not None:
+            self._told = False
+        self._apply(watts)

@@ -23,7 +23,15 @@ from homeassistant.helpers.typing import StateType
 
 from ..badges import holder_key
 from ..billing import TARIFF_NONE, BadgeTotal, ResidentTotal
-from ..const import CONF_HOLDER, CONF_TAG, DOMAIN, SUBENTRY_BADGE
+from ..const import (
+    CONF_GRID_METER,
+    CONF_HOLDER,
+    CONF_PV_POWER,
+    CONF_TAG,
+    DOMAIN,
+    SUBENTRY_BADGE,
+    SUBENTRY_METER,
+)
 from ..entity import (
     MODEL_BADGE_HOLDER,
     ChargeZonesEntity,
@@ -96,6 +104,13 @@ class BilledSensor(ChargeZonesEntity, SensorEntity):
 
     entity_description: BadgeSensorDescription
     site: Site
+
+    @property
+    def entity_registry_enabled_default(self) -> bool:
+        """The solar/grid split only where the hub can tell them apart."""
+        if self.entity_description in (*BADGE_SPLIT_SENSORS, *HOLDER_SPLIT_SENSORS):
+            return splits_energy(self.site)
+        return True
 
     @property
     def _total(self) -> BadgeTotal:
@@ -255,6 +270,36 @@ HOLDER_SENSORS: tuple[BadgeSensorDescription, ...] = tuple(
         BADGE_SENSORS, ("energy", "sessions", "cost", "last_session"), strict=True
     )
 )
+
+# A self-consumption community's split of the energy charged: solar and grid (enabled
+# by default on a hub with a grid connection meter or a PV production sensor).
+_SPLIT_SENSOR = BADGE_SENSORS[0]
+BADGE_SPLIT_SENSORS: tuple[BadgeSensorDescription, ...] = (
+    replace(
+        _SPLIT_SENSOR,
+        key="billed_solar_energy",
+        translation_key="billed_solar_energy",
+        value_fn=lambda total: round(total.solar_wh, 1),
+    ),
+    replace(
+        _SPLIT_SENSOR,
+        key="billed_grid_energy",
+        translation_key="billed_grid_energy",
+        value_fn=lambda total: round(total.grid_wh, 1),
+    ),
+)
+HOLDER_SPLIT_SENSORS: tuple[BadgeSensorDescription, ...] = tuple(
+    replace(description, key=f"holder_{key}", translation_key=f"holder_{key}")
+    for description, key in zip(BADGE_SPLIT_SENSORS, ("solar_energy", "grid_energy"), strict=True)
+)
+
+
+def splits_energy(site: Site) -> bool:
+    """Whether the hub can tell solar from grid energy (a grid meter or a PV sensor)."""
+    return any(
+        sub.subentry_type == SUBENTRY_METER and sub.data.get(CONF_GRID_METER)
+        for sub in site.entry.subentries.values()
+    ) or bool(site.entry.options.get(CONF_PV_POWER))
 
 
 class HolderSensor(BilledSensor):

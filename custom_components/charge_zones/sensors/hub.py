@@ -10,7 +10,8 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
-from homeassistant.const import UnitOfPower
+from homeassistant.const import UnitOfEnergy, UnitOfPower
+from homeassistant.core import callback
 
 from ..entity import (
     HubEntity,
@@ -158,3 +159,51 @@ class PeakSensor(HubEntity, SensorEntity):
             None if average is None else round(average / 1000.0, 2),
             None if room is None else round(room / 1000.0, 1),
         )
+
+
+class ChargedEnergySensor(HubEntity, SensorEntity):
+    """Energy charged in all sessions from the building's solar, or from the grid (Wh).
+
+    Counted as meter values arrive (never lowered), for the energy dashboard's
+    statistics: the charging from solar and from grid.
+    """
+
+    _attr_device_class = SensorDeviceClass.ENERGY
+    _attr_native_unit_of_measurement = UnitOfEnergy.WATT_HOUR
+    _attr_suggested_unit_of_measurement = UnitOfEnergy.KILO_WATT_HOUR
+    _attr_suggested_display_precision = 2
+    _attr_state_class = SensorStateClass.TOTAL_INCREASING
+
+    def __init__(self, site: Site, *, solar: bool) -> None:
+        """Create the sensor."""
+        self._solar = solar
+        super().__init__(
+            site,
+            SensorEntityDescription(
+                key="charged_solar_energy", translation_key="charged_solar_energy"
+            )
+            if solar
+            else SensorEntityDescription(
+                key="charged_grid_energy", translation_key="charged_grid_energy"
+            ),
+        )
+
+    async def async_added_to_hass(self) -> None:
+        """Also follow the energy counted (written when it moved by 100 Wh or more)."""
+        await super().async_added_to_hass()
+        listeners = self.site.sessions.energy_listeners
+        listeners.append(self._on_energy)
+        self.async_on_remove(lambda: listeners.remove(self._on_energy))
+
+    @callback
+    def _on_energy(self) -> None:
+        self._handle_update()
+
+    @property
+    def native_value(self) -> float:
+        """The energy (Wh)."""
+        sessions = self.site.sessions
+        return round(sessions.charged_solar_wh if self._solar else sessions.charged_grid_wh, 1)
+
+    def _snapshot(self) -> Any:
+        return round(self.native_value, -2)
