@@ -343,6 +343,9 @@ class LoadManager:
         self.zone_reductions: dict[str, float] = {}
         # Whether Scheduled sessions may charge now (the hub's charging window or price).
         self.schedule_open = False
+        # Scheduled sessions with a departure plan of their own (departures.py): whether
+        # each may charge now, by transaction id (the others follow schedule_open).
+        self.session_windows: dict[int, bool] = {}
         # The PV production (W; None: no sensor, or not readable) and the building's
         # solar fraction over time, noted every cycle: how charged energy is split into
         # solar and grid (billing.solar_fraction).
@@ -715,7 +718,7 @@ class LoadManager:
                     point.served_at = None
                     fixed[key] = Allocation(0.0, Reason.MODE_OFF)
                     continue
-                if mode is ChargingMode.SCHEDULED and not self.schedule_open:
+                if mode is ChargingMode.SCHEDULED and not self._window_open(station, connector):
                     point.served_at = None
                     fixed[key] = Allocation(0.0, Reason.WAITING_FOR_SCHEDULE)
                     continue
@@ -792,6 +795,21 @@ class LoadManager:
         if open_now != self.schedule_open:
             self.schedule_open = open_now
             self.request_cycle()
+
+    def set_session_windows(self, windows: dict[int, bool]) -> None:
+        """Which Scheduled sessions with a departure plan may charge now."""
+        if windows != self.session_windows:
+            self.session_windows = windows
+            self.request_cycle()
+
+    def _window_open(self, station: Station, connector: int) -> bool:
+        """Whether a Scheduled session may charge now: its plan, else the hub's window."""
+        for session in station.open_sessions():
+            if connector in (0, session.connector_id) and (
+                (planned := self.session_windows.get(session.transaction_id)) is not None
+            ):
+                return planned
+        return self.schedule_open
 
     def set_peak_target(self, kilowatts: float | None) -> None:
         """The site's peak limit: the highest 15-minute average import (None: none)."""

@@ -1,4 +1,4 @@
-"""Number: a station's maximum current, changeable at run time."""
+"""Number: a station's and a zone's maximum current, a badge holder's charging hours."""
 
 from __future__ import annotations
 
@@ -10,18 +10,20 @@ from homeassistant.components.number import (
     NumberEntityDescription,
     NumberMode,
 )
-from homeassistant.const import EntityCategory, UnitOfElectricCurrent
+from homeassistant.const import EntityCategory, UnitOfElectricCurrent, UnitOfTime
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import CONF_MAX_CURRENT, MIN_SIGNAL_CURRENT
 from .entity import (
+    ChargeZonesEntity,
     LoadEntity,
     StationEntity,
     add_for_stations,
     add_for_subentries,
     zone_device_info,
 )
+from .sensors.badge import add_for_holders, holder_device_info
 from .site import ChargeZonesConfigEntry, Site
 from .stations import Station
 
@@ -38,6 +40,17 @@ MAX_CURRENT = NumberEntityDescription(
     native_max_value=MAX_STATION_CURRENT,
     mode=NumberMode.BOX,
     entity_category=EntityCategory.CONFIG,
+)
+
+CHARGING_HOURS = NumberEntityDescription(
+    key="holder_charging_hours",
+    translation_key="holder_charging_hours",
+    device_class=NumberDeviceClass.DURATION,
+    native_unit_of_measurement=UnitOfTime.HOURS,
+    native_min_value=0,
+    native_max_value=24,
+    native_step=0.25,
+    mode=NumberMode.BOX,
 )
 
 ZONE_MAX_CURRENT = NumberEntityDescription(
@@ -75,6 +88,41 @@ async def async_setup_entry(
         return [MaxCurrentNumber(site, station, MAX_CURRENT)]
 
     entry.async_on_unload(add_for_stations(site, "number", station_numbers, async_add_entities))
+    entry.async_on_unload(
+        add_for_holders(
+            site, lambda key, name: [ChargingHoursNumber(site, key, name)], async_add_entities
+        )
+    )
+
+
+class ChargingHoursNumber(ChargeZonesEntity, NumberEntity):
+    """The hours of charging a holder's car needs before their departure time.
+
+    With a departure time, their Scheduled sessions charge in the cheapest hours of the
+    price forecast before it (dlm/cheapest.py); 0: no plan (the hub's charging window).
+    """
+
+    entity_description = CHARGING_HOURS
+
+    def __init__(self, site: Site, key: str, name: str) -> None:
+        """Bind to a holder (by key; name: the device's)."""
+        self.site = site
+        self.key = key
+        self._attr_unique_id = f"{site.entry.entry_id}_holder_{key}_charging_hours"
+        self._attr_device_info = holder_device_info(site, key, name)
+
+    @property
+    def native_value(self) -> float:
+        """The hours needed (0: none set)."""
+        return float(self.site.sessions.holder_plans.get(self.key, {}).get("hours", 0.0))
+
+    def _snapshot(self) -> Any:
+        return self.native_value
+
+    async def async_set_native_value(self, value: float) -> None:
+        """Store it (applies to the holder's open Scheduled sessions at once)."""
+        self.site.sessions.set_holder_plan(self.key, hours=float(value) or None)
+        self._handle_update()
 
 
 class MaxCurrentNumber(StationEntity, NumberEntity):

@@ -9,13 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.components.select import SelectEntity, SelectEntityDescription
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import CONF_CHARGING_MODE
 from .dlm.solar import ChargingMode
 from .entity import ChargeZonesEntity, StationEntity, add_for_stations
-from .sensors.badge import holder_device_info, holders_of
+from .sensors.badge import add_for_holders, holder_device_info
 from .sessions import HOLDER_MODE_STATION
 from .site import ChargeZonesConfigEntry, Site
 from .stations import Station
@@ -49,19 +49,11 @@ async def async_setup_entry(
 
     entry.async_on_unload(add_for_stations(site, "select", station_selects, async_add_entities))
 
-    holders_done: set[str] = set()
-
-    @callback
-    def add_holders() -> None:
-        """A default mode for every new holder (the sensor platform removes the gone)."""
-        wanted = holders_of(site)
-        holders_done.intersection_update(wanted)
-        new = wanted.keys() - holders_done
-        holders_done.update(new)
-        async_add_entities([HolderModeSelect(site, key, wanted[key]) for key in sorted(new)])
-
-    add_holders()
-    entry.async_on_unload(site.on_configured(add_holders))
+    entry.async_on_unload(
+        add_for_holders(
+            site, lambda key, name: [HolderModeSelect(site, key, name)], async_add_entities
+        )
+    )
 
 
 class ChargingModeSelect(StationEntity, SelectEntity):

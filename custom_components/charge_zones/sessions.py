@@ -230,6 +230,9 @@ class SessionStore:
         self.station_serials: dict[str, str] = {}  # last serial seen booting, by OCPP id
         # Badge holders' default charging modes (by holder_key; dlm/solar.py ChargingMode).
         self.holder_modes: dict[str, str] = {}
+        # Their departure plans (by holder_key): "departure" (HH:MM) and "hours" needed
+        # (dlm/cheapest.py): their Scheduled sessions charge in the cheapest hours before.
+        self.holder_plans: dict[str, dict[str, Any]] = {}
         # Told the (upper-case) tag whose totals changed: at a session's end, never per
         # meter value.
         self.billing_listeners: list[Callable[[str], None]] = []
@@ -242,6 +245,8 @@ class SessionStore:
         self.charged_solar_wh = 0.0
         self.charged_grid_wh = 0.0
         self.energy_listeners: list[Callable[[], None]] = []
+        # Told when a holder's plan changes and when a session opens or closes.
+        self.plan_listeners: list[Callable[[], None]] = []
 
     async def async_load(self) -> None:
         """Load from storage (from the backup for what an unreadable store lost).
@@ -386,6 +391,8 @@ class SessionStore:
     def _opened(self, session: ChargingSession) -> None:
         self.open[session.transaction_id] = session
         self._by_station.setdefault(session.station_id, {})[session.transaction_id] = session
+        for listener in list(self.plan_listeners):
+            listener()
 
     def _removed(self, session: ChargingSession) -> None:
         """An open session closes (the index by station follows `open` exactly)."""
@@ -674,6 +681,18 @@ class SessionStore:
             self.holder_modes[key] = mode
         self.schedule_save()
 
+    def set_holder_plan(self, key: str, **changes: Any) -> None:
+        """Change a holder's departure plan ("departure": "HH:MM" or None, "hours")."""
+        plan = {**self.holder_plans.get(key, {}), **changes}
+        plan = {k: v for k, v in plan.items() if v is not None}
+        if plan:
+            self.holder_plans[key] = plan
+        else:
+            self.holder_plans.pop(key, None)
+        self.schedule_save()
+        for listener in list(self.plan_listeners):
+            listener()
+
     def holder_mode(self, holder: str | None) -> str | None:
         """A holder's default charging mode (None: as the station)."""
         return self.holder_modes.get(holder_key(holder)) if holder else None
@@ -728,6 +747,7 @@ class SessionStore:
                     self._credit_holder(session)
         self.station_serials = dict(data.get("station_serials", {}))
         self.holder_modes = {str(k): str(v) for k, v in dict(data.get("holder_modes", {})).items()}
+        self.holder_plans = {str(k): dict(v) for k, v in dict(data.get("holder_plans", {})).items()}
         self.charged_solar_wh = float(data.get("charged_solar_wh", 0.0))
         self.charged_grid_wh = float(data.get("charged_grid_wh", 0.0))
 
@@ -737,6 +757,7 @@ class SessionStore:
             "holder_totals": {key: t.as_dict() for key, t in self.holder_totals.items()},
             "station_serials": self.station_serials,
             "holder_modes": self.holder_modes,
+            "holder_plans": self.holder_plans,
             "charged_solar_wh": self.charged_solar_wh,
             "charged_grid_wh": self.charged_grid_wh,
         }

@@ -109,6 +109,7 @@ from .const import (
     TLS_FILES,
     TLS_HOME_ASSISTANT,
 )
+from .departures import DeparturePlanner
 from .dlm.budget import ZoneSpec
 from .dlm.control import ControlSettings
 from .dlm.solar import ChargingMode, SolarSettings
@@ -327,6 +328,8 @@ class Site:
         self.charging_window = ChargingWindow(hass, self.load.set_schedule_open)
         # The PV production sensor (hub options): the solar/grid split of charged energy.
         self.pv_production = PvProduction(hass, self._set_pv_power)
+        # Badge holders' departure plans: the cheapest hours of the price forecast.
+        self.departures = DeparturePlanner(hass, self.sessions, self.load.set_session_windows)
 
     # --- lifecycle -------------------------------------------------------------
 
@@ -406,6 +409,7 @@ class Site:
         self.zone_reductions.close()
         self.charging_window.close()
         self.pv_production.close()
+        self.departures.close()
         await self.load.async_stop()
         await self.server.stop()
         await self.links.close_all("central system stopping")
@@ -543,6 +547,7 @@ class Site:
         options = self.entry.options
         below = options.get(CONF_SCHEDULE_PRICE_BELOW)
         self.pv_production.configure(options.get(CONF_PV_POWER) or None)
+        self.departures.configure(options.get(CONF_SCHEDULE_PRICE) or None)
         self.charging_window.configure(
             ChargingWindowConfig(
                 when=options.get(CONF_SCHEDULE_WHEN) or None,

@@ -19,6 +19,7 @@ from homeassistant.const import (
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.typing import StateType
 
 from ..badges import holder_key
@@ -262,6 +263,29 @@ def holders_of(site: Site) -> dict[str, str]:
             if name:
                 configured.setdefault(holder_key(name), name)
     return holders | configured
+
+
+def add_for_holders(
+    site: Site, build: Callable[[str, str], list[Entity]], add: Callable[..., None]
+) -> Callable[[], None]:
+    """Give every new badge holder the entities build(key, name) returns (now and later).
+
+    The sensor platform removes a holder's device (its entities with it) when it has
+    neither a badge nor totals any more; a holder who comes back gets them again.
+    """
+    done: set[str] = set()
+
+    @callback
+    def refresh() -> None:
+        wanted = holders_of(site)
+        done.intersection_update(wanted)
+        new = sorted(wanted.keys() - done)
+        done.update(new)
+        if new:
+            add([entity for key in new for entity in build(key, wanted[key])])
+
+    refresh()
+    return site.on_configured(refresh)
 
 
 HOLDER_SENSORS: tuple[BadgeSensorDescription, ...] = tuple(
