@@ -90,7 +90,12 @@ def test_the_cheapest_slots_up_to_the_hours_needed() -> None:
     assert cheapest_slots(slots, T0, departure + timedelta(hours=1), 2.0) is None
     holed = [*slots[:2], *slots[3:]]
     assert cheapest_slots(holed, T0, departure, 2.0) is None
-    assert cheapest_slots(slots, T0 - timedelta(hours=1), departure, 2.0) is None
+    # Started before the forecast's first slot (yesterday's prices gone at midnight):
+    # planned from the first slot known.
+    assert cheapest_slots(slots, T0 - timedelta(hours=1), departure, 2.0) == [
+        slots[1],
+        slots[3],
+    ]
 
 
 def test_a_session_charges_in_its_slots_until_its_departure_then_the_next_days() -> None:
@@ -137,8 +142,8 @@ async def test_a_holders_departure_plan_charges_their_scheduled_session_in_the_c
     """CP-S is Scheduled; the hub's window is open (the price, 0.40, is below 0.50), so
     without a plan it charges. Alice leaves in 5 h and needs half an hour: the cheapest
     half hour of the forecast is later, so her session waits; made the cheapest now, it
-    charges; her plan cleared (0 hours), the hub's window applies again; with a plan but
-    no forecast, too (and the log says so)."""
+    charges; her plan cleared (0 hours), the hub's window applies again; a forecast that
+    disappears leaves the slots already seen."""
     now = dt_util.now()
     hass.states.async_set(PRICE, "0.40", _forecast(now, cheap_now=False))
     entry = _scheduled_hub(
@@ -188,14 +193,14 @@ async def test_a_holders_departure_plan_charges_their_scheduled_session_in_the_c
         await wait_until(hass, lambda: s_tx not in site.departures.windows)
         await wait_until(hass, lambda: limit_on(s, 1) == 32.0, within=15)
 
-        # A plan, but the price entity has no forecast: the hub's window too.
+        # A plan again, and the price entity loses its forecast (its integration
+        # restarted): the slots already seen still plan (the cheap one is later).
         await hass.services.async_call(
             "number", "set_value", {"entity_id": hours, "value": 0.5}, blocking=True
         )
         hass.states.async_set(PRICE, "0.40", {"unit_of_measurement": "EUR/kWh"})
-        await hass.async_block_till_done()
-        assert s_tx not in site.departures.windows
-        assert limit_on(s, 1) == 32.0
+        await wait_until(hass, lambda: site.departures.windows.get(s_tx) is False)
+        await wait_until(hass, lambda: limit_on(s, 1) == 0.0)
     finally:
         await s_client.close()
     assert site.sessions.holder_plans["alice"]["hours"] == 0.5

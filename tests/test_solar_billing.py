@@ -23,6 +23,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
+from custom_components.charge_zones import loadmanager
 from custom_components.charge_zones.billing import SolarShareLog, solar_fraction
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -281,3 +282,86 @@ async def test_the_options_check_the_solar_price(
     assert entry.options["pv_power_entity"] == PV
     assert entry.runtime_data.solar_tariff() is not None
     assert entry.runtime_data.solar_tariff().per_kwh == pytest.approx(0.12)
+
+
+async def test_idle_time_and_a_station_clock_that_is_off_bring_no_solar(
+    hass: HomeAssistant, port: int, grid: SimulatedMeter
+) -> None:
+    """A car plugged in while the building exports draws nothing (its register still),
+    then charges once the building imports with no production: none of it is solar (the
+    idle time's sun is not spread over it). A station whose clock is 3 h ahead stamps its
+    readings then: they cannot be placed in the log's time, so they are grid."""
+    _pv(hass, 13_800.0)
+    entry = _entry(port, grid)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    client = StationClient(ws_url(entry), "ST-A")
+    station: SimulatedStation = await client.connect()
+    try:
+        await station.boot()
+        start = await _fraction(hass, entry, 1.0)
+        started = await station.start_transaction(1, "BADGE-ALICE", 0, timestamp=_iso(start))
+        tx = started.transaction_id
+        for _ in range(3):
+            await asyncio.sleep(1)
+            await station.meter_values(
+                1, _register(0), transaction_id=tx, timestamp=_iso(time.time())
+            )
+        grid_exports(grid.units[2], -20.0)
+        _pv(hass, "unavailable")
+        await _fraction(hass, entry, 0.0)
+        await station.meter_values(1, _register(0), transaction_id=tx, timestamp=_iso(time.time()))
+        await asyncio.sleep(2)
+        await station.meter_values(
+            1, _register(1000), transaction_id=tx, timestamp=_iso(time.time())
+        )
+        session = entry.runtime_data.sessions.open[tx]
+        assert session.solar_wh == 0.0
+
+        await station.stop_transaction(tx, 1000, timestamp=_iso(time.time()))
+
+        # Exporting again, but the station's clock is 3 h ahead: its readings cannot be
+        # placed in the log's time, so they are grid.
+        grid_exports(grid.units[2], 20.0)
+        await _fraction(hass, entry, 1.0)
+        lag = -3 * 3600.0  # ahead
+        ahead = await station.start_transaction(
+            1, "BADGE-ALICE", 1000, timestamp=_iso(time.time() - lag)
+        )
+        for register in (2000, 3000):
+            await asyncio.sleep(1)
+            await station.meter_values(
+                1,
+                _register(register),
+                transaction_id=ahead.transaction_id,
+                timestamp=_iso(time.time() - lag),
+            )
+        await station.stop_transaction(
+            ahead.transaction_id, 4000, timestamp=_iso(time.time() - lag)
+        )
+        late = entry.runtime_data.sessions.closed[-1]
+        assert late.energy_wh == 3000
+        assert late.solar_wh == 0.0
+    finally:
+        await client.close()
+
+
+async def test_a_pv_sensor_that_stops_reporting_counts_as_no_production(
+    hass: HomeAssistant, port: int, grid: SimulatedMeter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An inverter's cloud integration that freezes at dusk keeps its last value: once it
+    has not reported for longer than a production reading counts, the building's import
+    is all grid."""
+    monkeypatch.setattr(loadmanager, "PV_SENSOR_MAX_AGE", 3.0)
+    grid_exports(grid.units[2], -20.0)
+    _pv(hass, 13_800.0)
+    entry = _entry(port, grid)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    log = entry.runtime_data.load.solar_log
+    await wait_until(hass, lambda: log.fraction == pytest.approx(0.5), within=10)
+    await wait_until(hass, lambda: log.fraction == 0.0, within=10)
+    _pv(hass, 13_800.0)  # reported again (same value)
+    await wait_until(hass, lambda: log.fraction == pytest.approx(0.5), within=10)

@@ -300,8 +300,7 @@ class SessionRow:
             "meter_stop_wh": self.meter_stop,
             "energy_wh": _wh(self.energy_wh),
             "energy_kwh": _kwh(self.energy_wh),
-            "solar_kwh": _kwh(self.solar),
-            "grid_kwh": _kwh(self.grid),
+            **_split_kwh(self.energy_wh, self.solar),
             "cost": _money(self.cost),
             "currency": self.currency,
             "cost_estimated_wh": _wh(self.estimated_wh),
@@ -346,8 +345,7 @@ class BadgeTotal:
             "started_at": row.started_at.isoformat(),
             "stopped_at": row.stopped_at.isoformat(),
             "energy_kwh": _kwh(row.energy_wh),
-            "solar_kwh": _kwh(row.solar),
-            "grid_kwh": _kwh(row.grid),
+            **_split_kwh(row.energy_wh, row.solar),
             "cost": _money(row.cost),
             "currency": row.currency,
             "cost_estimated_wh": _wh(row.estimated_wh),
@@ -475,8 +473,7 @@ class HolderTotal:
             "sessions": self.sessions,
             "energy_wh": _wh(self.energy_wh),
             "energy_kwh": _kwh(self.energy_wh),
-            "solar_kwh": _kwh(self.solar_wh),
-            "grid_kwh": _kwh(max(0.0, self.energy_wh - self.solar_wh)),
+            **_split_kwh(self.energy_wh, self.solar_wh),
             "cost": _money(self.cost),
             "currency": self.currency,
             "flagged_sessions": self.flagged_sessions,
@@ -546,6 +543,15 @@ def _cell(value: Any) -> Any:
 
 # Text starting with these is a formula in Excel/LibreOffice (CSV injection).
 _FORMULA_STARTS = frozenset("=+-@\t\r")
+
+
+def _split_kwh(energy_wh: float | None, solar_wh: float | None) -> dict[str, float | None]:
+    """Solar and grid kWh as shown, adding up to the rounded total exactly."""
+    energy, solar = _kwh(energy_wh), _kwh(solar_wh)
+    if energy is None or solar is None:
+        return {"solar_kwh": None, "grid_kwh": None}
+    solar = min(solar, energy)
+    return {"solar_kwh": solar, "grid_kwh": round(energy - solar, 3)}
 
 
 def _wh(value: float | None) -> float | None:

@@ -33,7 +33,9 @@ from .central.server import listen_error
 from .const import (
     CONF_CERTFILE,
     CONF_CURRENCY,
+    CONF_GRID_EXPORT,
     CONF_GRID_METER,
+    CONF_GRID_POWER,
     CONF_HEARTBEAT_INTERVAL,
     CONF_HOST,
     CONF_KEYFILE,
@@ -419,6 +421,13 @@ HUB_OPTIONS_SCHEMA = OPTIONS_SCHEMA.extend(
         vol.Optional(CONF_PRICE_ENTITY): selector.EntitySelector(
             selector.EntitySelectorConfig(domain=["sensor", "input_number", "number"])
         ),
+        # The grid connection as Home Assistant power sensors (no Modbus grid meter).
+        vol.Optional(CONF_GRID_POWER): selector.EntitySelector(
+            selector.EntitySelectorConfig(domain="sensor", device_class="power")
+        ),
+        vol.Optional(CONF_GRID_EXPORT): selector.EntitySelector(
+            selector.EntitySelectorConfig(domain="sensor", device_class="power")
+        ),
         # A self-consumption community: charged energy split into solar and grid.
         vol.Optional(CONF_PV_POWER): selector.EntitySelector(
             selector.EntitySelectorConfig(domain="sensor", device_class="power")
@@ -472,12 +481,27 @@ class ChargeZonesOptionsFlow(OptionsFlow):
             )
             errors |= out_of_range
             peak = float(user_input.get(CONF_PEAK_LIMIT) or 0)
+            grid_meter = any(
+                sub.data.get(CONF_GRID_METER) for sub in self.config_entry.subentries.values()
+            )
+            grid_sensors = {
+                key: user_input[key]
+                for key in (CONF_GRID_POWER, CONF_GRID_EXPORT)
+                if user_input.get(key)
+            }
+            if grid_sensors and CONF_GRID_POWER not in grid_sensors:
+                errors[CONF_GRID_POWER] = "grid_power_required"
+            elif CONF_GRID_EXPORT in grid_sensors and (
+                grid_sensors[CONF_GRID_EXPORT] == grid_sensors[CONF_GRID_POWER]
+            ):
+                errors[CONF_GRID_EXPORT] = "grid_export_same"
+            elif grid_sensors and grid_meter:
+                errors[CONF_GRID_POWER] = "grid_meter_twice"
             if (
                 peak > 0
                 and CONF_PEAK_LIMIT not in errors
-                and not any(
-                    sub.data.get(CONF_GRID_METER) for sub in self.config_entry.subentries.values()
-                )
+                and not grid_meter
+                and CONF_GRID_POWER not in grid_sensors
             ):
                 errors[CONF_PEAK_LIMIT] = "peak_needs_grid_meter"
             window: dict[str, Any] = {
@@ -506,6 +530,7 @@ class ChargeZonesOptionsFlow(OptionsFlow):
                         CONF_SOLAR_MIN_ON: int(user_input[CONF_SOLAR_MIN_ON]),
                         CONF_SOLAR_SMOOTHING: int(user_input[CONF_SOLAR_SMOOTHING]),
                         **({CONF_PEAK_LIMIT: peak} if peak > 0 else {}),
+                        **grid_sensors,
                         **(
                             {CONF_PV_POWER: user_input[CONF_PV_POWER]}
                             if user_input.get(CONF_PV_POWER)

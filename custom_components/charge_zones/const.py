@@ -183,6 +183,17 @@ CONF_PRICE_ENTITY: Final = "price_entity"  # sensor or input_number holding the 
 # (billing.solar_fraction): the PV production sensor, and the price of solar energy (a
 # fixed price or an entity; without either, solar energy is billed at the tariff's).
 CONF_PV_POWER: Final = "pv_power_entity"
+# Hub options: the grid connection as Home Assistant power sensors (a P1/DSMR meter, an
+# inverter's smart meter...) instead of a Modbus meter: the power (import positive,
+# export negative), or import and export as two sensors.
+CONF_GRID_POWER: Final = "grid_power_entity"
+CONF_GRID_EXPORT: Final = "grid_export_entity"
+# How long such a reading counts after the sensor last reported (s): P1/DSMR meters
+# report every 1 to 10 s, inverters every 5 to 30 s.
+GRID_SENSOR_MAX_AGE: Final = 30.0
+# The PV production sensor's value counts this long after it last reported (s): a cloud
+# integration that freezes at dusk must not keep a production all night.
+PV_SENSOR_MAX_AGE: Final = 120.0
 CONF_SOLAR_PRICE: Final = "solar_price"
 CONF_SOLAR_PRICE_ENTITY: Final = "solar_price_entity"
 EXPORT_DIR: Final = "charge_zones/exports"  # under Home Assistant's config directory

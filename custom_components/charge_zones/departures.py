@@ -14,7 +14,7 @@ charging window (and the log says so once).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 import logging
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, State, callback
@@ -79,9 +79,28 @@ class DeparturePlanner:
         self.update()
 
     def _slots(self) -> list[Slot]:
+        """The forecast, with the slots seen before that it no longer lists.
+
+        Integrations drop yesterday's prices at midnight; a session that started in the
+        evening still plans over them (prices once published do not change). Slots that
+        ended more than two days ago are forgotten.
+        """
         state = self._hass.states.get(self._entity) if self._entity else None
         if state is not self._forecast[0]:
-            self._forecast = (state, parse_forecast(state.attributes) if state else [])
+            seen = {slot.start: slot for slot in self._forecast[1]}
+            if state is not None:
+                seen |= {slot.start: slot for slot in parse_forecast(state.attributes)}
+            horizon = dt_util.utcnow() - timedelta(days=2)
+            kept = sorted((s for s in seen.values() if s.end > horizon), key=lambda s: s.start)
+            # Overlaps (a forecast re-cut in other slots) keep the newest slots.
+            slots: list[Slot] = []
+            for slot in kept:
+                if slots and slot.start < slots[-1].end:
+                    slots[-1] = Slot(slots[-1].start, slot.start, slots[-1].price)
+                    if slots[-1].end <= slots[-1].start:
+                        slots.pop()
+                slots.append(slot)
+            self._forecast = (state, slots)
         return self._forecast[1]
 
     @callback

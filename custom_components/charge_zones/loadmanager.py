@@ -26,7 +26,7 @@ from typing import Any
 from .billing import SolarShareLog, solar_fraction
 from .central.connection import CommandError
 from .central.models import PHASES
-from .const import MIN_SIGNAL_CURRENT
+from .const import GRID_SENSOR_MAX_AGE, MIN_SIGNAL_CURRENT, PV_SENSOR_MAX_AGE
 from .dlm.allocate import Allocation, Demand, Node, Reason, Settings, allocate, ancestors
 from .dlm.budget import (
     Budget,
@@ -350,6 +350,10 @@ class LoadManager:
         # solar fraction over time, noted every cycle: how charged energy is split into
         # solar and grid (billing.solar_fraction).
         self.pv_power: float | None = None
+        self.pv_at: float | None = None  # when the PV sensor last reported (clock)
+        # The grid connection from Home Assistant power sensors (hub options), used when
+        # no Modbus meter is marked as the grid connection (zone_limits.GridSensors).
+        self.grid_sensor_reading: MeterReading | None = None
         self.solar_log = SolarShareLog()
         self.peak_room: float | None = None
         self._peak_reported = False
@@ -606,7 +610,12 @@ class LoadManager:
         wall = datetime.now(UTC)
         self.last_cycle = now
         self.cycles += 1
-        self.solar_log.note(wall.timestamp(), solar_fraction(self._grid_import(now), self.pv_power))
+        pv = (
+            self.pv_power
+            if self.pv_at is not None and now - self.pv_at <= PV_SENSOR_MAX_AGE
+            else None
+        )
+        self.solar_log.note(wall.timestamp(), solar_fraction(self._grid_import(now), pv))
         specs = self._zone_specs()
         managed = [s for s in self._stations() if s.config.zone in specs]
         by_zone: dict[str, list[Station]] = {key: [] for key in specs}
@@ -883,12 +892,19 @@ class LoadManager:
     def _grid_reading(self, now: float) -> MeterReading | None:
         """The grid meter's last good reading if fresh (three poll intervals, 10 s at least).
 
-        None when no meter is marked as the grid connection, or it is not read.
+        Without a Modbus meter marked as the grid connection, the reading of the grid's
+        power sensors (hub options) if not older than GRID_SENSOR_MAX_AGE. None when
+        neither, or not read.
         """
         grid = next((m for m in self.meters.values() if m.grid), None)
-        poller = self.pollers.get(grid.key) if grid is not None else None
+        if grid is None:
+            sensed = self.grid_sensor_reading
+            if sensed is None or now - sensed.at > GRID_SENSOR_MAX_AGE:
+                return None
+            return sensed
+        poller = self.pollers.get(grid.key)
         reading = poller.last_good if poller is not None else None
-        if grid is None or reading is None:
+        if reading is None:
             return None
         if now - reading.at > max(10.0, 3 * grid.poll_interval):
             return None
@@ -944,8 +960,9 @@ class LoadManager:
             if demands and not self._grid_reported:
                 self._grid_reported = True
                 _LOGGER.warning(
-                    "Solar charging without a reading of the grid meter (none is marked "
-                    "as the building's grid connection, or it is not read): no surplus"
+                    "Solar charging without a reading of the grid connection (no meter marked "
+                    "as the building's grid connection nor grid power sensors, or they are "
+                    "not read): no surplus"
                 )
             available: Triple = ZERO
         else:

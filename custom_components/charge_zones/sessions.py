@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 import logging
 from pathlib import Path
 import time
@@ -56,9 +56,13 @@ from .billing import (
     cost_of,
 )
 from .const import DOMAIN
+from .dlm.solar import ChargingMode
 from .history import SessionHistory
 
 STORAGE_VERSION = 1
+# A reading stamped this far (s) from Home Assistant's clock is not live (queued offline,
+# or its station's clock is off): its energy counts as grid.
+MAX_CLOCK_SKEW = 120.0
 SAVE_DELAY = 10
 # Closed sessions kept in memory (the most recent; all of them are in the history).
 MAX_CLOSED_SESSIONS = 1_000
@@ -116,6 +120,7 @@ class ChargingSession:
     # to the register priced_to, read at priced_at (the station's time).
     solar_wh: float = 0.0
     priced_at: str | None = None
+    priced_solar_wh: float = 0.0  # of priced_wh, solar (priced at the solar price)
     billed: bool = False  # counted in its badge's totals
     # How this session charges when it differs from its station's mode (the action
     # set_charging_mode with this_session; dlm/solar.py ChargingMode).
@@ -245,7 +250,7 @@ class SessionStore:
         self.charged_solar_wh = 0.0
         self.charged_grid_wh = 0.0
         self.energy_listeners: list[Callable[[], None]] = []
-        # Told when a holder's plan changes and when a session opens or closes.
+        # Told when a holder's plan changes and when a session opens.
         self.plan_listeners: list[Callable[[], None]] = []
 
     async def async_load(self) -> None:
@@ -392,7 +397,11 @@ class SessionStore:
         self.open[session.transaction_id] = session
         self._by_station.setdefault(session.station_id, {})[session.transaction_id] = session
         for listener in list(self.plan_listeners):
-            listener()
+            try:
+                listener()
+            except Exception:
+                # A plan that cannot be made must not refuse the station's transaction.
+                _LOGGER.exception("Could not plan session %s", session.transaction_id)
 
     def _removed(self, session: ChargingSession) -> None:
         """An open session closes (the index by station follows `open` exactly)."""
@@ -746,7 +755,10 @@ class SessionStore:
                 if session.billed:
                     self._credit_holder(session)
         self.station_serials = dict(data.get("station_serials", {}))
-        self.holder_modes = {str(k): str(v) for k, v in dict(data.get("holder_modes", {})).items()}
+        modes = {str(mode) for mode in ChargingMode}
+        self.holder_modes = {
+            str(k): str(v) for k, v in dict(data.get("holder_modes", {})).items() if v in modes
+        }
         self.holder_plans = {str(k): dict(v) for k, v in dict(data.get("holder_plans", {})).items()}
         self.charged_solar_wh = float(data.get("charged_solar_wh", 0.0))
         self.charged_grid_wh = float(data.get("charged_grid_wh", 0.0))
@@ -776,9 +788,14 @@ class SessionStore:
         """Split the energy drawn since the last meter value, price it at today's prices.
 
         Split into solar and grid (the building's solar share meanwhile); priced at the
-        prices in force now.
+        prices in force now. A reading with the register unchanged moves the start of
+        the next interval: the energy drawn later is not from the idle time before.
         """
-        if session.priced_to is None or register <= session.priced_to:
+        if session.priced_to is None:
+            return
+        if register <= session.priced_to:
+            if (moment := self._split_time(at)) is not None:
+                session.priced_at = moment
             return
         delta = register - session.priced_to
         session.priced_to = register
@@ -789,22 +806,43 @@ class SessionStore:
         session.cost = (session.cost or 0.0) + self._cost(delta, solar, price)
         session.currency = session.currency or price.currency
         session.priced_wh += delta
+        session.priced_solar_wh += solar
+
+    @staticmethod
+    def _split_time(at: str) -> str | None:
+        """The time a reading stamped ``at`` ends an interval, on Home Assistant's clock.
+
+        A reading stamped within MAX_CLOCK_SKEW of now is live: it ends now (whatever
+        the station's clock says). Otherwise (a reading queued offline, a station clock
+        off) None: its interval's share cannot be told from the log.
+        """
+        try:
+            stamped = datetime.fromisoformat(at).timestamp()
+        except ValueError:
+            return None
+        now = time.time()
+        if abs(stamped - now) > MAX_CLOCK_SKEW:
+            return None
+        return datetime.fromtimestamp(now, UTC).isoformat()
 
     def _split(self, session: ChargingSession, delta: float, at: str) -> float:
         """The solar part of energy drawn from ``priced_at`` to ``at`` (Wh), counted.
 
-        The times are the station's; a time in the future (a clock ahead) is taken as
-        now. A time that cannot be read counts the energy as grid.
+        Only a live reading (see `_split_time`) takes the share the log noted, from the
+        interval's start to now; a reading queued offline, from a station whose clock is
+        off or without a time, counts as grid (solar is never invented).
         """
-        try:
-            end = datetime.fromisoformat(at).timestamp()
-            start = datetime.fromisoformat(session.priced_at or at).timestamp()
-        except ValueError:
-            share = 0.0
-        else:
-            end = min(end, time.time())
-            share = self.context.solar_share(min(start, end), end)
-        session.priced_at = at
+        end = self._split_time(at)
+        share = 0.0
+        if end is not None and session.priced_at is not None:
+            try:
+                start = datetime.fromisoformat(session.priced_at).timestamp()
+            except ValueError:
+                pass
+            else:
+                stop = datetime.fromisoformat(end).timestamp()
+                share = self.context.solar_share(min(start, stop), stop)
+        session.priced_at = end or at
         solar = delta * share
         session.solar_wh += solar
         self.charged_solar_wh += solar
@@ -825,8 +863,6 @@ class SessionStore:
         """
         session.billed = True
         energy = session.energy_wh
-        unsplit_solar = 0.0
-        unsplit = 0.0
         if (
             energy is not None
             and session.meter_stop is not None
@@ -836,19 +872,15 @@ class SessionStore:
             # Drawn after the last meter value: split up to the stop.
             unsplit = session.meter_stop - session.priced_to
             session.priced_to = float(session.meter_stop)
-            unsplit_solar = self._split(
-                session, unsplit, session.stopped_at or session.priced_at or ""
-            )
+            self._split(session, unsplit, session.stopped_at or "")
         price = self.context.price()
         if energy is not None and price is not None:
             tail = energy - session.priced_wh
             if tail > 0:
-                # Energy drawn while no price was known, beyond the part just split:
-                # at the solar share of the rest of the session.
-                earlier = max(0.0, tail - unsplit)
-                split = energy - unsplit
-                ratio = (session.solar_wh - unsplit_solar) / split if split > 0 else 0.0
-                solar = min(tail, unsplit_solar + earlier * min(1.0, max(0.0, ratio)))
+                # Energy not priced yet (after the last meter value, or while no price
+                # was known): its solar part is what was split and not priced.
+                solar = min(tail, max(0.0, session.solar_wh - session.priced_solar_wh))
+                session.priced_solar_wh += solar
                 session.cost = (session.cost or 0.0) + self._cost(tail, solar, price)
                 session.currency = session.currency or price.currency
                 session.priced_wh = energy

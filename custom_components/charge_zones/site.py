@@ -47,7 +47,9 @@ from .const import (
     CONF_ENDPOINT,
     CONF_EXPIRY,
     CONF_FAILSAFE_CURRENT,
+    CONF_GRID_EXPORT,
     CONF_GRID_METER,
+    CONF_GRID_POWER,
     CONF_GROUP,
     CONF_HEARTBEAT_INTERVAL,
     CONF_HOLDER,
@@ -114,7 +116,7 @@ from .dlm.budget import ZoneSpec
 from .dlm.control import ControlSettings
 from .dlm.solar import ChargingMode, SolarSettings
 from .loadmanager import FailsafeChange, LoadManager, MeterConfig, ZoneConfig
-from .meters import ConnectionConfig
+from .meters import ConnectionConfig, MeterReading
 from .publish import ReadingPublisher
 from .sessions import SessionContext, SessionStore
 from .stations import HubSettings, Station, StationConfig
@@ -129,6 +131,7 @@ from .tariff import HubTariff
 from .zone_limits import (
     ChargingWindow,
     ChargingWindowConfig,
+    GridSensors,
     PvProduction,
     ZoneReductions,
     zone_reduction,
@@ -328,6 +331,8 @@ class Site:
         self.charging_window = ChargingWindow(hass, self.load.set_schedule_open)
         # The PV production sensor (hub options): the solar/grid split of charged energy.
         self.pv_production = PvProduction(hass, self._set_pv_power)
+        # The grid connection as Home Assistant power sensors (hub options).
+        self.grid_sensors = GridSensors(hass, self._set_grid_reading)
         # Badge holders' departure plans: the cheapest hours of the price forecast.
         self.departures = DeparturePlanner(hass, self.sessions, self.load.set_session_windows)
 
@@ -409,6 +414,7 @@ class Site:
         self.zone_reductions.close()
         self.charging_window.close()
         self.pv_production.close()
+        self.grid_sensors.close()
         self.departures.close()
         await self.load.async_stop()
         await self.server.stop()
@@ -527,8 +533,11 @@ class Site:
     def _solar_share(self, start: float, end: float) -> float:
         return self.load.solar_log.share(start, end)
 
-    def _set_pv_power(self, watts: float | None) -> None:
-        self.load.pv_power = watts
+    def _set_grid_reading(self, reading: MeterReading | None) -> None:
+        self.load.grid_sensor_reading = reading
+
+    def _set_pv_power(self, watts: float | None, at: float | None) -> None:
+        self.load.pv_power, self.load.pv_at = watts, at
 
     def _solar_settings(self) -> SolarSettings:
         options = self.entry.options
@@ -547,6 +556,9 @@ class Site:
         options = self.entry.options
         below = options.get(CONF_SCHEDULE_PRICE_BELOW)
         self.pv_production.configure(options.get(CONF_PV_POWER) or None)
+        self.grid_sensors.configure(
+            options.get(CONF_GRID_POWER) or None, options.get(CONF_GRID_EXPORT) or None
+        )
         self.departures.configure(options.get(CONF_SCHEDULE_PRICE) or None)
         self.charging_window.configure(
             ChargingWindowConfig(

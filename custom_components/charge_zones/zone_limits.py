@@ -12,13 +12,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 import logging
 import math
+import time
+from typing import Any
 
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT, STATE_OFF, STATE_ON, UnitOfPower
 from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, HomeAssistant, callback
-from homeassistant.helpers.event import async_track_state_change_event
+from homeassistant.helpers.event import (
+    async_track_state_change_event,
+    async_track_state_report_event,
+)
+from homeassistant.util import dt as dt_util
 from homeassistant.util.unit_conversion import PowerConverter
 
+from .central.models import NOMINAL_VOLTAGE
 from .const import (
     CONF_NAME,
     CONF_REDUCE_PRICE,
@@ -26,6 +33,7 @@ from .const import (
     CONF_REDUCE_WHEN,
     CONF_REDUCED_CURRENT,
 )
+from .meters import MeterReading
 
 _LOGGER = logging.getLogger(__package__)
 
@@ -255,14 +263,121 @@ def power_watts(hass: HomeAssistant, entity_id: str) -> float | None:
     return PowerConverter.convert(value, unit, UnitOfPower.WATT)
 
 
+def _reported(hass: HomeAssistant, entity_ids: list[str], now: float) -> float | None:
+    """When the oldest of these sensors last reported, on the monotonic clock ``now``."""
+    states = [hass.states.get(entity_id) for entity_id in entity_ids]
+    if any(state is None for state in states):
+        return None
+    oldest = min(state.last_reported for state in states if state is not None)
+    return now - max(0.0, (dt_util.utcnow() - oldest).total_seconds())
+
+
+def grid_reading(
+    hass: HomeAssistant, power: str, export: str | None, now: float
+) -> MeterReading | None:
+    """The grid connection from power sensors, as a meter reading.
+
+    Taken when the older of the sensors last reported (``now``: the monotonic clock),
+    so a value that was not reported again ages even when read again.
+
+    ``power``: import positive, export negative (with ``export``, a second sensor of the
+    export as a positive power, the net is power - export). None when a sensor is
+    missing, unavailable or not a power. A total only: taken as spread evenly over the
+    three phases (as a three-phase inverter feeds), currents at the nominal voltage.
+    """
+    net = power_watts(hass, power)
+    if net is not None and export is not None:
+        exported = power_watts(hass, export)
+        net = None if exported is None else net - abs(exported)
+    at = _reported(hass, [e for e in (power, export) if e], now)
+    if net is None or at is None:
+        return None
+    third = net / 3.0
+    amps = abs(third) / NOMINAL_VOLTAGE
+    return MeterReading(
+        at=at,
+        wall=dt_util.utcnow(),
+        current=(amps, amps, amps),
+        voltage=(None, None, None),
+        power=(third, third, third),
+        power_total=net,
+        import_wh=None,
+        export_wh=None,
+        frequency=None,
+    )
+
+
+class GridSensors:
+    """Follows the grid connection's power sensors (hub options), tells the load manager.
+
+    Every report counts (a sensor that reports the same value again is still fresh):
+    state changes and state reports. The load manager takes a reading for
+    GRID_SENSOR_MAX_AGE seconds; a sensor that is missing, unavailable or not a power
+    gives no reading (no surplus, no solar share, the peak limit at its minimums).
+    """
+
+    def __init__(self, hass: HomeAssistant, apply: Callable[[MeterReading | None], None]) -> None:
+        """Nothing followed until `configure`."""
+        self._hass = hass
+        self._apply = apply
+        self._power: str | None = None
+        self._export: str | None = None
+        self._unsubscribe: list[CALLBACK_TYPE] = []
+        self._told = False
+
+    def configure(self, power: str | None, export: str | None) -> None:
+        """Follow these sensors (the hub's options changed)."""
+        self.close()
+        self._power, self._export = power, export if power else None
+        entities = [e for e in (self._power, self._export) if e]
+        if entities:
+            self._unsubscribe = [
+                async_track_state_change_event(self._hass, entities, self._on_event),
+                async_track_state_report_event(self._hass, entities, self._on_event),
+            ]
+        self._update()
+
+    def close(self) -> None:
+        """Stop following."""
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe = []
+
+    @callback
+    def _on_event(self, _event: Event[Any]) -> None:
+        self._update()
+
+    def _update(self) -> None:
+        if self._power is None:
+            self._apply(None)
+            return
+        reading = grid_reading(self._hass, self._power, self._export, time.monotonic())
+        if reading is None and not self._told:
+            self._told = True
+            # Info: at start, the sensors' integration may not be loaded yet.
+            _LOGGER.info(
+                "The grid connection's power sensor %s is missing, unavailable or not a "
+                "power: no solar surplus, no solar share, the peak limit at the sessions' "
+                "minimums until it is readable",
+                " or ".join(e for e in (self._power, self._export) if e),
+            )
+        elif reading is not None:
+            self._told = False
+        self._apply(reading)
+
+
 class PvProduction(_Follower):
     """Follows the PV production sensor (hub options), tells the load manager its power.
 
     It splits charged energy into solar and grid (billing.solar_fraction); a sensor
-    that is missing, unavailable or not a power counts as no production (grid).
+    that is missing, unavailable or not a power counts as no production (grid), and so
+    does one that has not reported for PV_SENSOR_MAX_AGE (the load manager checks, with
+    the time of its last report: state changes and reports are followed).
     """
 
-    def __init__(self, hass: HomeAssistant, apply: Callable[[float | None], None]) -> None:
+    def __init__(
+        self, hass: HomeAssistant, apply: Callable[[float | None, float | None], None]
+    ) -> None:
         """Nothing followed until `configure`."""
         super().__init__(hass)
         self._apply = apply
@@ -274,10 +389,24 @@ class PvProduction(_Follower):
         self._entity = entity_id
         self._told = False
         self._follow([entity_id] if entity_id else [])
+        if entity_id:
+            reports = async_track_state_report_event(self._hass, [entity_id], self._on_report)
+            changes = self._unsubscribe
+
+            def unsubscribe() -> None:
+                reports()
+                if changes is not None:
+                    changes()
+
+            self._unsubscribe = unsubscribe
+
+    @callback
+    def _on_report(self, _event: Event[Any]) -> None:
+        self._update()
 
     def _update(self) -> None:
         if self._entity is None:
-            self._apply(None)
+            self._apply(None, None)
             return
         watts = power_watts(self._hass, self._entity)
         if watts is None and not self._told:
@@ -290,4 +419,5 @@ class PvProduction(_Follower):
             )
         elif watts is not None:
             self._told = False
-        self._apply(watts)
+        at = _reported(self._hass, [self._entity], time.monotonic())
+        self._apply(watts, at)

@@ -114,11 +114,14 @@ def cheapest_slots(
     """The cheapest slots from ``start``'s slot to ``departure`` adding up to ``hours``.
 
     None when the forecast does not cover the time up to the departure (the caller
-    falls back on the hub's window). The last slot chosen may be longer than needed.
+    falls back on the hub's window). A forecast that starts after ``start`` (yesterday's
+    prices gone at midnight, and not kept) plans from its first slot. The last slot
+    chosen may be longer than needed.
     """
     window = [s for s in slots if s.end > start and s.start < departure]
-    if not window or window[-1].end < departure or window[0].start > start:
+    if not window or window[-1].end < departure or window[0].start >= departure:
         return None
+    start = max(start, window[0].start)
     if any(b.start > a.end for a, b in itertools.pairwise(window)):
         return None  # a hole in the forecast
     need = timedelta(hours=max(0.0, hours))

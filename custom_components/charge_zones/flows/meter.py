@@ -21,6 +21,7 @@ from ..const import (
     CONF_AMPERAGE,
     CONF_CONNECTION,
     CONF_GRID_METER,
+    CONF_GRID_POWER,
     CONF_METER_MODEL,
     CONF_NAME,
     CONF_POLL_INTERVAL,
@@ -413,6 +414,10 @@ class MeterSubentryFlow(ConfigSubentryFlow):
             if other is not None:
                 errors[CONF_GRID_METER] = "grid_meter_taken"
                 self._grid_other = other.title
+            elif sensor := entry.options.get(CONF_GRID_POWER):
+                # The hub's options name power sensors as the grid connection.
+                errors[CONF_GRID_METER] = "grid_meter_taken"
+                self._grid_other = str(sensor)
         return data, errors
 
     async def _async_test(

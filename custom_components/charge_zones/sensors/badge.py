@@ -26,6 +26,7 @@ from ..badges import holder_key
 from ..billing import TARIFF_NONE, BadgeTotal, ResidentTotal
 from ..const import (
     CONF_GRID_METER,
+    CONF_GRID_POWER,
     CONF_HOLDER,
     CONF_PV_POWER,
     CONF_TAG,
@@ -323,7 +324,7 @@ def splits_energy(site: Site) -> bool:
     return any(
         sub.subentry_type == SUBENTRY_METER and sub.data.get(CONF_GRID_METER)
         for sub in site.entry.subentries.values()
-    ) or bool(site.entry.options.get(CONF_PV_POWER))
+    ) or any(site.entry.options.get(key) for key in (CONF_PV_POWER, CONF_GRID_POWER))
 
 
 class HolderSensor(BilledSensor):
