@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import Any
 
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -57,3 +58,11 @@ def copy_entry(entry: MockConfigEntry) -> MockConfigEntry:
             for s in entry.subentries.values()
         ],
     )
+
+
+async def submit_options(
+    hass: HomeAssistant, entry: MockConfigEntry, **fields: Any
+) -> dict[str, Any]:
+    """Submit the hub's options form once with these fields; the flow's result."""
+    flow = await hass.config_entries.options.async_init(entry.entry_id)
+    return dict(await hass.config_entries.options.async_configure(flow["flow_id"], fields))

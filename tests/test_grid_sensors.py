@@ -18,8 +18,9 @@ from homeassistant.data_entry_flow import FlowResultType
 from simulator.meter import SimulatedMeter
 
 from .conftest import DEFAULT_BADGES, quick_hub_entry
-from .helpers import entity_id, wait_until
+from .helpers import entity_id, submit_options, wait_until
 from .test_dlm import connection, meter, zone
+from .test_dlm_world import setup
 from .test_solar_charging import (
     _limit_is,
     charging,
@@ -68,9 +69,7 @@ async def test_a_grid_power_sensor_gives_the_surplus(
     not reported for longer than a reading counts, means no surplus."""
     _power(hass, GRID, -6.9, "kW")
     entry = _entry(port, sim_meter, grid_power_entity=GRID)
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    await setup(hass, entry)
     site = entry.runtime_data
     client, station = await charging(entry, "CP-SUN")
     try:
@@ -121,24 +120,20 @@ async def test_the_options_check_the_grid_sensors(
     as the grid connection and sensors are one too many; a peak limit is accepted with
     the sensors alone."""
     entry = _entry(port, sim_meter)
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    await setup(hass, entry)
     base = {**entry.options, "raise_hold": 2.0}
-
-    async def submit(**fields: Any) -> dict[str, Any]:
-        flow = await hass.config_entries.options.async_init(entry.entry_id)
-        return dict(await hass.config_entries.options.async_configure(flow["flow_id"], fields))
 
     _power(hass, GRID, 0.0)
     _power(hass, RETURNED, 0.0)
-    result = await submit(**base, grid_export_entity=RETURNED)
+    result = await submit_options(hass, entry, **base, grid_export_entity=RETURNED)
     assert result["errors"] == {"grid_power_entity": "grid_power_required"}
-    result = await submit(**base, grid_power_entity=GRID, grid_export_entity=GRID)
+    result = await submit_options(
+        hass, entry, **base, grid_power_entity=GRID, grid_export_entity=GRID
+    )
     assert result["errors"] == {"grid_export_entity": "grid_export_same"}
-    result = await submit(**base, peak_limit=20.0)
+    result = await submit_options(hass, entry, **base, peak_limit=20.0)
     assert result["errors"] == {"peak_limit": "peak_needs_grid_meter"}
-    result = await submit(**base, peak_limit=20.0, grid_power_entity=GRID)
+    result = await submit_options(hass, entry, **base, peak_limit=20.0, grid_power_entity=GRID)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entry.options["grid_power_entity"] == GRID
     assert entry.options["peak_limit"] == 20.0
@@ -166,7 +161,7 @@ async def test_the_options_check_the_grid_sensors(
     # And the options refuse sensors beside a marked meter.
     hass.config_entries.async_add_subentry(entry, ConfigSubentry(**_grid_subentry()))
     await hass.async_block_till_done()
-    result = await submit(**base, grid_power_entity=GRID)
+    result = await submit_options(hass, entry, **base, grid_power_entity=GRID)
     assert result["errors"] == {"grid_power_entity": "grid_meter_twice"}
 
 

@@ -31,9 +31,10 @@ from simulator.meter import SimulatedMeter, SimulatedUnit
 from simulator.station import SimulatedStation, StationClient
 
 from .conftest import DEFAULT_BADGES, quick_hub_entry, station_subentry, ws_url
-from .helpers import entity_id, state_of, wait_until
+from .helpers import entity_id, state_of, submit_options, wait_until
 from .test_billing import export, read_csv
 from .test_dlm import connection
+from .test_dlm_world import setup
 from .test_solar_charging import export as grid_exports, grid_meter
 
 PV = "sensor.roof_pv_power"
@@ -135,9 +136,7 @@ async def test_a_session_is_split_into_solar_and_grid_energy_and_billed_at_both_
     when unsure, solar is never invented). Solar at 0.10, grid at 0.30 CHF/kWh."""
     _pv(hass, 13_800.0)
     entry = _entry(port, grid)
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    await setup(hass, entry)
     unit: SimulatedUnit = grid.units[2]
     client = StationClient(ws_url(entry), "ST-A")
     station: SimulatedStation = await client.connect()
@@ -231,9 +230,7 @@ async def test_without_a_grid_reading_everything_is_grid(
     after its reading went stale counts as grid, billed at the grid price."""
     _pv(hass, 13_800.0)
     entry = _entry(port, grid)
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    await setup(hass, entry)
     client = StationClient(ws_url(entry), "ST-A")
     station: SimulatedStation = await client.connect()
     try:
@@ -257,22 +254,20 @@ async def test_the_options_check_the_solar_price(
 ) -> None:
     """A solar price needs a tariff for grid energy; one solar price, not two."""
     entry = _entry(port, grid)
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    await setup(hass, entry)
     base = {**entry.options, "raise_hold": 2.0}
 
-    async def submit(**fields: Any) -> dict[str, Any]:
-        flow = await hass.config_entries.options.async_init(entry.entry_id)
-        return dict(await hass.config_entries.options.async_configure(flow["flow_id"], fields))
-
-    result = await submit(**{**base, "tariff": "none"})
+    result = await submit_options(hass, entry, **{**base, "tariff": "none"})
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"tariff": "solar_price_needs_tariff"}
     hass.states.async_set("input_number.solar_price", "0.12")
-    result = await submit(**base, solar_price_entity="input_number.solar_price")
+    result = await submit_options(
+        hass, entry, **base, solar_price_entity="input_number.solar_price"
+    )
     assert result["errors"] == {"solar_price_entity": "solar_price_twice"}
-    result = await submit(
+    result = await submit_options(
+        hass,
+        entry,
         **{k: v for k, v in base.items() if k != "solar_price"},
         solar_price_entity="input_number.solar_price",
     )
@@ -293,9 +288,7 @@ async def test_idle_time_and_a_station_clock_that_is_off_bring_no_solar(
     readings then: they cannot be placed in the log's time, so they are grid."""
     _pv(hass, 13_800.0)
     entry = _entry(port, grid)
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    await setup(hass, entry)
     client = StationClient(ws_url(entry), "ST-A")
     station: SimulatedStation = await client.connect()
     try:
@@ -357,9 +350,7 @@ async def test_a_pv_sensor_that_stops_reporting_counts_as_no_production(
     grid_exports(grid.units[2], -20.0)
     _pv(hass, 13_800.0)
     entry = _entry(port, grid)
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    await setup(hass, entry)
     log = entry.runtime_data.load.solar_log
     await wait_until(hass, lambda: log.fraction == pytest.approx(0.5), within=10)
     await wait_until(hass, lambda: log.fraction == 0.0, within=10)
