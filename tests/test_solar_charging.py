@@ -344,6 +344,29 @@ async def test_a_badge_brings_its_charging_mode_to_any_station(
     await client.close()
 
 
+async def test_a_station_set_to_off_stays_off_whatever_the_badge_says(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, grid: SimulatedUnit
+) -> None:
+    """The manager sets CP-FAST to Off: Erin's badge (solar only) does not lift it, even
+    in full sun."""
+    select = entity_id(hass, "select", "sub_CP-FAST_charging_mode")
+    await hass.services.async_call(
+        "select", "select_option", {"entity_id": select, "option": "off"}, blocking=True
+    )
+    export(grid, 20.0)
+    client = StationClient(ws_url(loaded_entry), "CP-FAST")
+    station = await client.connect()
+    await station.boot()
+    started = await station.start_transaction(1, "BADGE-SUN", 0)
+    await station.status(1, "Charging")
+    assert loaded_entry.runtime_data.sessions.open[started.transaction_id].charging_mode == (
+        "solar"
+    )
+    await _limit_is(hass, station, 0.0)
+    await wait_until(hass, lambda: reason(hass, "CP-FAST") == "mode_off")
+    await client.close()
+
+
 async def test_the_badge_form_keeps_a_charging_mode(
     hass: HomeAssistant, loaded_entry: MockConfigEntry
 ) -> None:

@@ -1608,10 +1608,14 @@ NOMINAL_VOLTAGE = 230.0
 def _mode(station: Station, connector: int) -> ChargingMode:
     """How a charging point's session charges.
 
-    Its own mode (set for this session), else its station's; an unknown stored value
-    charges fast, as before.
+    Its own mode (set for this session: by the action, else its badge's or its holder's
+    default), else its station's; an unknown stored value charges fast, as before. A
+    station set to Off stays off whatever the session's mode (a building manager's
+    choice is not lifted by a resident's).
     """
     mode = station.config.charging_mode
+    if mode == ChargingMode.OFF:
+        return ChargingMode.OFF
     for session in station.open_sessions():
         if session.charging_mode and connector in (0, session.connector_id):
             mode = session.charging_mode
