@@ -56,25 +56,26 @@ CSV_COLUMNS = [
     "meter_stop_wh",
     "energy_wh",
     "energy_kwh",
-    "solar_kwh",
-    "grid_kwh",
     "cost",
     "currency",
     "cost_estimated_wh",
     "billable",
     "flags",
+    # Added after the others (spreadsheets that read columns by position keep working).
+    "solar_kwh",
+    "grid_kwh",
 ]
 TOTAL_COLUMNS = [
     "holder",
     "sessions",
     "energy_wh",
     "energy_kwh",
-    "solar_kwh",
-    "grid_kwh",
     "cost",
     "currency",
     "flagged_sessions",
     "flagged_energy_wh",
+    "solar_kwh",
+    "grid_kwh",
 ]
 
 
@@ -503,14 +504,11 @@ def csv_text(rows: list[SessionRow], by_holder: dict[str, HolderTotal]) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for row in rows:
-        data = row.as_dict()
-        writer.writerow(
-            [
-                *(_cell(data[column]) for column in CSV_COLUMNS[:-2]),
-                "yes" if row.billable else "no",
-                " ".join(row.flags),
-            ]
-        )
+        data = row.as_dict() | {
+            "billable": "yes" if row.billable else "no",
+            "flags": " ".join(row.flags),
+        }
+        writer.writerow([_cell(data[column]) for column in CSV_COLUMNS])
     writer.writerow([])
     writer.writerow(TOTAL_COLUMNS)
     for holder, total in by_holder.items():
