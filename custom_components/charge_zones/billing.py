@@ -142,6 +142,9 @@ def solar_fraction(grid_import_w: float | None, pv_w: float | None) -> float:
     return pv_w / (pv_w + grid_import_w)
 
 
+_TRIM_STEP = 3600  # buckets
+
+
 class SolarShareLog:
     """The building's solar fraction over time, to split energy drawn in any interval.
 
@@ -199,7 +202,8 @@ class SolarShareLog:
                 self._sums.frombytes(bytes(8 * (index + 1 - len(self._sums))))
             self._sums[index] += value * (stop - start)
             start = stop
-        if len(self._sums) > self._size:
+        if len(self._sums) > self._size + min(_TRIM_STEP, self._size):
+            # Trimmed an hour at a time (not a bucket a second: each trim moves the day).
             drop = len(self._sums) - self._size
             del self._sums[:drop]
             self._first += drop
