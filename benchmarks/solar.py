@@ -1142,7 +1142,7 @@ def report(result: dict[str, Any], verbose: bool) -> tuple[list[str], bool]:
         "    per quarter hour (wall clock): "
         + "; ".join(
             f"{_clock(q['start'])} {q['average_kw']:.2f} kW"
-            + (f" over {q['covered']:.0f} s" if q["covered"] < 899.0 else "")
+            + (f" over {q['covered']:.0f} s" if q["covered"] < 890.0 else "")
             + f" [floor {q['floor_kw']:.2f}, building alone {q['alone_kw']:.2f}]"
             + ("" if q["covered"] >= JUDGED_COVER else " (not judged)")
             for q in result["quarters"]
