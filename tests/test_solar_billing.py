@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 import time
 from typing import Any
@@ -119,6 +120,23 @@ def _iso(at: float) -> str:
     return datetime.fromtimestamp(at, UTC).isoformat()
 
 
+@asynccontextmanager
+async def _building(
+    hass: HomeAssistant, port: int, grid: SimulatedMeter
+) -> AsyncIterator[tuple[MockConfigEntry, SimulatedStation]]:
+    """The hub set up (the roof producing 13.8 kW), ST-A connected and booted."""
+    _pv(hass, 13_800.0)
+    entry = _entry(port, grid)
+    await setup(hass, entry)
+    client = StationClient(ws_url(entry), "ST-A")
+    station: SimulatedStation = await client.connect()
+    try:
+        await station.boot()
+        yield entry, station
+    finally:
+        await client.close()
+
+
 async def _fraction(hass: HomeAssistant, entry: MockConfigEntry, value: float) -> float:
     """Wait until the load manager notes this solar fraction; the time it did."""
     log = entry.runtime_data.load.solar_log
@@ -134,14 +152,8 @@ async def test_a_session_is_split_into_solar_and_grid_energy_and_billed_at_both_
     """1 kWh drawn while the building exports (all solar), 1 kWh while it imports as
     much as the roof gives (half solar), 1 kWh while the PV sensor is unavailable (grid:
     when unsure, solar is never invented). Solar at 0.10, grid at 0.30 CHF/kWh."""
-    _pv(hass, 13_800.0)
-    entry = _entry(port, grid)
-    await setup(hass, entry)
     unit: SimulatedUnit = grid.units[2]
-    client = StationClient(ws_url(entry), "ST-A")
-    station: SimulatedStation = await client.connect()
-    try:
-        await station.boot()
+    async with _building(hass, port, grid) as (entry, station):
         start = await _fraction(hass, entry, 1.0)
         started = await station.start_transaction(1, "BADGE-ALICE", 0, timestamp=_iso(start))
         tx = started.transaction_id
@@ -167,8 +179,6 @@ async def test_a_session_is_split_into_solar_and_grid_energy_and_billed_at_both_
         await asyncio.sleep(3)
         await station.stop_transaction(tx, 3002, timestamp=_iso(time.time()))
         await hass.async_block_till_done()
-    finally:
-        await client.close()
 
     session = entry.runtime_data.sessions.closed[-1]
     # 1000 Wh + the 1 Wh in the change + 500 Wh (half of 1000) + none of the last 1001 Wh.
@@ -228,13 +238,7 @@ async def test_without_a_grid_reading_everything_is_grid(
 ) -> None:
     """The grid meter stops answering while the building exported: the energy drawn
     after its reading went stale counts as grid, billed at the grid price."""
-    _pv(hass, 13_800.0)
-    entry = _entry(port, grid)
-    await setup(hass, entry)
-    client = StationClient(ws_url(entry), "ST-A")
-    station: SimulatedStation = await client.connect()
-    try:
-        await station.boot()
+    async with _building(hass, port, grid) as (entry, station):
         await _fraction(hass, entry, 1.0)
         grid.units[2].silent = True
         start = await _fraction(hass, entry, 0.0)
@@ -242,8 +246,6 @@ async def test_without_a_grid_reading_everything_is_grid(
         await asyncio.sleep(3)
         await station.stop_transaction(started.transaction_id, 2000, timestamp=_iso(time.time()))
         await hass.async_block_till_done()
-    finally:
-        await client.close()
     session = entry.runtime_data.sessions.closed[-1]
     assert session.solar_wh == 0.0
     assert session.cost == pytest.approx(0.60)
@@ -286,13 +288,7 @@ async def test_idle_time_and_a_station_clock_that_is_off_bring_no_solar(
     then charges once the building imports with no production: none of it is solar (the
     idle time's sun is not spread over it). A station whose clock is 3 h ahead stamps its
     readings then: they cannot be placed in the log's time, so they are grid."""
-    _pv(hass, 13_800.0)
-    entry = _entry(port, grid)
-    await setup(hass, entry)
-    client = StationClient(ws_url(entry), "ST-A")
-    station: SimulatedStation = await client.connect()
-    try:
-        await station.boot()
+    async with _building(hass, port, grid) as (entry, station):
         start = await _fraction(hass, entry, 1.0)
         started = await station.start_transaction(1, "BADGE-ALICE", 0, timestamp=_iso(start))
         tx = started.transaction_id
@@ -336,8 +332,6 @@ async def test_idle_time_and_a_station_clock_that_is_off_bring_no_solar(
         late = entry.runtime_data.sessions.closed[-1]
         assert late.energy_wh == 3000
         assert late.solar_wh == 0.0
-    finally:
-        await client.close()
 
 
 async def test_a_pv_sensor_that_stops_reporting_counts_as_no_production(

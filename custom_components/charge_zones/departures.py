@@ -43,7 +43,6 @@ class DeparturePlanner:
         self._minute: CALLBACK_TYPE | None = None
         self._forecast: tuple[State | None, list[Slot]] = (None, [])
         self._told: set[int] = set()
-        self.windows: dict[int, bool] = {}
 
     def configure(self, price_entity: str | None) -> None:
         """Follow this price entity's forecast (the hub's options changed)."""
@@ -137,5 +136,4 @@ class DeparturePlanner:
                 continue
             windows[session.transaction_id] = decided
         self._told.intersection_update(self._sessions.open)
-        self.windows = windows
         self._apply(windows)
