@@ -79,7 +79,8 @@ def test_pause_and_rotation() -> None:
     # "waiting" (0 s) goes before "long" (3000 - 900 s) but after "short" (100 - 900 s).
     assert result["short"].limit >= 6
     assert result["waiting"].limit >= 6
-    assert result["long"] == Allocation(0.0, Reason.PAUSED)
+    # Paused, and by which node (shown to the user as why).
+    assert result["long"] == Allocation(0.0, Reason.PAUSED, "zone")
 
 
 def test_paused_session_needs_restart_margin() -> None:

@@ -213,6 +213,8 @@ async def test_a_stopped_session_is_not_charging_current(
     await wait_until(hass, lambda: state_of(hass, "sensor", "sub_CP-A_current_l1") != "16.0")
     assert state_of(hass, "sensor", "sub_CP-A_current_l1") in ("0.0", "unknown")
     assert state_of(hass, "sensor", "sub_CP-A_power") in ("0", "0.0", "unknown")
+    # Once the meter has been read at 20 A (counting A's last 16 A would make it 36 A).
+    await wait_until(hass, lambda: site.load.zone_states[ZONE].budget[0] == 20.0)
 
     b_client, b, _tx = await charging(entry, "CP-B")
     await wait_until(hass, lambda: limit_on(b, 1) is not None)

@@ -146,3 +146,31 @@ def test_the_surplus_window_averages_a_short_cloud_away() -> None:
     for t in range(61, 66):
         dip = window.add(float(t), (0, 0, 0))
     assert 7.5 < dip[0] < 9.0  # five seconds of cloud in thirty
+
+
+def test_surplus_waiting_out_a_start_delay_goes_to_the_sessions_already_charging() -> None:
+    """A Solar only car waits out its start delay: its share is not held for it, drawn by
+    no one (that surplus was exported), but taken by the sessions already charging until
+    it starts; it still starts on the share it would get (its wait is not restarted)."""
+    sharing = SolarSharing(DELAYS)
+    running = solar("a")
+    topped = solar("b", mode=ChargingMode.SOLAR_MIN)
+    sharing.caps((10, 10, 10), [running, topped], 0.0)
+    sharing.caps((10, 10, 10), [running, topped], 60.0)  # "a" on at 60 s
+    # 24 A of surplus: "a" and "b" took it all; "c" arrives.
+    newcomer = solar("c")
+    demands = [running, topped, newcomer]
+    caps = sharing.caps((24, 24, 24), demands, 100.0)
+    assert caps["c"].cap == 0.0
+    assert caps["c"].state is SolarState.WAITING
+    assert caps["c"].share == pytest.approx(8.0)  # what it will get: a third
+    # Meanwhile the two charging share it all: nothing is left unused.
+    assert caps["a"].cap + (caps["b"].cap - 6.0) == pytest.approx(24.0)
+    assert caps["a"].cap == pytest.approx(14.0)  # "b" takes at most 10 A of sun
+    caps = sharing.caps((24, 24, 24), demands, 159.0)
+    assert caps["c"].cap == 0.0
+    started = sharing.caps((24, 24, 24), demands, 160.0)
+    assert started["c"].state is SolarState.CHARGING
+    assert started["c"].cap == pytest.approx(8.0)
+    assert started["a"].cap == pytest.approx(8.0)
+    assert started["b"].cap == pytest.approx(14.0)

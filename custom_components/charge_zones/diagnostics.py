@@ -186,10 +186,15 @@ def _load(site: Site) -> dict[str, Any]:
             key: {"current": current, "reason": site.zone_reductions.reasons.get(key)}
             for key, current in load.zone_reductions.items()
         },
-        # The peak limit's quarter hour (W, J, epoch seconds) and the stations' room (W).
+        # The peak limit's quarter hour (W, J, epoch seconds), the stations' room and
+        # what the rest of the building draws (W, as estimated: see dlm.peak).
         "peak": None
         if load.peak is None
-        else {**asdict(load.peak), "charging_room": load.peak_room},
+        else {
+            **asdict(load.peak),
+            "charging_room": load.peak_room,
+            "rest_of_building": load.peak_rest,
+        },
     }
 
 

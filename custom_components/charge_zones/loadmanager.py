@@ -39,7 +39,7 @@ from .dlm.budget import (
     zone_chain,
 )
 from .dlm.control import ControlSettings, OtherLoadEstimator, StationControl
-from .dlm.peak import PeakWindow, charging_room
+from .dlm.peak import PeakWindow, RestOfBuilding, charging_room
 from .dlm.solar import (
     SOLAR_MODES,
     ChargingMode,
@@ -202,6 +202,21 @@ class _Point:
                 later = max(later, limit)
         return max(most, later)
 
+    def recent(self, at: float) -> float:
+        """The highest limit it held within FOLLOW_TIME before `at` (0 A: none).
+
+        What a station following its limits may still draw: a car takes a few seconds
+        to follow a cut.
+        """
+        start = at - FOLLOW_TIME
+        most = 0.0
+        for since, limit in self.limits:
+            if since <= start:
+                most = limit
+            elif since <= at:
+                most = max(most, limit)
+        return most
+
     def forget_session(self) -> None:
         """No session (any more): nothing to follow yet.
 
@@ -356,6 +371,8 @@ class LoadManager:
         self.grid_sensor_reading: MeterReading | None = None
         self.solar_log = SolarShareLog()
         self.peak_room: float | None = None
+        self.peak_rest: float | None = None  # W the rest of the building draws
+        self._rest = RestOfBuilding()
         self._peak_reported = False
         self._runs: dict[str, _StationRun] = {}
         self._wake = asyncio.Event()
@@ -669,7 +686,7 @@ class LoadManager:
             managed = [s for s in managed if _zone(s) not in starting]
             by_zone = {k: v for k, v in by_zone.items() if k not in starting}
 
-        nodes = self._peak_limit(budget.nodes, managed, readings, now)
+        nodes = self._peak_limit(budget.nodes, specs, by_zone, meters, readings, now, wall)
         fixed: dict[str, Allocation] = {}
         demands: list[Demand] = []
         solar: list[tuple[Demand, SolarDemand]] = []
@@ -824,7 +841,8 @@ class LoadManager:
         """The site's peak limit: the highest 15-minute average import (None: none)."""
         if not kilowatts:
             self.peak = None
-            self.peak_room = None
+            self.peak_room = self.peak_rest = None
+            self._rest.forget()
         elif self.peak is None:
             self.peak = PeakWindow(kilowatts * 1000.0)
         else:
@@ -833,9 +851,12 @@ class LoadManager:
     def _peak_limit(
         self,
         nodes: dict[str, Node],
-        managed: list[Station],
+        specs: Mapping[str, ZoneSpec],
+        by_zone: Mapping[str, list[Station]],
+        meters: Mapping[str, MeterState],
         readings: Mapping[str, _Reading | None],
         now: float,
+        wall: datetime,
     ) -> dict[str, Node]:
         """The nodes under the site's peak limit (a node above every other one).
 
@@ -849,8 +870,11 @@ class LoadManager:
         if window is None:
             return nodes
         grid_import = self._grid_import(now)
+        grid = self._grid_reading(now)
+        grid_at = grid.at if grid is not None else None
         if grid_import is None:
-            self.peak_room = None
+            self.peak_room = self.peak_rest = None
+            self._rest.forget()
             if not self._peak_reported and now - self.started_at >= PEAK_REPORT_AFTER:
                 self._peak_reported = True
                 _LOGGER.warning(
@@ -860,7 +884,7 @@ class LoadManager:
                 )
             # Each phase: the minimums of the sessions on it, no more.
             mins = [0.0, 0.0, 0.0]
-            for station in managed:
+            for station in (s for stations in by_zone.values() for s in stations):
                 if sessions := _session_connectors(station):
                     for p in _phase_indices(station):
                         mins[p] += station.config.min_current * len(sessions)
@@ -870,16 +894,21 @@ class LoadManager:
             volts = self._grid_voltages
             at = self.peak_clock()
             window.add(at, grid_import)
-            # What the stations in this cycle draw, as counted for their zones (a reading
-            # older than a cut is held to the limit). Stations left out of this cycle (a
-            # zone just started) are part of the rest of the building: less room.
-            charging = sum(
-                sum(a * v for a, v in zip(reading.counted, volts, strict=True))
-                for station in managed
-                for connector in _connectors(station)
-                if (reading := readings.get(_point_key(station, connector))) is not None
+            # What the stations draw, as counted for their zones (a reading older than
+            # a cut is held to the limit), and the most they may draw now. Stations left
+            # out of this cycle (a zone just started) are the rest of the building's.
+            roots = [key for key, spec in specs.items() if spec.parent not in specs]
+            low, high, settled = self._charging_bounds(
+                specs, roots, by_zone, meters, readings, grid_at, now, wall, following=True
             )
-            self.peak_room = charging_room(window.allowed(at), grid_import, charging)
+            rest = self._rest.estimate(
+                grid_import,
+                sum(a * v for a, v in zip(low, volts, strict=True)),
+                sum(a * v for a, v in zip(high, volts, strict=True)),
+                settled,
+            )
+            self.peak_rest = rest
+            self.peak_room = charging_room(window.allowed(at), rest)
             caps = [self.peak_room / sum(volts)] * 3
         cap = _t([math.floor(c * 10 + 1e-6) / 10 for c in caps])
         result = {
@@ -1202,68 +1231,96 @@ class LoadManager:
             meter = meters.get(meter_key)
             if meter is None or meter.current is None:
                 continue
-            low = [0.0, 0.0, 0.0]
-            high = [0.0, 0.0, 0.0]
-            synchronous = True
-            # Whether every session's reading shows what it draws under its limit now.
-            settled = True
-            for zone in _subtrees(specs, behind):
-                consumption = specs[zone].consumption_meter
-                state = meters.get(consumption) if consumption else None
-                if (
-                    zone in behind
-                    and state is not None
-                    and state.current is not None
-                    and state.age(now) is not None
-                    and (state.age(now) or 0.0) <= specs[zone].stale_after
-                ):
-                    for p in range(3):
-                        low[p] += state.current[p]
-                        high[p] += state.current[p]
-                    continue
-                synchronous = False
-                for station in by_zone.get(zone, []):
-                    run = self._runs.get(station.config.subentry_id)
-                    phases = _phase_indices(station)
-                    sessions = _session_connectors(station)
-                    for connector in _connectors(station):
-                        reading = readings.get(_point_key(station, connector))
-                        point = run.points.get(connector) if run else None
-                        session = _in_session(sessions, connector)
-                        value = reading.counted if reading is not None else ZERO
-                        if (
-                            reading is not None
-                            and reading.settled
-                            and meter.at is not None
-                            and reading.taken <= meter.at
-                        ):
-                            # It draws what it showed after it had settled on its limit,
-                            # and the meter was read after it: the meter shows that draw.
-                            most = value
-                        else:
-                            # Its limit changed since, or no reading: at most its limit
-                            # in force while it has a session.
-                            cap = (point.control.limit or 0.0) if point and session else 0.0
-                            most = _t(
-                                [max(v, cap if p in phases else 0.0) for p, v in enumerate(value)]
-                            )
-                            if session and (
-                                reading is not None or _first_reading_due(station, wall, connector)
-                            ):
-                                # A reading that stops coming counts as nothing (its
-                                # draw is other load); one on its way holds the estimate.
-                                settled = False
-                        for p in range(3):
-                            low[p] += value[p]
-                            high[p] += most[p]
+            low, high, settled = self._charging_bounds(
+                specs, behind, by_zone, meters, readings, meter.at, now, wall
+            )
             # Settled: other load = meter - what the stations showed. Otherwise the last
             # settled estimate is kept, raised where the meter minus the most the
             # stations may draw now shows more.
-            settled = synchronous or settled
             estimates[meter_key] = self._estimator.estimate(
-                meter_key, meter.current, _t(low), _t(high), settled
+                meter_key, meter.current, low, high, settled
             )
         return estimates
+
+    def _charging_bounds(
+        self,
+        specs: Mapping[str, ZoneSpec],
+        behind: Iterable[str],
+        by_zone: Mapping[str, list[Station]],
+        meters: Mapping[str, MeterState],
+        readings: Mapping[str, _Reading | None],
+        meter_at: float | None,
+        now: float,
+        wall: datetime,
+        *,
+        following: bool = False,
+    ) -> tuple[Triple, Triple, bool]:
+        """What the charging behind a meter draws per phase: (measured, most, settled).
+
+        The zones `behind` and those nested in them: as last measured, the most it may
+        draw now. Settled: the zones' consumption meters were read with it, or every session's
+        reading shows what it draws under its limit now and was taken before the meter
+        reading at `meter_at`. following: a session may still draw any limit it held
+        within FOLLOW_TIME (a cut car is still slowing down), else its limit in force.
+        """
+        behind = set(behind)
+        low = [0.0, 0.0, 0.0]
+        high = [0.0, 0.0, 0.0]
+        synchronous = True
+        # Whether every session's reading shows what it draws under its limit now.
+        settled = True
+        for zone in _subtrees(specs, behind):
+            consumption = specs[zone].consumption_meter
+            state = meters.get(consumption) if consumption else None
+            if (
+                zone in behind
+                and state is not None
+                and state.current is not None
+                and state.age(now) is not None
+                and (state.age(now) or 0.0) <= specs[zone].stale_after
+            ):
+                for p in range(3):
+                    low[p] += state.current[p]
+                    high[p] += state.current[p]
+                continue
+            synchronous = False
+            for station in by_zone.get(zone, []):
+                run = self._runs.get(station.config.subentry_id)
+                phases = _phase_indices(station)
+                sessions = _session_connectors(station)
+                for connector in _connectors(station):
+                    reading = readings.get(_point_key(station, connector))
+                    point = run.points.get(connector) if run else None
+                    session = _in_session(sessions, connector)
+                    value = reading.counted if reading is not None else ZERO
+                    if (
+                        reading is not None
+                        and reading.settled
+                        and meter_at is not None
+                        and reading.taken <= meter_at
+                    ):
+                        # It draws what it showed after it had settled on its limit,
+                        # and the meter was read after it: the meter shows that draw.
+                        most = value
+                    else:
+                        # Its limit changed since, or no reading: at most its limit
+                        # in force while it has a session.
+                        cap = (point.control.limit or 0.0) if point and session else 0.0
+                        if following and point and session:
+                            cap = max(cap, point.recent(now))
+                        most = _t(
+                            [max(v, cap if p in phases else 0.0) for p, v in enumerate(value)]
+                        )
+                        if session and (
+                            reading is not None or _first_reading_due(station, wall, connector)
+                        ):
+                            # A reading that stops coming counts as nothing (its
+                            # draw is other load); one on its way holds the estimate.
+                            settled = False
+                    for p in range(3):
+                        low[p] += value[p]
+                        high[p] += most[p]
+        return _t(low), _t(high), synchronous or settled
 
     def _idle_limits(
         self,

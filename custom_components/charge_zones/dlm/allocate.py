@@ -206,8 +206,12 @@ def allocate(
         )
         for demand, route in contested:
             need = demand.min_current if demand.running else demand.min_current + margin
-            if min(map(room.__getitem__, route.indices)) + EPSILON < need:
-                result[demand.key] = paused
+            left, (node, _phase) = min(
+                zip(map(room.__getitem__, route.indices), route.pairs, strict=True)
+            )
+            if left + EPSILON < need:
+                # Paused by the node that has no room for its minimum (shown as why).
+                result[demand.key] = Allocation(0.0, Reason.PAUSED, node)
             else:
                 _admit(demand, route, room, classes)
 

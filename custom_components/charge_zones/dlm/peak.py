@@ -6,7 +6,7 @@ management cycle adds the import measured at the grid connection (export counts 
 it does not lower a billed peak) to the window's energy; what is left of the window's
 allowance (target x 15 min - energy so far) spread over the time left is the import
 allowed from now on. The charging stations may draw that minus what the rest of the
-building draws (the grid import minus what the stations draw now).
+building draws (the grid import minus what the stations draw, see RestOfBuilding).
 
 When unsure, less: the part of the quarter hour before the first reading (a start of
 Home Assistant) and a gap in the readings longer than `MAX_GAP` count as the target or
@@ -84,13 +84,49 @@ class PeakWindow:
         return max(0.0, (self.target * WINDOW - self.energy) / left)
 
 
-def charging_room(allowed: float, grid_import: float, charging: float) -> float:
+@dataclass(slots=True)
+class RestOfBuilding:
+    """What the building draws beside the charging stations (W; negative: solar surplus).
+
+    Estimated as the zones' other load is (dlm.control).
+
+    The stations' readings lag the grid meter: a car that starts draws before its first
+    reading says so, a paused one still shows its last reading for a while. Taken as the
+    rest of the building rising and falling, those lags switched cars on and off every
+    few seconds under the limit. So the rest is measured when every station's reading
+    shows what it draws under its limit now (settled), and kept in between, raised
+    only where the grid import minus the most the stations may draw shows more.
+    """
+
+    settled: float | None = None
+
+    def estimate(
+        self, grid_import: float, measured: float, upper: float, settled_now: bool
+    ) -> float:
+        """The rest now.
+
+        grid_import: measured now (export negative); measured: what the stations'
+        readings show; upper: the most they may draw now (their limits in force).
+        """
+        value = grid_import - measured
+        if settled_now:
+            self.settled = value
+            return value
+        if self.settled is None:
+            return value  # the stations counted at what they showed: the higher rest
+        return max(self.settled, grid_import - upper)
+
+    def forget(self) -> None:
+        """No grid reading: start again from the next settled one."""
+        self.settled = None
+
+
+def charging_room(allowed: float, rest: float) -> float:
     """The power the charging stations may draw (W).
 
-    allowed: the import allowed now; grid_import: the import measured now (export
-    negative); charging: what the stations draw now, as far as their readings show (a
-    station without a reading counts as 0: its draw is the rest of the building's, the
-    safe side). What the rest of the building draws may be negative (the roof's
-    production beyond it): the stations may use that too without importing more.
+    allowed: the import allowed now; rest: what the rest of the building draws (see
+    RestOfBuilding; a station without a reading counts as drawing nothing, its draw
+    the rest's, the safe side). The rest may be negative (the roof's production beyond
+    it): the stations may use that too without importing more.
     """
-    return max(0.0, allowed - (grid_import - charging))
+    return max(0.0, allowed - rest)

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 import itertools
 
-from .allocate import PHASE_COUNT, Demand, Node, Settings, allocate
+from .allocate import PHASE_COUNT, Allocation, Demand, Node, Settings, allocate
 
 SOLAR_NODE = "solar surplus"
 
@@ -179,7 +179,41 @@ class SolarSharing:
         }
         for key in set(self._points) - {d.key for d in demands}:
             del self._points[key]
-        shared = allocate(
+        shared = self._share(nodes, demands, settings)
+        result: dict[str, SolarCap] = {}
+        # Solar only sessions waiting out their start delay: what they would get decides
+        # when they start, but they draw nothing yet, so that surplus goes to the
+        # sessions already charging meanwhile (it would be exported otherwise).
+        waiting: set[str] = set()
+        for demand in demands:
+            point = self._points.get(demand.key)
+            if demand.mode is ChargingMode.SOLAR and (
+                point is None or point.state is SolarState.WAITING
+            ):
+                result[demand.key] = self._solar_only(demand, shared[demand.key].limit, now)
+                if result[demand.key].cap <= 0:
+                    waiting.add(demand.key)
+        if waiting and len(waiting) < len(demands):
+            shared = self._share(nodes, [d for d in demands if d.key not in waiting], settings)
+        for demand in demands:
+            if demand.key in result:
+                continue
+            share = shared[demand.key].limit
+            if demand.mode is ChargingMode.SOLAR_MIN:
+                result[demand.key] = SolarCap(
+                    min(demand.max_current, demand.min_current + share),
+                    SolarState.CHARGING,
+                    share,
+                )
+            else:
+                result[demand.key] = self._solar_only(demand, share, now)
+        return result
+
+    def _share(
+        self, nodes: Mapping[str, Node], demands: Sequence[SolarDemand], settings: Settings
+    ) -> dict[str, Allocation]:
+        """The surplus shared among the sessions like a zone's current."""
+        return allocate(
             nodes,
             [
                 Demand(
@@ -205,18 +239,6 @@ class SolarSharing:
             ],
             settings,
         )
-        result: dict[str, SolarCap] = {}
-        for demand in demands:
-            share = shared[demand.key].limit
-            if demand.mode is ChargingMode.SOLAR_MIN:
-                result[demand.key] = SolarCap(
-                    min(demand.max_current, demand.min_current + share),
-                    SolarState.CHARGING,
-                    share,
-                )
-            else:
-                result[demand.key] = self._solar_only(demand, share, now)
-        return result
 
     def _running(self, key: str) -> bool:
         point = self._points.get(key)
