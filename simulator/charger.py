@@ -77,9 +77,13 @@ class Car:
         left = (1.0 - self.soc) / (1.0 - self.taper_from)
         return max(MIN_CURRENT * 0.5, self.max_current * left)
 
-    def charge(self, current: float, seconds: float) -> float:
-        """Draw `current` per phase for `seconds`; returns the energy taken (Wh)."""
-        energy_wh = current * VOLTAGE * self.phases * seconds / 3600.0
+    def charge(self, current: float, seconds: float, phases: int | None = None) -> float:
+        """Draw `current` per phase for `seconds`; returns the energy taken (Wh).
+
+        phases: the phases the station lets it charge on (at most its own).
+        """
+        used = self.phases if phases is None else min(self.phases, phases)
+        energy_wh = current * VOLTAGE * used * seconds / 3600.0
         self.soc = min(1.0, self.soc + energy_wh / 1000.0 / self.battery_kwh)
         return energy_wh
 
@@ -103,8 +107,21 @@ def _limits(
     state: SimState, connector: int, phases: int, now: datetime | None
 ) -> tuple[float | None, float | None]:
     """(station cap, the connector's Tx/TxDefault limit) the held profiles put at `now`."""
+    cap, best, _phases = _held(state, connector, phases, now)
+    return cap, best
+
+
+def held_phases(state: SimState, connector: int, phases: int, now: datetime | None) -> int:
+    """The numberPhases of the Tx/TxDefault profile in force (its wiring's if none)."""
+    return _held(state, connector, phases, now)[2] or phases
+
+
+def _held(
+    state: SimState, connector: int, phases: int, now: datetime | None
+) -> tuple[float | None, float | None, int | None]:
     cap: float | None = None
     best: tuple[int, int, float] | None = None  # (specific, stack level, limit)
+    best_phases: int | None = None
     for profile_id, profile in state.profiles.items():
         if not _in_force(profile, now):
             continue
@@ -121,7 +138,8 @@ def _limits(
             rank = (1 if on == connector else 0, int(profile["stack_level"]), limit)
             if best is None or rank[:2] > best[:2]:
                 best = rank
-    return cap, (best[2] if best else None)
+                best_phases = period.get("number_phases")
+    return cap, (best[2] if best else None), best_phases
 
 
 def held_limit(
@@ -178,6 +196,7 @@ class SimulatedCharger:
         measurands: str = "current",
         ignore_limits: bool = False,
         boot_on_reconnect: bool = True,
+        phase_switching: bool = False,
     ) -> None:
         if connectors < 1:
             raise ValueError("a station has at least one connector")
@@ -196,6 +215,7 @@ class SimulatedCharger:
         self.measurands = measurands
         self.ignore_limits = ignore_limits
         self.boot_on_reconnect = boot_on_reconnect
+        self.phase_switching = phase_switching
         self.boots = 0  # BootNotifications sent
         # One state per connector (1..n); the registers start apart so sessions differ.
         self.points = {
@@ -443,7 +463,9 @@ class SimulatedCharger:
                 point = self.points[connector]
                 point.current = current
                 if point.car is not None and point.transaction_id is not None:
-                    point.energy_wh += point.car.charge(current, self.tick)
+                    point.energy_wh += point.car.charge(
+                        current, self.tick, self.phases_now(connector)
+                    )
                     if point.car.soc >= 1.0 and point.status == "Charging":
                         await self._status("SuspendedEV", connector)
                 point.history.append((self._time, current))
@@ -466,11 +488,23 @@ class SimulatedCharger:
         except KeyError, ValueError:
             return 10.0
 
+    def phases_now(self, connector: int = 1) -> int:
+        """The phases a connector's car charges on.
+
+        A station that switches phases follows the numberPhases of its profile (the
+        others ignore it).
+        """
+        if not self.phase_switching:
+            return len(self.grid)
+        return max(
+            1, min(len(self.grid), held_phases(self.memory, connector, len(self.grid), self.now()))
+        )
+
     def grid_currents(self) -> tuple[float, float, float]:
         """What this station draws on each building phase (A), all connectors."""
         draw = [0.0, 0.0, 0.0]
-        for point in self.points.values():
-            for phase in self.grid:
+        for connector, point in self.points.items():
+            for phase in self.grid[: self.phases_now(connector)]:
                 draw[phase] += point.current
         return (draw[0], draw[1], draw[2])
 
@@ -487,6 +521,7 @@ class SimulatedCharger:
         point = self.points[connector]
         current = point.current
         phases = len(self.grid)
+        active = self.phases_now(connector)  # the others report 0 A
         values: list[dict[str, str]] = [
             {
                 "value": f"{point.energy_wh:.0f}",
@@ -496,7 +531,7 @@ class SimulatedCharger:
                 "location": "Outlet",
             },
             {
-                "value": f"{current * VOLTAGE * phases:.0f}",
+                "value": f"{current * VOLTAGE * active:.0f}",
                 "measurand": "Power.Active.Import",
                 "unit": "W",
                 "context": "Sample.Periodic",
@@ -514,7 +549,7 @@ class SimulatedCharger:
                 name = f"L{index + 1}"
                 values.append(
                     {
-                        "value": f"{current:.2f}",
+                        "value": f"{current if index < active else 0.0:.2f}",
                         "measurand": "Current.Import",
                         "phase": name,
                         "unit": "A",

@@ -600,7 +600,9 @@ async def test_no_rise_into_room_a_cut_station_has_not_freed(
     # A loaded machine may delay a meter poll past the zone's 2 s staleness: each limit
     # change that follows restarts the 10 s wait, so the deadline leaves room for two.
     deadline = loop.time() + 40.0
-    while limit_on(b, 1) != 16.0:
+    # Its room: 16 A, or a little less where a reading A sent while its limit was lower
+    # still counts (the static meter of this test does not follow A's draw).
+    while (limit_on(b, 1) or 0.0) < 15.0:
         assert loop.time() < deadline, (
             "B did not get A's room after A's readings: "
             f"A {limit_on(a, 1)} A, B {limit_on(b, 1)} A, "

@@ -174,3 +174,50 @@ def test_surplus_waiting_out_a_start_delay_goes_to_the_sessions_already_charging
     assert started["c"].cap == pytest.approx(8.0)
     assert started["a"].cap == pytest.approx(8.0)
     assert started["b"].cap == pytest.approx(14.0)
+
+
+def test_a_meter_netting_the_phases_pools_the_surplus_and_shares_it_on_power() -> None:
+    """Exporting 8 A on L1 and L2 while importing 4 A on L3: netted, 12 A of surplus in
+    all (4 A a phase); per phase, 8 A on L1 and L2 and none on L3. A single-phase car on
+    L3 and a three-phase car share the pool on power."""
+    grid = (-8.0, -8.0, 4.0)
+    assert surplus(grid, []) == (8.0, 8.0, 0.0)
+    assert surplus(grid, [], netted=True) == pytest.approx((4.0, 4.0, 4.0))
+    sharing = SolarSharing(SolarSettings(start_delay=0))
+    demands = [solar("one", phases=(2,)), solar("three")]
+    # 36 A x phases of surplus: 18 each, the single-phase car's capped at its 16 A.
+    caps = sharing.caps((12, 12, 12), demands, 0.0, netted=True)
+    assert caps["one"].cap == pytest.approx(16.0)
+    assert caps["three"].cap == pytest.approx(6.6)
+    # Per phase, the single-phase car on L3 gets only L3's surplus.
+    caps = SolarSharing(SolarSettings(start_delay=0)).caps((12, 12, 0), demands, 0.0)
+    assert caps["one"].cap == 0.0
+
+
+def test_a_switchable_station_charges_on_one_phase_while_three_would_not_start() -> None:
+    """Netted, 3 A a phase of surplus (2 kW): not enough for 6 A on three phases, enough
+    for 9 A on one. More sun: three phases once it has held for the start delay; less:
+    one again, never two switches within the hold."""
+    sharing = SolarSharing(DELAYS)
+    demand = [solar("s", switchable=True)]
+    first = sharing.caps((3, 3, 3), demand, 0.0, netted=True)["s"]
+    assert (first.cap, first.phases, first.state) == (0.0, 1, SolarState.WAITING)
+    started = sharing.caps((3, 3, 3), demand, 60.0, netted=True)["s"]
+    assert started.state is SolarState.CHARGING
+    assert (started.cap, started.phases) == (pytest.approx(9.0), 1)
+    # 8 A a phase: 7 A on three would do (minimum + margin), after the start delay.
+    assert sharing.caps((8, 8, 8), demand, 100.0, netted=True)["s"].phases == 1
+    assert sharing.caps((8, 8, 8), demand, 159.0, netted=True)["s"].phases == 1
+    up = sharing.caps((8, 8, 8), demand, 160.0, netted=True)["s"]
+    assert (up.cap, up.phases) == (pytest.approx(8.0), 3)
+    # A long cloud: back to one phase only after the hold since the switch (300 s).
+    for t in range(170, 460, 10):
+        cap = sharing.caps((2, 2, 2), demand, float(t), netted=True)["s"]
+        assert cap.phases == 3
+        assert cap.cap == 6.0  # at its minimum, from the grid, until it may switch
+    down = sharing.caps((2, 2, 2), demand, 460.0, netted=True)["s"]
+    assert (down.cap, down.phases) == (pytest.approx(6.0), 1)
+    assert down.state is SolarState.CHARGING  # 6 A of sun on one phase
+    # Not netted: the phases stay as wired (a single phase cannot use the others' sun).
+    plain = SolarSharing(DELAYS).caps((3, 3, 3), demand, 0.0)["s"]
+    assert plain.phases is None

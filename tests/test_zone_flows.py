@@ -1393,6 +1393,29 @@ async def test_station_zone_field(hass: HomeAssistant, port: int) -> None:
     assert result["errors"] == {"zone": "unknown_zone"}
 
 
+async def test_station_phase_switching(hass: HomeAssistant, port: int) -> None:
+    """Phase switching is offered with the zone; it needs a three-phase station with one
+    connector (the form says so), and is stored only when ticked."""
+    entry = hub(hass, port, zone_subentry("Car park", subentry_id="z_park"))
+    result = await start(hass, entry, "station")
+    assert "phase_switching" in fields(result)
+    for wrong in ({"phases": "l2"}, {"connectors": 2.0}):
+        result = await submit(
+            hass, result, station_input("CP-1", zone="z_park", phase_switching=True, **wrong)
+        )
+        assert result["type"] is FlowResultType.FORM
+        assert result["errors"] == {"phase_switching": "phase_switching_three_phase"}
+    result = await submit(hass, result, station_input("CP-1", zone="z_park", phase_switching=True))
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"]["phase_switching"] is True
+    result = await submit(
+        hass,
+        await start(hass, entry, "station"),
+        station_input("CP-2", zone="z_park", phase_switching=False),
+    )
+    assert "phase_switching" not in result["data"]
+
+
 async def test_station_zone_reconfigure(hass: HomeAssistant, port: int) -> None:
     """Editing a station shows its zone; clearing it takes the station out of load management."""
     entry = hub(

@@ -35,6 +35,7 @@ from .const import (
     CONF_CURRENCY,
     CONF_GRID_EXPORT,
     CONF_GRID_METER,
+    CONF_GRID_NETS_PHASES,
     CONF_GRID_POWER,
     CONF_HEARTBEAT_INTERVAL,
     CONF_HOST,
@@ -428,6 +429,7 @@ HUB_OPTIONS_SCHEMA = OPTIONS_SCHEMA.extend(
         vol.Optional(CONF_GRID_EXPORT): selector.EntitySelector(
             selector.EntitySelectorConfig(domain="sensor", device_class="power")
         ),
+        vol.Optional(CONF_GRID_NETS_PHASES, default=False): selector.BooleanSelector(),
         # A self-consumption community: charged energy split into solar and grid.
         vol.Optional(CONF_PV_POWER): selector.EntitySelector(
             selector.EntitySelectorConfig(domain="sensor", device_class="power")
@@ -530,6 +532,11 @@ class ChargeZonesOptionsFlow(OptionsFlow):
                         CONF_SOLAR_MIN_ON: int(user_input[CONF_SOLAR_MIN_ON]),
                         CONF_SOLAR_SMOOTHING: int(user_input[CONF_SOLAR_SMOOTHING]),
                         **({CONF_PEAK_LIMIT: peak} if peak > 0 else {}),
+                        **(
+                            {CONF_GRID_NETS_PHASES: True}
+                            if user_input.get(CONF_GRID_NETS_PHASES)
+                            else {}
+                        ),
                         **grid_sensors,
                         **(
                             {CONF_PV_POWER: user_input[CONF_PV_POWER]}

@@ -104,6 +104,9 @@ CONF_ZONE: Final = "zone"
 CONF_PRIORITY: Final = "priority"
 # Station subentry: how its sessions charge (fast, solar_min, solar, off; dlm/solar.py)
 CONF_CHARGING_MODE: Final = "charging_mode"
+# Station subentry: the station may be switched between one and three phases through the
+# numberPhases of its charging profiles (solar modes, with a grid meter netting phases)
+CONF_PHASE_SWITCHING: Final = "phase_switching"
 # Meter subentry: the meter at the building's grid connection (its export is the surplus)
 CONF_GRID_METER: Final = "grid_connection"
 
@@ -188,6 +191,9 @@ CONF_PV_POWER: Final = "pv_power_entity"
 # export negative), or import and export as two sensors.
 CONF_GRID_POWER: Final = "grid_power_entity"
 CONF_GRID_EXPORT: Final = "grid_export_entity"
+# Hub options: the grid meter bills the sum of the phases (import on one phase paid with
+# export on another, as most electronic meters in Europe do): the surplus is pooled.
+CONF_GRID_NETS_PHASES: Final = "grid_nets_phases"
 # How long such a reading counts after the sensor last reported (s): P1/DSMR meters
 # report every 1 to 10 s, inverters every 5 to 30 s.
 GRID_SENSOR_MAX_AGE: Final = 30.0

@@ -85,6 +85,10 @@ def _station(station: Station) -> dict[str, Any]:
         "fallback_setting": station.fallback_setting,
         "live_valid_to": station.live_valid_to.isoformat() if station.live_valid_to else None,
         "zone": station.config.zone,
+        # Phase switching (solar modes): phases its live limits ask for (None: wiring's).
+        "phase_switching": station.config.phase_switching,
+        "phases_in_use": station.phases_in_use,
+        "phase_switch_ignored": station.phase_switch_ignored,
         "allocation": None
         if station.allocation is None
         else {

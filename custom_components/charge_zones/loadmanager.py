@@ -69,6 +69,8 @@ _STOPPED_BY_MODE = (Reason.MODE_OFF, Reason.WAITING_FOR_SCHEDULE, Reason.WAITING
 PEAK_NODE = "peak"  # the capacity node of the site's peak limit, above every zone
 PEAK_REPORT_AFTER = 30.0  # s: a grid meter not read by then is said in the log
 MIN_CYCLE_SPACING = 0.1
+# A phase a car on one phase draws nothing on (A): more, and the station ignores the switch.
+PHASE_IDLE_CURRENT = 1.0
 Triple = tuple[float, float, float]
 ZERO: Triple = (0.0, 0.0, 0.0)
 # A station's reading counts as charging current while it is at most this many of the
@@ -372,6 +374,10 @@ class LoadManager:
         self.solar_log = SolarShareLog()
         self.peak_room: float | None = None
         self.peak_rest: float | None = None  # W the rest of the building draws
+        # Switchable stations in a solar mode: the phases they charge on (point key -> 1
+        # or 3); the others charge on their wiring's.
+        self._phases_wanted: dict[str, int] = {}
+        self._switched_at: dict[str, float] = {}  # station subentry id -> loop time
         self._rest = RestOfBuilding()
         self._peak_reported = False
         self._runs: dict[str, _StationRun] = {}
@@ -663,6 +669,7 @@ class LoadManager:
                 )
                 if station.connected:
                     self._watch(station, point, reading, now)
+                    self._check_phases(station, reading)
                 point.expire_peak(now, _reading_max_age(station))
             self._note_ignoring(station, run)
         estimates = self._estimates(specs, by_zone, meters, readings, now, wall)
@@ -776,12 +783,16 @@ class LoadManager:
                                 drawn=None if reading is None else reading.raw,
                                 priority=demand.priority,
                                 served=demand.served,
+                                switchable=_switchable(station),
                             ),
                         )
                     )
                     continue
                 demands.append(demand)
         solar_caps = self._share_surplus(solar, now)
+        self._phases_wanted = {
+            key: cap.phases for key, cap in solar_caps.items() if cap.phases is not None
+        }
         for demand, _solar in solar:
             share = solar_caps[demand.key]
             if share.cap <= 0:
@@ -996,7 +1007,8 @@ class LoadManager:
             available: Triple = ZERO
         else:
             self._grid_reported = False
-            available = self._surplus_window.add(now, surplus(grid, demands))
+            netted = self.solar.settings.netted
+            available = self._surplus_window.add(now, surplus(grid, demands, netted))
             self.surplus = available
             self.surplus_power = round(
                 sum(a * v for a, v in zip(available, self._grid_voltages, strict=True))
@@ -1462,6 +1474,7 @@ class LoadManager:
                 continue  # it refused every profile lately: not again every cycle
             connectors = _connectors(station)
             changed = False
+            switched = self._switch_phases(station, connectors, now)
             for connector in connectors:
                 allocation = result.get(_point_key(station, connector))
                 if allocation is None:
@@ -1472,6 +1485,9 @@ class LoadManager:
                     wanted: float | None = None if point.control.limit == target else target
                 else:
                     wanted = point.control.next_limit(target, now, self.control)
+                if switched and wanted is None:
+                    # The same limit on other phases: the profile goes out again.
+                    wanted = point.control.limit if point.control.limit is not None else target
                 if (
                     wanted is None
                     and point.live_at is not None
@@ -1503,6 +1519,50 @@ class LoadManager:
                     changed = True
             if changed:
                 self._start_sender(station, run)
+
+    def _switch_phases(self, station: Station, connectors: list[int], now: float) -> bool:
+        """Whether a switchable station is to charge on other phases from now on."""
+        wanted = None
+        if _switchable(station):
+            wanted = self._phases_wanted.get(_point_key(station, connectors[0]))
+        if wanted == station.config.wiring.phase_count:
+            wanted = None
+        if wanted == station.phases_in_use:
+            return False
+        _LOGGER.info(
+            "Station %s charges on %d phase%s from now on (solar surplus)",
+            station.station_id,
+            wanted or station.config.wiring.phase_count,
+            "" if wanted == 1 else "s",
+        )
+        station.phases_in_use = wanted
+        self._switched_at[station.config.subentry_id] = now
+        return True
+
+    def _check_phases(self, station: Station, reading: _Reading | None) -> None:
+        """A station on one phase whose car still draws on the others ignores numberPhases.
+
+        Seen in a reading taken FOLLOW_TIME after the switch: it is never switched again
+        (it charges on its wiring's phases), said in the log. Its zone counted it on all
+        its phases all along: no breaker was at risk, only the solar surplus.
+        """
+        if station.phases_in_use != 1 or reading is None:
+            return
+        switched = self._switched_at.get(station.config.subentry_id)
+        if switched is None or reading.taken < switched + FOLLOW_TIME:
+            return
+        first = _PHASE_KEYS.index(station.config.wiring.grid_phases[0])
+        others = [v for p, v in enumerate(reading.raw) if p != first]
+        if max(others, default=0.0) > PHASE_IDLE_CURRENT:
+            station.phase_switch_ignored = True
+            station.phases_in_use = None
+            _LOGGER.warning(
+                "Station %s was switched to one phase but its car still draws %.1f A on "
+                "another: it ignores numberPhases in its charging profiles; it charges "
+                "on its three phases from now on (untick phase switching for it)",
+                station.station_id,
+                max(others),
+            )
 
     def _start_sender(self, station: Station, run: _StationRun) -> None:
         if run.sender.task is None or run.sender.task.done():
@@ -1628,6 +1688,16 @@ def _first_reading_due(station: Station, wall: datetime, point: int) -> bool:
         if since and (wall - max(since)).total_seconds() <= _reading_max_age(station):
             return True
     return False
+
+
+def _switchable(station: Station) -> bool:
+    """Whether a station may be switched between one and three phases now."""
+    return (
+        station.config.phase_switching
+        and not station.phase_switch_ignored
+        and station.config.wiring.phase_count == 3
+        and station.connector_count == 1
+    )
 
 
 def _limit_in_force(station: Station, point: _Point) -> float:

@@ -49,6 +49,7 @@ from .const import (
     CONF_FAILSAFE_CURRENT,
     CONF_GRID_EXPORT,
     CONF_GRID_METER,
+    CONF_GRID_NETS_PHASES,
     CONF_GRID_POWER,
     CONF_GROUP,
     CONF_HEARTBEAT_INTERVAL,
@@ -63,6 +64,7 @@ from .const import (
     CONF_PARENT_ZONE,
     CONF_PASSWORD,
     CONF_PEAK_LIMIT,
+    CONF_PHASE_SWITCHING,
     CONF_POLL_INTERVAL,
     CONF_PORT,
     CONF_PRIORITY,
@@ -156,6 +158,7 @@ def station_config(subentry: ConfigSubentry) -> StationConfig:
         zone=None if remote else data.get(CONF_ZONE) or None,
         priority=int(data.get(CONF_PRIORITY, 0)),
         charging_mode=str(data.get(CONF_CHARGING_MODE, ChargingMode.FAST)),
+        phase_switching=bool(data.get(CONF_PHASE_SWITCHING)) and not remote,
         endpoint=ENDPOINT_REMOTE if remote else ENDPOINT_LOCAL,
         password=data.get(CONF_PASSWORD) or None,
     )
@@ -546,6 +549,7 @@ class Site:
             stop_delay=float(options.get(CONF_SOLAR_STOP_DELAY, DEFAULT_SOLAR_STOP_DELAY)),
             min_on_time=float(options.get(CONF_SOLAR_MIN_ON, DEFAULT_SOLAR_MIN_ON)),
             smoothing=float(options.get(CONF_SOLAR_SMOOTHING, DEFAULT_SOLAR_SMOOTHING)),
+            netted=bool(options.get(CONF_GRID_NETS_PHASES)),
         )
 
     async def _configure_load(self) -> None:

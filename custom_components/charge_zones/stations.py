@@ -115,6 +115,8 @@ class StationConfig:
     zone: str | None = None  # zone subentry id: the load manager owns the limit
     priority: int = 0  # higher charges first when its zone is short
     charging_mode: str = "fast"  # dlm/solar.py ChargingMode (managed stations)
+    # May be switched between one and three phases (numberPhases in its profiles).
+    phase_switching: bool = False
     endpoint: str = "local"  # "remote": via Home Assistant's web server, never managed
     password: str | None = field(default=None, repr=False)  # security profile 1
 
@@ -276,6 +278,10 @@ class Station:
         # Set by the load manager: the limit this station should have and why.
         self.allocation: Any = None
         self.allocation_by: str | None = None  # readable name of what limited it
+        # Phase switching (solar modes): the phases its live limits ask for (None: its
+        # wiring's), and whether it was seen ignoring numberPhases (then never again).
+        self.phases_in_use: int | None = None
+        self.phase_switch_ignored = False
         # Per charging point (0: the station; else each connector of a station with
         # several): the limit and why.
         self.connector_allocations: dict[int, Any] = {}
@@ -1051,15 +1057,19 @@ class Station:
         profile_id: int | None = None,
         valid_to: datetime | None = None,
         kind: str | None = None,
+        phases: int | None = None,
     ) -> dict[str, Any]:
         """A profile on connector 0 capping every connector at limit (A per phase).
+
+        phases: the numberPhases to charge on (a station switched to one phase), else
+        its wiring's.
 
         The model decides the kind (unless given) and the unit: a watt-only station gets
         the total power of that current on its phases at the nominal voltage. An
         Absolute profile starts now (see `schedule_start`).
         """
         quirks = model_quirks(self.config.model)
-        phases = self.config.wiring.phase_count
+        phases = phases or self.config.wiring.phase_count
         value = limit if quirks.rate_unit == "A" else limit * NOMINAL_VOLTAGE * phases
         kind = kind or quirks.profile_kind
         schedule: dict[str, Any] = {
@@ -1068,7 +1078,7 @@ class Station:
                 {
                     "start_period": 0,
                     "limit": round(value, 1),
-                    "number_phases": self.config.wiring.phase_count,
+                    "number_phases": phases,
                 }
             ],
         }
@@ -1208,6 +1218,7 @@ class Station:
                 valid_to=valid_to,
                 profile_id=PROFILE_ID_CONNECTOR_BASE + connector_id if connector_id else None,
                 kind=kind,
+                phases=self.phases_in_use,
             )
             status = await connection.set_charging_profile(connector_id, profile)
             self.profile_status = status

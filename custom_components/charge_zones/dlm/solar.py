@@ -24,11 +24,12 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 import itertools
+import math
 
-from .allocate import PHASE_COUNT, Allocation, Demand, Node, Settings, allocate
+from .allocate import PHASE_COUNT, Demand, Node, Settings, allocate
 
 SOLAR_NODE = "solar surplus"
 
@@ -54,6 +55,11 @@ class SolarSettings:
     stop_delay: float = 300.0
     min_on_time: float = 600.0
     smoothing: float = 30.0  # the surplus is averaged over this window
+    # A station switching between one and three phases: at most once in this long (each
+    # switch pauses the car and wears the contactors).
+    phase_switch_hold: float = 300.0
+    # The grid meter nets the phases: the surplus is one pool (see `surplus`).
+    netted: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +76,9 @@ class SolarDemand:
     drawn: tuple[float, float, float] | None
     priority: int = 0
     served: float = 0.0
+    # The station may be switched between one and three phases (numberPhases in its
+    # profiles); only with a grid meter that nets the phases (see SolarSharing.caps).
+    switchable: bool = False
 
 
 class SolarState(StrEnum):
@@ -87,6 +96,7 @@ class SolarCap:
     cap: float
     state: SolarState
     share: float  # its share of the surplus (A per phase)
+    phases: int | None = None  # a switchable station: 1 or 3 (None: its wiring's)
 
 
 @dataclass(slots=True)
@@ -95,6 +105,9 @@ class _Point:
     since: float = 0.0  # entered its state
     enough_since: float | None = None  # share >= minimum since
     short_since: float | None = None  # share < minimum since
+    phases: int | None = None  # a switchable station's phases now (None: not chosen yet)
+    switched_at: float | None = None
+    other_since: float | None = None  # the other phase count fits since
 
 
 @dataclass(slots=True)
@@ -132,12 +145,15 @@ class SurplusWindow:
         self._samples.clear()
 
 
-def surplus(grid: Sequence[float], demands: Sequence[SolarDemand]) -> tuple[float, float, float]:
+def surplus(
+    grid: Sequence[float], demands: Sequence[SolarDemand], netted: bool = False
+) -> tuple[float, float, float]:
     """The surplus per phase (A).
 
     Export (a negative grid current is export) plus what solar sessions draw, less what
     the building imports meanwhile: a session drawing 10 A while the building imports 4 A
-    has 6 A of sun.
+    has 6 A of sun. netted: the grid meter bills the sum of the phases (import on one
+    phase is paid with export on another), so the surplus is that sum, spread evenly.
     """
     values = [-grid[phase] for phase in range(PHASE_COUNT)]
     for demand in demands:
@@ -148,6 +164,9 @@ def surplus(grid: Sequence[float], demands: Sequence[SolarDemand]) -> tuple[floa
             if demand.mode is ChargingMode.SOLAR_MIN:
                 from_sun = max(0.0, from_sun - demand.min_current)
             values[phase] += from_sun
+    if netted:
+        total = max(0.0, sum(values)) / PHASE_COUNT
+        return (total, total, total)
     # What the building imports while solar sessions draw is not sun: it comes off first.
     return (max(0.0, values[0]), max(0.0, values[1]), max(0.0, values[2]))
 
@@ -171,15 +190,27 @@ class SolarSharing:
         demands: Sequence[SolarDemand],
         now: float,
         allocation: Settings | None = None,
+        *,
+        netted: bool | None = None,
     ) -> dict[str, SolarCap]:
-        """What the (smoothed) surplus per phase allows each session now."""
+        """What the (smoothed) surplus per phase allows each session now.
+
+        netted (default: the settings'): the grid meter nets the phases (see `surplus`). The surplus is then one
+        pool of power, shared fairly on power (a single-phase car at 12 A takes as much
+        as a three-phase one at 4 A), and a switchable station charges on one phase
+        while the surplus cannot give it its minimum on three: it starts on a third of
+        the surplus, and waits out a shortage on a third of the grid current.
+        """
         settings = allocation or Settings()
-        nodes: Mapping[str, Node] = {
-            SOLAR_NODE: Node(SOLAR_NODE, (available[0], available[1], available[2]))
-        }
+        if netted is None:
+            netted = self.settings.netted
+        if netted:
+            nodes: Mapping[str, Node] = {SOLAR_NODE: Node(SOLAR_NODE, (sum(available), 0.0, 0.0))}
+        else:
+            nodes = {SOLAR_NODE: Node(SOLAR_NODE, (available[0], available[1], available[2]))}
         for key in set(self._points) - {d.key for d in demands}:
             del self._points[key]
-        shared = self._share(nodes, demands, settings)
+        shared = self._share(nodes, demands, settings, netted)
         result: dict[str, SolarCap] = {}
         # Solar only sessions waiting out their start delay: what they would get decides
         # when they start, but they draw nothing yet, so that surplus goes to the
@@ -190,47 +221,66 @@ class SolarSharing:
             if demand.mode is ChargingMode.SOLAR and (
                 point is None or point.state is SolarState.WAITING
             ):
-                result[demand.key] = self._solar_only(demand, shared[demand.key].limit, now)
+                share, phases = self._per_phase(demand, shared[demand.key], netted, now, settings)
+                result[demand.key] = replace(self._solar_only(demand, share, now), phases=phases)
                 if result[demand.key].cap <= 0:
                     waiting.add(demand.key)
         if waiting and len(waiting) < len(demands):
-            shared = self._share(nodes, [d for d in demands if d.key not in waiting], settings)
+            rest = [d for d in demands if d.key not in waiting]
+            shared = self._share(nodes, rest, settings, netted)
         for demand in demands:
             if demand.key in result:
                 continue
-            share = shared[demand.key].limit
+            share, phases = self._per_phase(demand, shared[demand.key], netted, now, settings)
             if demand.mode is ChargingMode.SOLAR_MIN:
-                result[demand.key] = SolarCap(
+                cap = SolarCap(
                     min(demand.max_current, demand.min_current + share),
                     SolarState.CHARGING,
                     share,
                 )
             else:
-                result[demand.key] = self._solar_only(demand, share, now)
+                cap = self._solar_only(demand, share, now)
+            result[demand.key] = replace(cap, phases=phases)
         return result
 
     def _share(
-        self, nodes: Mapping[str, Node], demands: Sequence[SolarDemand], settings: Settings
-    ) -> dict[str, Allocation]:
-        """The surplus shared among the sessions like a zone's current."""
-        return allocate(
+        self,
+        nodes: Mapping[str, Node],
+        demands: Sequence[SolarDemand],
+        settings: Settings,
+        netted: bool,
+    ) -> dict[str, float]:
+        """Each session's share of the surplus: A per phase, or netted A x phases.
+
+        Shared like a zone's current; netted, on power (amperes x phases, one pool).
+        """
+        sizes: dict[str, tuple[int, int]] = {}  # phases counted for the minimum, maximum
+        for d in demands:
+            n = len(d.phases)
+            sizes[d.key] = (
+                (1, n) if netted and d.switchable and n > 1 else (n, n) if netted else (1, 1)
+            )
+        shared = allocate(
             nodes,
             [
                 Demand(
                     key=d.key,
                     node=SOLAR_NODE,
-                    phases=d.phases,
+                    phases=(0,) if netted else d.phases,
                     # A Solar + minimum session's minimum comes from the grid: it takes
                     # any share of the surplus, however small.
                     min_current=(
-                        settings.step if d.mode is ChargingMode.SOLAR_MIN else d.min_current
+                        settings.step
+                        if d.mode is ChargingMode.SOLAR_MIN
+                        else d.min_current * sizes[d.key][0]
                     ),
                     max_current=max(
                         0.0,
                         d.max_current - d.min_current
                         if d.mode is ChargingMode.SOLAR_MIN
                         else d.max_current,
-                    ),
+                    )
+                    * sizes[d.key][1],
                     priority=d.priority,
                     served=d.served,
                     running=d.mode is ChargingMode.SOLAR_MIN or self._running(d.key),
@@ -239,6 +289,55 @@ class SolarSharing:
             ],
             settings,
         )
+        return {d.key: shared[d.key].limit for d in demands}
+
+    def _per_phase(
+        self, demand: SolarDemand, got: float, netted: bool, now: float, settings: Settings
+    ) -> tuple[float, int | None]:
+        """A share from `_share` in A per phase in use, and the phases if switched."""
+        if not netted:
+            return got, None
+        if demand.switchable and len(demand.phases) > 1:
+            phases = self._phases(demand, got, now, settings)
+            return _down(min(got / phases, demand.max_current), settings), phases
+        return _down(got / len(demand.phases), settings), None
+
+    def _phases(self, demand: SolarDemand, pooled: float, now: float, settings: Settings) -> int:
+        """The phases a switchable session charges on, given its pooled share (A x phases).
+
+        Three once the share gives it its minimum (and the restart margin) on three for
+        the start delay, one once it does not for as long; at most one switch in
+        `phase_switch_hold`, unless it draws nothing (waiting for the sun).
+        """
+        point = self._points.get(demand.key)
+        if point is None:
+            point = self._points[demand.key] = _Point(since=now)
+        three = len(demand.phases)
+        per_phase = pooled / three
+        if point.phases is None or (
+            demand.mode is ChargingMode.SOLAR and point.state is SolarState.WAITING
+        ):
+            # Not charging yet: chosen freely.
+            point.phases = three if per_phase >= demand.min_current else 1
+            point.other_since = None
+            return point.phases
+        if point.phases == 1:
+            other = per_phase >= demand.min_current + settings.restart_margin
+        else:
+            other = per_phase < demand.min_current
+        if not other:
+            point.other_since = None
+            return point.phases
+        if point.other_since is None:
+            point.other_since = now
+        delays = self.settings
+        if now - point.other_since >= delays.start_delay and (
+            point.switched_at is None or now - point.switched_at >= delays.phase_switch_hold
+        ):
+            point.phases = 1 if point.phases == three else three
+            point.switched_at = now
+            point.other_since = None
+        return point.phases
 
     def _running(self, key: str) -> bool:
         point = self._points.get(key)
@@ -276,3 +375,8 @@ class SolarSharing:
             return SolarCap(0.0, point.state, share)
         point.state = SolarState.ASSISTED
         return SolarCap(demand.min_current, point.state, share)
+
+
+def _down(value: float, settings: Settings) -> float:
+    """Rounded down to the allocation's step."""
+    return round(math.floor(value / settings.step + 1e-6) * settings.step, 6)

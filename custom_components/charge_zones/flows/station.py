@@ -24,6 +24,7 @@ from ..const import (
     CONF_MIN_CURRENT,
     CONF_MODEL,
     CONF_PASSWORD,
+    CONF_PHASE_SWITCHING,
     CONF_PHASES,
     CONF_PRIORITY,
     CONF_STATION_ID,
@@ -41,6 +42,7 @@ from ..const import (
 from ..dlm.solar import ChargingMode
 from ..subentries import (
     WIRINGS,
+    station_wiring,
 )
 from .common import (
     RECONFIGURED,
@@ -134,6 +136,10 @@ class StationSubentryFlow(ConfigSubentryFlow):
             errors[CONF_ZONE] = "unknown_zone"
         elif zone and remote:
             errors[CONF_ZONE] = "remote_not_managed"
+        if user_input.get(CONF_PHASE_SWITCHING) and (
+            station_wiring(user_input).phase_count != 3 or int(user_input[CONF_CONNECTORS]) != 1
+        ):
+            errors[CONF_PHASE_SWITCHING] = "phase_switching_three_phase"
         password = user_input.get(CONF_PASSWORD) or ""
         if password and not PASSWORD_RE.match(password):
             errors[CONF_PASSWORD] = "invalid_password"
@@ -160,6 +166,8 @@ class StationSubentryFlow(ConfigSubentryFlow):
             mode = user_input.get(CONF_CHARGING_MODE) or ChargingMode.FAST
             if mode != ChargingMode.FAST:
                 data[CONF_CHARGING_MODE] = str(mode)
+            if user_input.get(CONF_PHASE_SWITCHING):
+                data[CONF_PHASE_SWITCHING] = True
         if user_input.get(CONF_PASSWORD):
             data[CONF_PASSWORD] = user_input[CONF_PASSWORD]
         return data
@@ -176,6 +184,7 @@ class StationSubentryFlow(ConfigSubentryFlow):
                 vol.Optional(CONF_CHARGING_MODE, default=ChargingMode.FAST.value): _select(
                     [str(mode) for mode in ChargingMode], "charging_mode"
                 ),
+                vol.Optional(CONF_PHASE_SWITCHING, default=False): selector.BooleanSelector(),
             }
         )
 
