@@ -28,6 +28,8 @@ Scenario (YAML)::
         remote: false              # true: connects to remote_url instead of ocpp_url
         charging_mode: solar       # optional: fast, solar_min, solar or off, for
                                    #   scripts/develop's station (the simulator ignores it)
+        phase_switching: true      # optional: follows numberPhases (scripts/develop
+                                   #   ticks Phase switching for it)
     cars:
       - {station: DEMO-CP-1, at: 5, badge: DEMO-BADGE-1, battery_kwh: 60, soc: 0.3,
          max_current: 16, phases: 3, leave: 3600, connector: 1}
@@ -99,6 +101,7 @@ STATION_KEYS = frozenset(
         "measurands",
         "ignore_limits",
         "charging_mode",
+        "phase_switching",
     }
 )
 CHARGING_MODES = ("fast", "solar_min", "solar", "scheduled", "off")
@@ -334,6 +337,7 @@ class SimulatedSite:
                 idle_meter_values=bool(raw.get("idle_meter_values", True)),
                 measurands=str(raw.get("measurands", "current")),
                 ignore_limits=bool(raw.get("ignore_limits", False)),
+                phase_switching=bool(raw.get("phase_switching", False)),
             )
             self.chargers[raw["id"]] = charger
         # Stations keep trying to connect: the central system may start after them.

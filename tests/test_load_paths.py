@@ -148,6 +148,49 @@ async def test_consumption_meter_gives_the_charging_current(
     await a_client.close()
 
 
+async def test_a_nested_zone_under_a_consumption_meter_is_not_counted_twice(
+    hass: HomeAssistant, port: int, endpoint: SimulatedMeter
+) -> None:
+    """A parent zone with a consumption meter, a zone nested in it with a station: the
+    parent's meter already reads that station's draw. Counted again from the station's
+    reading, the other load behind the supply would come out 16 A too low and the zone
+    would get room the supply does not have.
+
+    Supply 50 A reads 46 A: 30 A commons + 16 A the car draws, which the parent's meter
+    reads and the station reports. Other load: 30 A, not 14 A.
+    """
+    subs = [
+        connection(endpoint.port),
+        meter(METER, unit=1, amperage=50.0),
+        meter("zonemeter", unit=2, amperage=32.0),
+        zone("parent", consumption="zonemeter", max_current=32.0),
+        zone(ZONE, dlm_meters=(), parent="parent", max_current=32.0),
+        managed("CP-A"),
+        *DEFAULT_BADGES,
+    ]
+    entry = hub(port, subs)
+    await setup(hass, entry)
+    a_client, a, tx = await charging(entry, "CP-A")
+    await wait_until(hass, lambda: limit_on(a, 1) == 16.0)
+    endpoint.set_currents(46, 46, 46)
+    endpoint.units[2].set_currents(16, 16, 16)
+    await a.meter_values(1, currents(16.0), transaction_id=tx)
+    site = entry.runtime_data
+    await wait_until(
+        hass,
+        lambda: (
+            site.load.last_budget is not None
+            and site.load.last_budget.other_load.get(METER, (0.0,))[0] > 20.0
+        ),
+        within=10,
+    )
+    await asyncio.sleep(1.0)  # several polls and cycles: it stays so
+    budget = site.load.last_budget
+    assert budget is not None
+    assert budget.other_load[METER] == pytest.approx((30.0, 30.0, 30.0))
+    await a_client.close()
+
+
 async def test_reconfigured_meters_follow_the_new_bus_and_a_lost_meter_is_failsafe(
     hass: HomeAssistant,
     port: int,

@@ -113,6 +113,12 @@ def test_the_rest_of_the_building_does_not_follow_lagging_readings() -> None:
     # The sun comes out: a lower rest only once settled.
     assert rest.estimate(1_000.0, 4_000.0, 8_000.0, False) == 3_000.0
     assert rest.estimate(1_000.0, 4_000.0, 4_000.0, True) == -3_000.0
+    # Kept only so long: nothing settled for longer than the hold, the stations count at
+    # what they showed (a rest measured while the roof exported is not kept all evening).
+    held = RestOfBuilding()
+    assert held.estimate(-2_000.0, 4_000.0, 4_000.0, True, now=0.0, hold=30.0) == -6_000.0
+    assert held.estimate(6_000.0, 4_000.0, 8_000.0, False, now=29.0, hold=30.0) == -2_000.0
+    assert held.estimate(6_000.0, 4_000.0, 8_000.0, False, now=31.0, hold=30.0) == 2_000.0
     # Nothing settled yet: the stations at what they showed (the higher rest).
     fresh = RestOfBuilding()
     assert fresh.estimate(7_000.0, 2_000.0, 6_000.0, False) == 5_000.0

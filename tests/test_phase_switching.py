@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from custom_components.charge_zones.loadmanager import FOLLOW_TIME
+from custom_components.charge_zones.loadmanager import FOLLOW_TIME, PHASE_DOUBT_TIME
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from simulator.charger import Car, SimulatedCharger
@@ -164,7 +164,11 @@ async def test_a_station_ignoring_the_switch_is_switched_no_more(
             await wait_until(hass, lambda: _phases_asked(charger) == 1, within=20)
             runtime = entry.runtime_data.station_by_id("CP-SW")
             assert runtime is not None
-            await wait_until(hass, lambda: runtime.phase_switch_ignored, within=FOLLOW_TIME + 15)
+            await wait_until(
+                hass,
+                lambda: runtime.phase_switch_ignored,
+                within=FOLLOW_TIME + PHASE_DOUBT_TIME + 15,
+            )
             assert "ignores numberPhases" in caplog.text
             await wait_until(hass, lambda: _phases_asked(charger) == 3, within=10)
         finally:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from custom_components.charge_zones.dlm.solar import (
@@ -221,3 +223,28 @@ def test_a_switchable_station_charges_on_one_phase_while_three_would_not_start()
     # Not netted: the phases stay as wired (a single phase cannot use the others' sun).
     plain = SolarSharing(DELAYS).caps((3, 3, 3), demand, 0.0)["s"]
     assert plain.phases is None
+
+
+def test_phases_do_not_flip_on_a_surplus_hovering_at_the_threshold() -> None:
+    """Waiting, with the surplus around the three-phase minimum: one switch at most (the
+    restart margin up), not one per cycle; left out of a cycle while still in a solar mode
+    (its zone in fail-safe, a reconnect), it keeps its phases and its state."""
+    sharing = SolarSharing(DELAYS)
+    demand = [solar("s", switchable=True)]
+    seen = []
+    for t in range(20):
+        per_phase = 6.2 if t % 2 else 5.9
+        cap = sharing.caps((per_phase,) * 3, demand, float(t), netted=True)["s"]
+        seen.append(cap.phases)
+    assert sum(a != b for a, b in itertools.pairwise(seen)) <= 1
+    # Charging on one phase; one cycle without it (kept); back: still one phase, charging.
+    running = SolarSharing(DELAYS)
+    running.caps((3, 3, 3), demand, 0.0, netted=True)
+    assert running.caps((3, 3, 3), demand, 60.0, netted=True)["s"].state is SolarState.CHARGING
+    running.caps((3, 3, 3), [], 61.0, netted=True, keep={"s"})
+    back = running.caps((8, 8, 8), demand, 62.0, netted=True)["s"]
+    assert (back.phases, back.state) == (1, SolarState.CHARGING)
+    # Not kept: forgotten, and chosen afresh.
+    running.caps((3, 3, 3), [], 63.0, netted=True)
+    fresh = running.caps((8, 8, 8), demand, 64.0, netted=True)["s"]
+    assert (fresh.phases, fresh.state) == (3, SolarState.WAITING)

@@ -14,7 +14,7 @@ configuration and listens to it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence, Set
 import contextlib
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -25,7 +25,7 @@ from typing import Any
 
 from .billing import SolarShareLog, solar_fraction
 from .central.connection import CommandError
-from .central.models import PHASES
+from .central.models import PHASES, model_quirks
 from .const import GRID_SENSOR_MAX_AGE, MIN_SIGNAL_CURRENT, PV_SENSOR_MAX_AGE
 from .dlm.allocate import Allocation, Demand, Node, Reason, Settings, allocate, ancestors
 from .dlm.budget import (
@@ -68,9 +68,11 @@ CYCLE_INTERVAL = 1.0
 _STOPPED_BY_MODE = (Reason.MODE_OFF, Reason.WAITING_FOR_SCHEDULE, Reason.WAITING_FOR_SUN)
 PEAK_NODE = "peak"  # the capacity node of the site's peak limit, above every zone
 PEAK_REPORT_AFTER = 30.0  # s: a grid meter not read by then is said in the log
+REST_HOLD = 30.0  # s a settled rest of the building is kept at least (dlm.peak)
 MIN_CYCLE_SPACING = 0.1
 # A phase a car on one phase draws nothing on (A): more, and the station ignores the switch.
 PHASE_IDLE_CURRENT = 1.0
+PHASE_DOUBT_TIME = 30.0  # s of such readings before it is taken as ignoring the switch
 Triple = tuple[float, float, float]
 ZERO: Triple = (0.0, 0.0, 0.0)
 # A station's reading counts as charging current while it is at most this many of the
@@ -378,6 +380,8 @@ class LoadManager:
         # or 3); the others charge on their wiring's.
         self._phases_wanted: dict[str, int] = {}
         self._switched_at: dict[str, float] = {}  # station subentry id -> loop time
+        # Stations on one phase seen drawing on another since (reading time).
+        self._phase_doubt: dict[str, float] = {}
         self._rest = RestOfBuilding()
         self._peak_reported = False
         self._runs: dict[str, _StationRun] = {}
@@ -697,6 +701,7 @@ class LoadManager:
         fixed: dict[str, Allocation] = {}
         demands: list[Demand] = []
         solar: list[tuple[Demand, SolarDemand]] = []
+        in_solar: set[str] = set()  # sessions in a solar mode, in the sharing or not
         for station in managed:
             zone = specs[_zone(station)]
             run = self._runs.setdefault(station.config.subentry_id, _StationRun())
@@ -706,6 +711,8 @@ class LoadManager:
                 key = _point_key(station, connector)
                 point = run.point(connector)
                 session = _in_session(sessions, connector)
+                if session and _mode(station, connector) in SOLAR_MODES:
+                    in_solar.add(key)
                 if zone.key in budget.failsafe:
                     limit = _failsafe_limit(specs, zone.key, station)
                     fixed[key] = Allocation(limit, Reason.FAILSAFE, zone.key)
@@ -789,10 +796,13 @@ class LoadManager:
                     )
                     continue
                 demands.append(demand)
-        solar_caps = self._share_surplus(solar, now)
+        solar_caps = self._share_surplus(solar, now, in_solar)
+        # A switchable session left out of the solar sharing for a cycle (its zone in
+        # fail-safe, a reading over its limit, a reconnect) keeps its phases: it goes
+        # back to its wiring's only when its session ends or leaves the solar modes.
         self._phases_wanted = {
-            key: cap.phases for key, cap in solar_caps.items() if cap.phases is not None
-        }
+            key: phases for key, phases in self._phases_wanted.items() if key in in_solar
+        } | {key: cap.phases for key, cap in solar_caps.items() if cap.phases is not None}
         for demand, _solar in solar:
             share = solar_caps[demand.key]
             if share.cap <= 0:
@@ -912,11 +922,24 @@ class LoadManager:
             low, high, settled = self._charging_bounds(
                 specs, roots, by_zone, meters, readings, grid_at, now, wall, following=True
             )
+            # A settled rest is kept while the stations' readings may lag (their reading
+            # intervals), at least REST_HOLD.
+            hold = max(
+                [REST_HOLD]
+                + [
+                    _reading_max_age(s)
+                    for stations in by_zone.values()
+                    for s in stations
+                    if _session_connectors(s)
+                ]
+            )
             rest = self._rest.estimate(
                 grid_import,
                 sum(a * v for a, v in zip(low, volts, strict=True)),
                 sum(a * v for a, v in zip(high, volts, strict=True)),
                 settled,
+                now,
+                hold,
             )
             self.peak_rest = rest
             self.peak_room = charging_room(window.allowed(at), rest)
@@ -984,7 +1007,7 @@ class LoadManager:
         return _t(values)
 
     def _share_surplus(
-        self, solar: Sequence[tuple[Demand, SolarDemand]], now: float
+        self, solar: Sequence[tuple[Demand, SolarDemand]], now: float, keep: Set[str]
     ) -> dict[str, SolarCap]:
         """Each solar-mode session's cap from the building's surplus.
 
@@ -1013,7 +1036,9 @@ class LoadManager:
             self.surplus_power = round(
                 sum(a * v for a, v in zip(available, self._grid_voltages, strict=True))
             )
-        self.solar_caps = self.solar.caps(available, demands, now, self.allocation_settings)
+        self.solar_caps = self.solar.caps(
+            available, demands, now, self.allocation_settings, keep=keep
+        )
         return self.solar_caps
 
     def _hold_unproven_room(
@@ -1281,7 +1306,10 @@ class LoadManager:
         synchronous = True
         # Whether every session's reading shows what it draws under its limit now.
         settled = True
+        metered: set[str] = set()  # zones whose consumption meter counts all inside
         for zone in _subtrees(specs, behind):
+            if any(parent in metered for parent in zone_chain(specs, zone)[1:]):
+                continue  # its stations are in a parent zone's consumption meter
             consumption = specs[zone].consumption_meter
             state = meters.get(consumption) if consumption else None
             if (
@@ -1294,6 +1322,7 @@ class LoadManager:
                 for p in range(3):
                     low[p] += state.current[p]
                     high[p] += state.current[p]
+                metered.add(zone)
                 continue
             synchronous = False
             for station in by_zone.get(zone, []):
@@ -1474,7 +1503,9 @@ class LoadManager:
                 continue  # it refused every profile lately: not again every cycle
             connectors = _connectors(station)
             changed = False
-            switched = self._switch_phases(station, connectors, now)
+            self._switch_phases(station, connectors, now)
+            # Its live limit asks for other phases than those it last accepted: again.
+            switched = station.phases_in_use != station.phases_sent
             for connector in connectors:
                 allocation = result.get(_point_key(station, connector))
                 if allocation is None:
@@ -1485,9 +1516,9 @@ class LoadManager:
                     wanted: float | None = None if point.control.limit == target else target
                 else:
                     wanted = point.control.next_limit(target, now, self.control)
-                if switched and wanted is None:
+                if switched and wanted is None and point.control.limit is not None:
                     # The same limit on other phases: the profile goes out again.
-                    wanted = point.control.limit if point.control.limit is not None else target
+                    wanted = point.control.limit
                 if (
                     wanted is None
                     and point.live_at is not None
@@ -1520,15 +1551,15 @@ class LoadManager:
             if changed:
                 self._start_sender(station, run)
 
-    def _switch_phases(self, station: Station, connectors: list[int], now: float) -> bool:
-        """Whether a switchable station is to charge on other phases from now on."""
+    def _switch_phases(self, station: Station, connectors: list[int], now: float) -> None:
+        """The phases a switchable station is to charge on from now on (see dlm.solar)."""
         wanted = None
         if _switchable(station):
             wanted = self._phases_wanted.get(_point_key(station, connectors[0]))
         if wanted == station.config.wiring.phase_count:
             wanted = None
         if wanted == station.phases_in_use:
-            return False
+            return
         _LOGGER.info(
             "Station %s charges on %d phase%s from now on (solar surplus)",
             station.station_id,
@@ -1537,32 +1568,40 @@ class LoadManager:
         )
         station.phases_in_use = wanted
         self._switched_at[station.config.subentry_id] = now
-        return True
+        self._phase_doubt.pop(station.config.subentry_id, None)
 
     def _check_phases(self, station: Station, reading: _Reading | None) -> None:
         """A station on one phase whose car still draws on the others ignores numberPhases.
 
-        Seen in a reading taken FOLLOW_TIME after the switch: it is never switched again
-        (it charges on its wiring's phases), said in the log. Its zone counted it on all
-        its phases all along: no breaker was at risk, only the solar surplus.
+        Judged on readings with a current per phase taken FOLLOW_TIME after it accepted
+        the switch; seen for PHASE_DOUBT_TIME (a station slow to switch is not blamed): it
+        is never switched again (it charges on its wiring's phases), said in the log. Its
+        zone counted it on all its phases all along: no breaker was at risk, only the
+        solar surplus.
         """
-        if station.phases_in_use != 1 or reading is None:
+        key = station.config.subentry_id
+        if station.phases_in_use != 1 or station.phases_sent != 1 or reading is None:
+            self._phase_doubt.pop(key, None)
             return
-        switched = self._switched_at.get(station.config.subentry_id)
+        switched = self._switched_at.get(key)
         if switched is None or reading.taken < switched + FOLLOW_TIME:
             return
         first = _PHASE_KEYS.index(station.config.wiring.grid_phases[0])
-        others = [v for p, v in enumerate(reading.raw) if p != first]
-        if max(others, default=0.0) > PHASE_IDLE_CURRENT:
-            station.phase_switch_ignored = True
-            station.phases_in_use = None
-            _LOGGER.warning(
-                "Station %s was switched to one phase but its car still draws %.1f A on "
-                "another: it ignores numberPhases in its charging profiles; it charges "
-                "on its three phases from now on (untick phase switching for it)",
-                station.station_id,
-                max(others),
-            )
+        others = max((v for p, v in enumerate(reading.raw) if p != first), default=0.0)
+        if others <= PHASE_IDLE_CURRENT:
+            self._phase_doubt.pop(key, None)
+            return
+        since = self._phase_doubt.setdefault(key, reading.taken)
+        if reading.taken - since < PHASE_DOUBT_TIME:
+            return
+        station.phase_switch_ignored = True
+        _LOGGER.warning(
+            "Station %s was switched to one phase but its car still draws %.1f A on "
+            "another: it ignores numberPhases in its charging profiles; it charges "
+            "on its three phases from now on (untick phase switching for it)",
+            station.station_id,
+            others,
+        )
 
     def _start_sender(self, station: Station, run: _StationRun) -> None:
         if run.sender.task is None or run.sender.task.done():
@@ -1691,10 +1730,17 @@ def _first_reading_due(station: Station, wall: datetime, point: int) -> bool:
 
 
 def _switchable(station: Station) -> bool:
-    """Whether a station may be switched between one and three phases now."""
+    """Whether a station may be switched between one and three phases now.
+
+    Only stations limited in amperes (a limit in watts would mean three times the
+    current per phase on one phase, should its fail-safe or an old profile apply), whose
+    readings show a current per phase (so that a switch it does not follow is seen).
+    """
     return (
         station.config.phase_switching
         and not station.phase_switch_ignored
+        and station.phase_currents_seen
+        and model_quirks(station.config.model).rate_unit == "A"
         and station.config.wiring.phase_count == 3
         and station.connector_count == 1
     )

@@ -281,7 +281,10 @@ class Station:
         # Phase switching (solar modes): the phases its live limits ask for (None: its
         # wiring's), and whether it was seen ignoring numberPhases (then never again).
         self.phases_in_use: int | None = None
+        self.phases_sent: int | None = None  # those of the last live limit it accepted
         self.phase_switch_ignored = False
+        # Whether its readings carry a current per phase (a switch can then be checked).
+        self.phase_currents_seen = False
         # Per charging point (0: the station; else each connector of a station with
         # several): the limit and why.
         self.connector_allocations: dict[int, Any] = {}
@@ -773,8 +776,10 @@ class Station:
         powers = measurements.per_phase(POWER_IMPORT)
         power = measurements.power_w
         voltages = measurements.per_phase(VOLTAGE)
-        own = PHASES[: wiring.phase_count]
+        # A station switched to one phase draws on its L1 only.
+        own = PHASES[: self.phases_in_use or wiring.phase_count]
         if currents:
+            self.phase_currents_seen = True
             for phase, amps in currents.items():
                 add(phase, amps)
         elif unphased is not None:
@@ -1211,6 +1216,7 @@ class Station:
                 if expiring and validity
                 else None
             )
+            asked = self.phases_in_use
             profile = self.max_current_profile(
                 limit,
                 purpose,
@@ -1218,13 +1224,14 @@ class Station:
                 valid_to=valid_to,
                 profile_id=PROFILE_ID_CONNECTOR_BASE + connector_id if connector_id else None,
                 kind=kind,
-                phases=self.phases_in_use,
+                phases=asked,
             )
             status = await connection.set_charging_profile(connector_id, profile)
             self.profile_status = status
             if status != "Accepted":
                 rejected = True
             else:
+                self.phases_sent = asked
                 if rejected and index != self.profile_strategy:
                     _LOGGER.info(
                         "Station %s accepts limits as %s at stack level %s%s",

@@ -99,20 +99,31 @@ class RestOfBuilding:
     """
 
     settled: float | None = None
+    settled_at: float = 0.0
 
     def estimate(
-        self, grid_import: float, measured: float, upper: float, settled_now: bool
+        self,
+        grid_import: float,
+        measured: float,
+        upper: float,
+        settled_now: bool,
+        now: float = 0.0,
+        hold: float = math.inf,
     ) -> float:
         """The rest now.
 
         grid_import: measured now (export negative); measured: what the stations'
-        readings show; upper: the most they may draw now (their limits in force).
+        readings show; upper: the most they may draw now (their limits in force). A
+        settled rest is kept at most `hold` seconds (a few of the stations' reading
+        intervals): if nothing settles again by then (limits changing all the time), the
+        stations count at what they showed (the higher rest), and a rest measured
+        while the roof exported is not kept after the sun has gone.
         """
         value = grid_import - measured
         if settled_now:
-            self.settled = value
+            self.settled, self.settled_at = value, now
             return value
-        if self.settled is None:
+        if self.settled is None or now - self.settled_at > hold:
             return value  # the stations counted at what they showed: the higher rest
         return max(self.settled, grid_import - upper)
 

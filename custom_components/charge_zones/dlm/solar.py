@@ -23,7 +23,7 @@ What this returns is a cap on each session's maximum; the zones' limits apply af
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 import itertools
@@ -192,9 +192,12 @@ class SolarSharing:
         allocation: Settings | None = None,
         *,
         netted: bool | None = None,
+        keep: Collection[str] = (),
     ) -> dict[str, SolarCap]:
         """What the (smoothed) surplus per phase allows each session now.
 
+        keep: sessions left out of this cycle whose delays and phases are kept (still
+        in a solar mode; the others are forgotten when they are not in `demands`).
         netted (default: the settings'): the grid meter nets the phases (see `surplus`). The surplus is then one
         pool of power, shared fairly on power (a single-phase car at 12 A takes as much
         as a three-phase one at 4 A), and a switchable station charges on one phase
@@ -208,7 +211,7 @@ class SolarSharing:
             nodes: Mapping[str, Node] = {SOLAR_NODE: Node(SOLAR_NODE, (sum(available), 0.0, 0.0))}
         else:
             nodes = {SOLAR_NODE: Node(SOLAR_NODE, (available[0], available[1], available[2]))}
-        for key in set(self._points) - {d.key for d in demands}:
+        for key in set(self._points) - {d.key for d in demands} - set(keep):
             del self._points[key]
         shared = self._share(nodes, demands, settings, netted)
         result: dict[str, SolarCap] = {}
@@ -314,17 +317,20 @@ class SolarSharing:
             point = self._points[demand.key] = _Point(since=now)
         three = len(demand.phases)
         per_phase = pooled / three
-        if point.phases is None or (
-            demand.mode is ChargingMode.SOLAR and point.state is SolarState.WAITING
-        ):
-            # Not charging yet: chosen freely.
-            point.phases = three if per_phase >= demand.min_current else 1
-            point.other_since = None
-            return point.phases
         if point.phases == 1:
             other = per_phase >= demand.min_current + settings.restart_margin
         else:
             other = per_phase < demand.min_current
+        if point.phases is None or (
+            demand.mode is ChargingMode.SOLAR and point.state is SolarState.WAITING
+        ):
+            # Not charging yet: chosen without delay (with the margin up, as below).
+            if point.phases is None:
+                point.phases = three if per_phase >= demand.min_current else 1
+            elif other:
+                point.phases = 1 if point.phases == three else three
+            point.other_since = None
+            return point.phases
         if not other:
             point.other_since = None
             return point.phases
