@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from homeassistant.core import HomeAssistant
 from simulator.meter import SimulatedMeter
@@ -107,6 +108,33 @@ async def endpoint() -> AsyncIterator[SimulatedMeter]:
     await served.stop()
 
 
+async def _car_at_16(
+    hass: HomeAssistant,
+    port: int,
+    endpoint: SimulatedMeter,
+    zones: list[dict[str, Any]],
+    reported: float,
+) -> tuple[MockConfigEntry, StationClient, SimulatedStation]:
+    """A 50 A supply (unit 1) reading 46 A, a zone meter (unit 2) reading CP-A's 16 A,
+    CP-A charging and reporting `reported` A."""
+    subs = [
+        connection(endpoint.port),
+        meter(METER, unit=1, amperage=50.0),
+        meter("zonemeter", unit=2, amperage=32.0),
+        *zones,
+        managed("CP-A"),
+        *DEFAULT_BADGES,
+    ]
+    entry = hub(port, subs)
+    await setup(hass, entry)
+    a_client, a, tx = await charging(entry, "CP-A")
+    await wait_until(hass, lambda: limit_on(a, 1) == 16.0)
+    endpoint.set_currents(46, 46, 46)
+    endpoint.units[2].set_currents(16, 16, 16)
+    await a.meter_values(1, currents(reported), transaction_id=tx)
+    return entry, a_client, a
+
+
 async def test_consumption_meter_gives_the_charging_current(
     hass: HomeAssistant, port: int, endpoint: SimulatedMeter
 ) -> None:
@@ -118,21 +146,9 @@ async def test_consumption_meter_gives_the_charging_current(
     the commons 36 A and the zone's room 14 A. With the consumption meter the commons are
     30 A and the room 20 A. When the commons grow by 10 A, the room shrinks by 10 A.
     """
-    subs = [
-        connection(endpoint.port),
-        meter(METER, unit=1, amperage=50.0),
-        meter("zonemeter", unit=2, amperage=32.0),
-        zone(consumption="zonemeter"),
-        managed("CP-A"),
-        *DEFAULT_BADGES,
-    ]
-    entry = hub(port, subs)
-    await setup(hass, entry)
-    a_client, a, tx = await charging(entry, "CP-A")
-    await wait_until(hass, lambda: limit_on(a, 1) == 16.0)
-    endpoint.set_currents(46, 46, 46)
-    endpoint.units[2].set_currents(16, 16, 16)
-    await a.meter_values(1, currents(10.0), transaction_id=tx)
+    entry, a_client, a = await _car_at_16(
+        hass, port, endpoint, [zone(consumption="zonemeter")], reported=10.0
+    )
     site = entry.runtime_data
     await wait_until(hass, lambda: site.load.zone_states[ZONE].budget[0] == pytest.approx(20.0))
     await asyncio.sleep(1.0)  # several polls and cycles: it stays so
@@ -159,22 +175,11 @@ async def test_a_nested_zone_under_a_consumption_meter_is_not_counted_twice(
     Supply 50 A reads 46 A: 30 A commons + 16 A the car draws, which the parent's meter
     reads and the station reports. Other load: 30 A, not 14 A.
     """
-    subs = [
-        connection(endpoint.port),
-        meter(METER, unit=1, amperage=50.0),
-        meter("zonemeter", unit=2, amperage=32.0),
+    zones = [
         zone("parent", consumption="zonemeter", max_current=32.0),
         zone(ZONE, dlm_meters=(), parent="parent", max_current=32.0),
-        managed("CP-A"),
-        *DEFAULT_BADGES,
     ]
-    entry = hub(port, subs)
-    await setup(hass, entry)
-    a_client, a, tx = await charging(entry, "CP-A")
-    await wait_until(hass, lambda: limit_on(a, 1) == 16.0)
-    endpoint.set_currents(46, 46, 46)
-    endpoint.units[2].set_currents(16, 16, 16)
-    await a.meter_values(1, currents(16.0), transaction_id=tx)
+    entry, a_client, _a = await _car_at_16(hass, port, endpoint, zones, reported=16.0)
     site = entry.runtime_data
     await wait_until(
         hass,
