@@ -17,10 +17,17 @@ import json
 from ssl import SSLContext
 from typing import Any, cast
 
+from ocpp import messages as ocpp_messages
 from ocpp.routing import on as _on
 from ocpp.v16 import ChargePoint, call, call_result
 from ocpp.v16.enums import Action
 from websockets.asyncio.client import ClientConnection, connect
+
+# The library checks every message against its schema in the event loop's default
+# executor: a thread per message in flight. Hundreds of simulated stations in one loop
+# (Home Assistant's, in the tests) then fill its executor with threads that a loaded
+# machine does not stop in time at shutdown. The checks stay, run in line.
+ocpp_messages.ASYNC_VALIDATION = False
 
 
 def on[F: Callable[..., Any]](
