@@ -39,6 +39,16 @@ not easier (a 5-minute stop delay lasts 3 simulated hours of a setting sun); and
 day holds the clouds of its real minutes only (a few in 20 minutes, the seed decides which:
 they are printed, with those shorter than the stop delay counted).
 
+``--time-lapse`` runs the whole day at the sun's pace instead: the clouds and the loads
+as fast as the sun, the integration's solar delays set to the hub's defaults divided by
+the compression (whole seconds, at least 1: start 2 s, stop 8 s, minimum on-time 17 s,
+smoothing 1 s at 36x), the rotation period likewise (whole minutes, at least 1: 1 minute
+for 15) and the stations' MeterValues every second. What stays on the real
+clock is what cannot be sped up: the meters' 1 s poll, the load-management cycle, a
+station's reaction and the peak limit's quarter hours. So a time-lapse shows the day a
+user lives, seen with the integration's reactions 36 times slower than they are (harder,
+not easier, on every figure but the peak's).
+
 Definitions (V = 230 V; per building phase p, at every sample; dt between samples):
 
 - surplus(p) = max(0, PV(p) - other load(p) - Fast cars(p)): what the building would
@@ -87,7 +97,7 @@ set up (stations not connected, meters never read) or no car ever charged; 1 if 
 target was missed; 0 otherwise.
 
 Run: .venv/bin/python -m benchmarks.solar [--seeds 1 2] [--day-minutes 40]
-[--day clear|cloudy|both] [--peak-kw 15] [--log DIR] [-v]
+[--day clear|cloudy|both] [--peak-kw 15] [--time-lapse] [--log DIR] [-v]
 """
 
 from __future__ import annotations
@@ -125,7 +135,6 @@ PARK_SUPPLY = 80.0
 GRID_SUPPLY = 100.0
 PEAK_KW = 15.0
 PARK_UNIT, GRID_UNIT = 1, 2
-REACTION = 15.0  # s: MeterValues every 10 s, a meter poll, a cycle
 AT_MIN = 0.5  # A: a draw within this of its minimum is "at its minimum"
 DRAWING = 0.5  # A: above this a car draws
 TARGET_SHARE = 95.0  # % of the surplus into solar-mode cars (clear day)
@@ -136,8 +145,9 @@ WIRINGS = {"L1-L2-L3": (0, 1, 2), "L1": (0,), "L2": (1,), "L3": (2,)}
 MODE_NAMES = {"solar": "Solar only", "solar_min": "Solar + minimum", "fast": "Fast"}
 
 
-def _delays() -> dict[str, float]:
-    """The hub's default solar delays (s), as a user leaves them."""
+def _delays(scale: float = 1.0) -> dict[str, float]:
+    """The hub's default solar delays (s), as a user leaves them, divided by ``scale``
+    (a time-lapse: whole seconds, as the options take them; at least 1 s)."""
     from custom_components.charge_zones.const import (  # noqa: PLC0415
         DEFAULT_SOLAR_MIN_ON,
         DEFAULT_SOLAR_SMOOTHING,
@@ -145,12 +155,25 @@ def _delays() -> dict[str, float]:
         DEFAULT_SOLAR_STOP_DELAY,
     )
 
-    return {
-        "start": float(DEFAULT_SOLAR_START_DELAY),
-        "stop": float(DEFAULT_SOLAR_STOP_DELAY),
-        "min_on": float(DEFAULT_SOLAR_MIN_ON),
-        "smoothing": float(DEFAULT_SOLAR_SMOOTHING),
+    defaults = {
+        "start": DEFAULT_SOLAR_START_DELAY,
+        "stop": DEFAULT_SOLAR_STOP_DELAY,
+        "min_on": DEFAULT_SOLAR_MIN_ON,
+        "smoothing": DEFAULT_SOLAR_SMOOTHING,
     }
+    if scale == 1.0:
+        return {key: float(value) for key, value in defaults.items()}
+    return {key: float(max(1, round(value / scale))) for key, value in defaults.items()}
+
+
+# The options a time-lapse sets (hub option keys), from its scaled delays.
+OPTION_KEYS = {
+    "start": "solar_start_delay",
+    "stop": "solar_stop_delay",
+    "min_on": "solar_min_on_time",
+    "smoothing": "solar_smoothing",
+}
+TIME_LAPSE_SAMPLE = 1  # s: a station's MeterValues interval in a time-lapse
 
 
 @dataclass(frozen=True)
@@ -205,13 +228,22 @@ def plant(spec: dict[str, Any]) -> Any:
         seed=spec["seed"],
         day_minutes=spec["day_minutes"],
         start_hour=START_HOUR,
+        cloud_scale=spec.get("cloud_scale", 1.0),
     )
 
 
-def scenario(seed: int, day: str, day_minutes: float, peak_kw: float) -> dict[str, Any]:
+def scenario(
+    seed: int, day: str, day_minutes: float, peak_kw: float, time_lapse: bool = False
+) -> dict[str, Any]:
     """Everything that happens in one run, from a seed (JSON-able). The same seed gives
-    the same cars and loads on both days; the clouds are the cloudy day's (seeded too)."""
+    the same cars and loads on both days; the clouds are the cloudy day's (seeded too).
+
+    A time-lapse runs the loads, the clouds and the integration's solar delays as fast as
+    the sun (the stations' MeterValues every second); otherwise they keep the real clock.
+    """
     rng = random.Random(seed)
+    # real seconds per scenario second for what is not the sun
+    scale = 1.0 / compression(day_minutes) if time_lapse else 1.0
     duration = real_seconds(END_HOUR, day_minutes)
     cohort_at = real_seconds(rng.uniform(7.5, 8.0), day_minutes)
     arrivals = {
@@ -234,19 +266,28 @@ def scenario(seed: int, day: str, day_minutes: float, peak_kw: float) -> dict[st
         )
     # The loads nobody controls, on the real clock: (start, end, A per phase).
     loads: list[tuple[float, float, list[float]]] = []
-    t = rng.uniform(0.0, 200.0)
+    t = rng.uniform(0.0, 200.0) * scale
     while t < duration:
-        on = rng.uniform(180.0, 480.0)
+        on = rng.uniform(180.0, 480.0) * scale
         loads.append((round(t, 1), round(t + on, 1), [HEAT_PUMP] * 3))
-        t += on + rng.uniform(240.0, 720.0)
-    t = rng.uniform(30.0, 180.0)
+        t += on + rng.uniform(240.0, 720.0) * scale
+    t = rng.uniform(30.0, 180.0) * scale
     while t < duration:
         phase = rng.randrange(3)
         amps = [0.0, 0.0, 0.0]
         amps[phase] = round(rng.uniform(3.0, 6.0), 1)
-        loads.append((round(t, 1), round(t + rng.uniform(30.0, 300.0), 1), amps))
-        t += rng.uniform(90.0, 300.0)
+        loads.append((round(t, 1), round(t + rng.uniform(30.0, 300.0) * scale, 1), amps))
+        t += rng.uniform(90.0, 300.0) * scale
     return {
+        "time_lapse": time_lapse,
+        "cloud_scale": scale,
+        "delays": _delays(1.0 / scale),
+        # MeterValues interval (s), and what reaches the integration within it: a
+        # meter poll and a cycle
+        "sample_interval": TIME_LAPSE_SAMPLE if time_lapse else 10,
+        # the hub's rotation period (min): 15, or as fast as the sun (at least 1)
+        "rotation_minutes": max(1, round(15 * scale)) if time_lapse else 15,
+        "reaction": (TIME_LAPSE_SAMPLE if time_lapse else 10) + 5.0,
         "seed": seed,
         "day": day,
         "day_minutes": day_minutes,
@@ -544,7 +585,11 @@ def write_hub(
 
     from benchmarks.hass_process import write_config  # noqa: PLC0415
 
-    options = {"peak_limit": spec["peak_kw"]} if spec["peak_kw"] > 0 else {}
+    options: dict[str, Any] = {"peak_limit": spec["peak_kw"]} if spec["peak_kw"] > 0 else {}
+    if spec["time_lapse"]:
+        options |= {OPTION_KEYS[key]: int(value) for key, value in spec["delays"].items()}
+        options["meter_value_sample_interval"] = spec["sample_interval"]
+        options["rotation_period"] = spec["rotation_minutes"]
     write_config(config_dir, ocpp_port, [], options=options)
     entry = MockConfigEntry(
         domain="charge_zones",
@@ -568,14 +613,11 @@ def write_hub(
         )
 
 
-async def run_day(
-    seed: int, day: str, day_minutes: float, peak_kw: float, verbose: bool, log: Path | None
-) -> dict[str, Any]:
+async def run_day(spec: dict[str, Any], verbose: bool, log: Path | None) -> dict[str, Any]:
     """One day: Home Assistant and the building in their processes; the analysis."""
     from benchmarks.hass_process import HassProcess, free_port  # noqa: PLC0415
 
-    spec = scenario(seed, day, day_minutes, peak_kw)
-    tmp = Path(tempfile.mkdtemp(prefix=f"cz-solar-{day}-{seed}-"))
+    tmp = Path(tempfile.mkdtemp(prefix=f"cz-solar-{spec['day']}-{spec['seed']}-"))
     config_dir = tmp / "config"
     ocpp_port, modbus_port = free_port(), free_port()
     write_hub(config_dir, ocpp_port, modbus_port, spec, verbose)
@@ -712,7 +754,8 @@ def analyse(spec: dict[str, Any], truth: dict[str, Any]) -> dict[str, Any]:
     accepted = {
         s["station"]: s.get("started", s["plugged"]) for s in truth["sessions"] if s["accepted"]
     }
-    delays = _delays()
+    delays = spec["delays"]
+    reaction = spec["reaction"]
     cloud_list = clouds(spec)
     result: dict[str, Any] = {"spec": spec, "failure": None, "clouds": cloud_list}
     result["boots"] = truth["boots"]
@@ -734,7 +777,7 @@ def analyse(spec: dict[str, Any], truth: dict[str, Any]) -> dict[str, Any]:
     surplus_wh = absorbed_wh = net_surplus_wh = net_absorbed_wh = 0.0
     drawing = [False] * n
     short_since: list[float | None] = [None] * n
-    allowed = delays["stop"] + delays["smoothing"] + REACTION
+    allowed = delays["stop"] + delays["smoothing"] + reaction
     largest_gap = 0.0
     quarters: dict[int, dict[str, float]] = {}
     day_rows: list[tuple[float, list[float], list[float], float]] = []
@@ -833,7 +876,7 @@ def analyse(spec: dict[str, Any], truth: dict[str, Any]) -> dict[str, Any]:
                 short_since[k] = t
             starts = per[s["id"]]["starts"]
             on_since = starts[-1] if starts else t
-            if t - short_since[k] > allowed and t - on_since > delays["min_on"] + REACTION:
+            if t - short_since[k] > allowed and t - on_since > delays["min_on"] + reaction:
                 per[s["id"]]["grid_beyond"] += from_grid[k]
         net_avail = max(0.0, net_avail)
         net_surplus_wh += net_avail * VOLTAGE * dt / 3600.0
@@ -860,7 +903,7 @@ def analyse(spec: dict[str, Any], truth: dict[str, Any]) -> dict[str, Any]:
         "beyond_kwh": sum(per[s["id"]]["grid_beyond"] for s in solar_only) / 1000.0,
         "grid_pct": 100.0 * (at_min + above) / energy if energy > 0 else math.nan,
     }
-    result["stops"] = _stop_causes(stations, per, day_rows, cloud_list, delays)
+    result["stops"] = _stop_causes(stations, per, day_rows, cloud_list, delays, reaction)
     cohort = [per[s["id"]]["sun"] / 1000.0 for s in stations if s["cohort"]]
     mean = statistics.fmean(cohort) if cohort else math.nan
     result["fairness"] = {
@@ -889,10 +932,11 @@ def _stop_causes(
     day_rows: list[tuple[float, list[float], list[float], float]],
     cloud_list: list[dict[str, float]],
     delays: dict[str, float],
+    reaction: float,
 ) -> list[dict[str, Any]]:
     """Every stop of a solar-mode car, with its cause (see the module's docstring)."""
     stop_delay = delays["stop"]
-    lookback = stop_delay + delays["smoothing"] + REACTION
+    lookback = stop_delay + delays["smoothing"] + reaction
     times = [row[0] for row in day_rows]
     causes = []
     for s in stations:
@@ -965,18 +1009,32 @@ def _hour(spec: dict[str, Any], t: float) -> str:
 def describe(spec: dict[str, Any]) -> list[str]:
     """The run: its day, the compression, cars, loads and clouds."""
     c = compression(spec["day_minutes"])
-    delays = _delays()
+    delays = spec["delays"]
+    if spec["time_lapse"]:
+        clock = (
+            f"a time-lapse: the sun, clouds, loads and the integration's solar delays "
+            f"{c:.0f}x faster than in reality, the stations' MeterValues every "
+            f"{spec['sample_interval']:g} s, the rotation period {spec['rotation_minutes']} "
+            f"min, the meters polled every {POLL:g} s, the peak limit's quarter hours on the "
+            "real clock"
+        )
+        origin = f"the hub's defaults / {c:.0f}"
+    else:
+        clock = (
+            f"the sun moves {c:.0f}x faster than in reality; clouds, loads and the "
+            f"integration's delays on the real clock: stop delay {delays['stop']:g} s = "
+            f"{delays['stop'] * c / 3600:.1f} simulated hours of sun"
+        )
+        origin = "hub defaults"
     lines = [
         f"{spec['day']} day {START_HOUR:02.0f}:00-{END_HOUR:02.0f}:00 in "
         f"{spec['duration'] / 60:.1f} real minutes (a day in {spec['day_minutes']:g} real "
-        f"minutes: the sun moves {c:.0f}x faster than in reality; clouds, loads and the "
-        f"integration's delays on the real clock: stop delay {delays['stop']:g} s = "
-        f"{delays['stop'] * c / 3600:.1f} simulated hours of sun)",
+        f"minutes: {clock})",
         f"PV {KWP:g} kWp three-phase; peak limit "
         + (f"{spec['peak_kw']:g} kW" if spec["peak_kw"] > 0 else "none")
         + f"; solar delays start {delays['start']:g} s, stop {delays['stop']:g} s, "
         f"minimum on-time {delays['min_on']:g} s, smoothing {delays['smoothing']:g} s "
-        "(hub defaults)",
+        f"({origin})",
         "cars (real s from the day's start, simulated time): "
         + ", ".join(
             f"{car['station']} {car['at']:.0f} s ({_hour(spec, car['at'])})" for car in spec["cars"]
@@ -1038,7 +1096,7 @@ def report(result: dict[str, Any], verbose: bool) -> tuple[list[str], bool]:
         f"{so['energy_kwh']:.2f} kWh (target <= {TARGET_GRID:g} %) {_ok(good)}; "
         f"{so['at_min_kwh']:.3f} kWh while at their minimum (held through a shortage), "
         f"{so['above_kwh']:.3f} kWh above it; {so['beyond_kwh']:.3f} kWh beyond what the "
-        f"rules allow (after {result['delays']['stop'] + result['delays']['smoothing'] + REACTION:g} s "
+        f"rules allow (after {result['delays']['stop'] + result['delays']['smoothing'] + result['spec']['reaction']:g} s "
         "of shortage and past the minimum on-time)"
     )
     per = result["per"]
@@ -1092,7 +1150,7 @@ def report(result: dict[str, Any], verbose: bool) -> tuple[list[str], bool]:
             lines.append(
                 f"    {stop['station']} stopped at {stop['at']:.0f} s "
                 f"({_hour(spec, stop['at'])}): {stop['cause']}; clouds in the last "
-                f"{result['delays']['stop'] + result['delays']['smoothing'] + REACTION:g} s: "
+                f"{result['delays']['stop'] + result['delays']['smoothing'] + result['spec']['reaction']:g} s: "
                 f"{seen or 'none'}"
                 + (
                     f"; clear sky short for {stop['clear_short_s']:.0f} s of the last stop delay"
@@ -1168,12 +1226,16 @@ async def main(
     peak_kw: float,
     log: Path | None,
     verbose: bool,
+    time_lapse: bool = False,
 ) -> int:
     duration = real_seconds(END_HOUR, day_minutes)
     print(
         f"Solar: seeds {' '.join(map(str, seeds))}; {' and '.join(days)} day; "
         f"{START_HOUR:02.0f}:00-{END_HOUR:02.0f}:00 in {duration / 60:.1f} real minutes "
-        f"(a day in {day_minutes:g}); peak limit " + (f"{peak_kw:g} kW" if peak_kw > 0 else "none"),
+        f"(a day in {day_minutes:g}"
+        + ("; a time-lapse" if time_lapse else "")
+        + "); peak limit "
+        + (f"{peak_kw:g} kW" if peak_kw > 0 else "none"),
         flush=True,
     )
     results = []
@@ -1181,10 +1243,10 @@ async def main(
     met = True
     for day in days:
         for seed in seeds:
-            spec = scenario(seed, day, day_minutes, peak_kw)
+            spec = scenario(seed, day, day_minutes, peak_kw, time_lapse)
             print(f"--- {day} day, seed {seed} ---")
             print("\n".join(f"  {line}" for line in describe(spec)), flush=True)
-            result = await run_day(seed, day, day_minutes, peak_kw, verbose, log)
+            result = await run_day(spec, verbose, log)
             if result["failure"] is None and not result["charged"]:
                 result["failure"] = "no car ever charged"
             if result["failure"] is not None:
@@ -1224,6 +1286,11 @@ if __name__ == "__main__":
     parser.add_argument("--peak-kw", type=float, default=PEAK_KW, help="0: no peak limit")
     parser.add_argument("--log", type=Path, help="keep each run's truth log and HA log here")
     parser.add_argument(
+        "--time-lapse",
+        action="store_true",
+        help="clouds, loads and the solar delays as fast as the sun (MeterValues every 1 s)",
+    )
+    parser.add_argument(
         "-v", "--verbose", action="store_true", help="per-session detail, the integration's log"
     )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -1237,6 +1304,14 @@ if __name__ == "__main__":
         chosen = ["clear", "cloudy"] if args.day == "both" else [args.day]
         sys.exit(
             asyncio.run(
-                main(args.seeds, chosen, args.day_minutes, args.peak_kw, args.log, args.verbose)
+                main(
+                    args.seeds,
+                    chosen,
+                    args.day_minutes,
+                    args.peak_kw,
+                    args.log,
+                    args.verbose,
+                    args.time_lapse,
+                )
             )
         )

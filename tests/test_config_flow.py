@@ -281,6 +281,7 @@ async def test_options_flow_changes_intervals(
         "raise_hold": 20.0,
         "profile_validity": 5,
         "sensor_update_interval": 10,
+        "rotation_period": 15,
         # The solar delays at their defaults.
         "solar_start_delay": 60,
         "solar_stop_delay": 300,
@@ -295,16 +296,19 @@ async def test_options_flow_changes_intervals(
 async def test_profile_validity_applied_without_reload(
     hass: HomeAssistant, loaded_entry: MockConfigEntry
 ) -> None:
-    """The profile validity option reaches the load management at once (minutes to s)."""
+    """The profile validity and rotation period options reach the load management at
+    once (minutes to s)."""
     site = loaded_entry.runtime_data
     assert site.load.control.validity == 600.0  # default 10 min
+    assert site.load.allocation_settings.running_bonus == 900.0  # default 15 min
     hass.config_entries.async_update_entry(
-        loaded_entry, options={**loaded_entry.options, "profile_validity": 3}
+        loaded_entry, options={**loaded_entry.options, "profile_validity": 3, "rotation_period": 30}
     )
     await hass.async_block_till_done()
     assert loaded_entry.runtime_data is site
     assert site.load.control.validity == 180.0
     assert site.load.control.refresh_after == 60.0
+    assert site.load.allocation_settings.running_bonus == 1800.0
 
 
 async def test_options_pushed_to_connected_station(

@@ -93,7 +93,9 @@ def managed(station_id: str, **kw: Any) -> dict[str, Any]:
     return sub
 
 
-def hub(port: int, subentries: list[Any], meter_interval: int = 10) -> MockConfigEntry:
+def hub(
+    port: int, subentries: list[Any], meter_interval: int = 10, **options: Any
+) -> MockConfigEntry:
     return MockConfigEntry(
         domain=DOMAIN,
         title="Charge Zones",
@@ -102,6 +104,7 @@ def hub(port: int, subentries: list[Any], meter_interval: int = 10) -> MockConfi
             CONF_HEARTBEAT_INTERVAL: 300,
             CONF_METER_INTERVAL: meter_interval,
             "raise_hold": 0.3,
+            **options,
         },
         subentries_data=subentries,
     )
@@ -665,3 +668,57 @@ async def test_a_rise_takes_the_room_a_cut_station_has_not_freed_no_more(
         await b_client.close()
     finally:
         await a_client.close()
+
+
+async def test_paused_sessions_take_turns_after_the_rotation_period(
+    hass: HomeAssistant, port: int, meter: SimulatedMeter
+) -> None:
+    """46 A supply, 30 A other load: 16 A of room, two cars at 8 A and a third paused.
+
+    With a rotation period of one minute (hub option) the paused car charges after the
+    others have charged a minute longer than it, in the place of one of them; the supply
+    is never over its rating once the load manager had time to react.
+    """
+    stations = [managed(f"CP-{n}", max_current=16) for n in "ABC"]
+    entry = hub(
+        port,
+        [*_subentries(meter.port, 46.0, stations), badge_subentry("BADGE-ERIN", "Erin")],
+        meter_interval=2,
+        rotation_period=1,
+    )
+    await setup(hass, entry)
+    supply = Supply(meter, commons=30.0)
+    chargers = {n: SimulatedCharger(ws_url(entry), f"CP-{n}", max_current=16) for n in "ABC"}
+    supply.chargers += chargers.values()
+    supply.start()
+    loop = asyncio.get_running_loop()
+    try:
+        for charger in chargers.values():
+            await charger.start()
+        for n, badge in zip("ABC", ("BADGE-ALICE", "BADGE-DAVE", "BADGE-ERIN"), strict=True):
+            assert await chargers[n].plug(Car(max_current=16, soc=0.2), badge)
+
+        def drawing() -> list[str]:
+            return sorted(n for n, c in chargers.items() if c.state.current > 0)
+
+        # Settled: the same two cars drawing for 10 s (at the start, readings of cars
+        # not yet drawing briefly make their draw other load: all paused a moment).
+        settled: dict[str, Any] = {"pair": [], "since": loop.time()}
+
+        def steady() -> bool:
+            if drawing() != settled["pair"]:
+                settled.update(pair=drawing(), since=loop.time())
+            return len(settled["pair"]) == 2 and loop.time() - settled["since"] >= 10.0
+
+        await wait_until(hass, steady, within=60)
+        reacted = loop.time()
+        waiting = next(n for n in "ABC" if n not in settled["pair"])
+        # Its turn comes after a minute more of the others' service (and their cut
+        # proven), never with all three at once.
+        await wait_until(hass, lambda: waiting in drawing(), within=150)
+        await wait_until(hass, lambda: len(drawing()) == 2, within=15)
+        assert supply.over(46.0, reacted) == 0.0
+    finally:
+        await supply.stop()
+        for charger in chargers.values():
+            await charger.stop()

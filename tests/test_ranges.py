@@ -42,6 +42,7 @@ RANGES: dict[str, dict[str, tuple[float, str, str, str | None]]] = {
         "raise_hold": (0.5, "1", "600", "s"),
         "profile_validity": (1, "2", "120", "min"),
         "sensor_update_interval": (-1, "0", "3600", "s"),
+        "rotation_period": (241, "1", "240", "min"),
         "solar_start_delay": (3601, "0", "3600", "s"),
         "solar_stop_delay": (-5, "0", "3600", "s"),
         "solar_min_on_time": (7201, "0", "7200", "s"),

@@ -48,6 +48,7 @@ from .const import (
     CONF_PROFILE_VALIDITY,
     CONF_PV_POWER,
     CONF_RAISE_HOLD,
+    CONF_ROTATION_PERIOD,
     CONF_SCHEDULE_PRICE,
     CONF_SCHEDULE_PRICE_BELOW,
     CONF_SCHEDULE_WHEN,
@@ -66,6 +67,7 @@ from .const import (
     DEFAULT_PORT,
     DEFAULT_PROFILE_VALIDITY,
     DEFAULT_RAISE_HOLD,
+    DEFAULT_ROTATION_PERIOD,
     DEFAULT_SENSOR_INTERVAL,
     DEFAULT_SOLAR_MIN_ON,
     DEFAULT_SOLAR_SMOOTHING,
@@ -383,6 +385,9 @@ HUB_OPTIONS_SCHEMA = OPTIONS_SCHEMA.extend(
         vol.Required(CONF_SENSOR_INTERVAL, default=DEFAULT_SENSOR_INTERVAL): vol.All(
             _number(0, 3600, unit="s"), vol.Coerce(int)
         ),
+        vol.Required(CONF_ROTATION_PERIOD, default=DEFAULT_ROTATION_PERIOD): vol.All(
+            _number(1, 240, unit="min"), vol.Coerce(int)
+        ),
         vol.Required(CONF_SOLAR_START_DELAY, default=DEFAULT_SOLAR_START_DELAY): vol.All(
             _number(0, 3600, unit="s"), vol.Coerce(int)
         ),
@@ -527,6 +532,7 @@ class ChargeZonesOptionsFlow(OptionsFlow):
                         CONF_RAISE_HOLD: float(user_input[CONF_RAISE_HOLD]),
                         CONF_PROFILE_VALIDITY: int(user_input[CONF_PROFILE_VALIDITY]),
                         CONF_SENSOR_INTERVAL: int(user_input[CONF_SENSOR_INTERVAL]),
+                        CONF_ROTATION_PERIOD: int(user_input[CONF_ROTATION_PERIOD]),
                         CONF_SOLAR_START_DELAY: int(user_input[CONF_SOLAR_START_DELAY]),
                         CONF_SOLAR_STOP_DELAY: int(user_input[CONF_SOLAR_STOP_DELAY]),
                         CONF_SOLAR_MIN_ON: int(user_input[CONF_SOLAR_MIN_ON]),

@@ -121,6 +121,9 @@ DEFAULT_RAISE_HOLD: Final = 15.0
 # fail-safe profile below it (refreshed while Home Assistant runs)
 CONF_PROFILE_VALIDITY: Final = "profile_validity"
 DEFAULT_PROFILE_VALIDITY: Final = 10
+# Rotation (min): a paused session takes the place of one that has charged this much longer.
+CONF_ROTATION_PERIOD: Final = "rotation_period"
+DEFAULT_ROTATION_PERIOD: Final = 15
 # Hub option: seconds between two state writes of a station's readings (power, currents,
 # energy); 0 writes every MeterValues. The load manager uses every reading regardless.
 CONF_SENSOR_INTERVAL: Final = "sensor_update_interval"

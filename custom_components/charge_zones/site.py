@@ -71,6 +71,7 @@ from .const import (
     CONF_PROFILE_VALIDITY,
     CONF_PV_POWER,
     CONF_RAISE_HOLD,
+    CONF_ROTATION_PERIOD,
     CONF_SCHEDULE_PRICE,
     CONF_SCHEDULE_PRICE_BELOW,
     CONF_SCHEDULE_WHEN,
@@ -93,6 +94,7 @@ from .const import (
     DEFAULT_POLL_INTERVAL,
     DEFAULT_PROFILE_VALIDITY,
     DEFAULT_RAISE_HOLD,
+    DEFAULT_ROTATION_PERIOD,
     DEFAULT_SENSOR_INTERVAL,
     DEFAULT_SOLAR_MIN_ON,
     DEFAULT_SOLAR_SMOOTHING,
@@ -114,6 +116,7 @@ from .const import (
     TLS_HOME_ASSISTANT,
 )
 from .departures import DeparturePlanner
+from .dlm.allocate import Settings as AllocationSettings
 from .dlm.budget import ZoneSpec
 from .dlm.control import ControlSettings
 from .dlm.solar import ChargingMode, SolarSettings
@@ -326,6 +329,7 @@ class Site:
             create_task=self.create_task,
             on_failsafe=self._on_failsafe,
             control=self._control_settings(),
+            allocation=self._allocation_settings(),
             solar=self._solar_settings(),
         )
         # Zones' reduced maximums (tariff windows, prices), from Home Assistant entities.
@@ -533,6 +537,10 @@ class Site:
             raise_hold=hold, settle_time=min(10.0, hold), validity=validity * 60.0
         )
 
+    def _allocation_settings(self) -> AllocationSettings:
+        period = int(self.entry.options.get(CONF_ROTATION_PERIOD, DEFAULT_ROTATION_PERIOD))
+        return AllocationSettings(running_bonus=period * 60.0)
+
     def _solar_share(self, start: float, end: float) -> float:
         return self.load.solar_log.share(start, end)
 
@@ -555,6 +563,7 @@ class Site:
     async def _configure_load(self) -> None:
         """Hand the connections, meters and zones to the load manager."""
         self.load.control = self._control_settings()
+        self.load.allocation_settings = self._allocation_settings()
         self.load.solar_settings(self._solar_settings())
         self.load.set_peak_target(self.entry.options.get(CONF_PEAK_LIMIT))
         options = self.entry.options
