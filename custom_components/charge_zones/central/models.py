@@ -34,18 +34,25 @@ class Wiring(StrEnum):
     @property
     def grid_phases(self) -> tuple[Phase, ...]:
         """Building phases used, indexed by the station's own phase (L1 first)."""
-        return tuple(Phase(p) for p in self.value.split("-"))
+        return _GRID_PHASES[self]
 
     @property
     def phase_count(self) -> int:
         """Number of phases the station draws from."""
-        return len(self.grid_phases)
+        return len(_GRID_PHASES[self])
 
     def to_grid(self, station_phase: Phase) -> Phase | None:
         """Building phase behind one of the station's phases (None if not wired)."""
-        index = PHASES.index(station_phase)
-        phases = self.grid_phases
-        return phases[index] if index < len(phases) else None
+        return _TO_GRID[self].get(station_phase)
+
+
+# Asked for every phase of every reading: worked out once per wiring.
+_GRID_PHASES: dict[Wiring, tuple[Phase, ...]] = {
+    wiring: tuple(Phase(p) for p in wiring.value.split("-")) for wiring in Wiring
+}
+_TO_GRID: dict[Wiring, dict[Phase, Phase]] = {
+    wiring: dict(zip(PHASES, phases, strict=False)) for wiring, phases in _GRID_PHASES.items()
+}
 
 
 @dataclass(frozen=True, slots=True)
