@@ -42,8 +42,8 @@ they are printed, with those shorter than the stop delay counted).
 ``--time-lapse`` runs the whole day at the sun's pace instead: the clouds and the loads
 as fast as the sun, the integration's solar delays set to the hub's defaults divided by
 the compression (whole seconds, at least 1: start 2 s, stop 8 s, minimum on-time 17 s,
-smoothing 1 s at 36x), the rotation period likewise (whole minutes, at least 1: 1 minute
-for 15) and the stations' MeterValues every second. What stays on the real
+smoothing 1 s at 36x), the raise hold likewise (1 s for 15 s), the rotation period too
+(whole minutes, at least 1: 1 minute for 15) and the stations' MeterValues every second. What stays on the real
 clock is what cannot be sped up: the meters' 1 s poll, the load-management cycle, a
 station's reaction and the peak limit's quarter hours. So a time-lapse shows the day a
 user lives, seen with the integration's reactions 36 times slower than they are (harder,
@@ -287,6 +287,8 @@ def scenario(
         "sample_interval": TIME_LAPSE_SAMPLE if time_lapse else 10,
         # the hub's rotation period (min): 15, or as fast as the sun (at least 1)
         "rotation_minutes": max(1, round(15 * scale)) if time_lapse else 15,
+        # the hub's raise hold (s): 15, or as fast as the sun (at least 1)
+        "raise_hold": max(1.0, round(15 * scale)) if time_lapse else 15.0,
         "reaction": (TIME_LAPSE_SAMPLE if time_lapse else 10) + 5.0,
         "seed": seed,
         "day": day,
@@ -590,6 +592,7 @@ def write_hub(
         options |= {OPTION_KEYS[key]: int(value) for key, value in spec["delays"].items()}
         options["meter_value_sample_interval"] = spec["sample_interval"]
         options["rotation_period"] = spec["rotation_minutes"]
+        options["raise_hold"] = spec["raise_hold"]
     write_config(config_dir, ocpp_port, [], options=options)
     entry = MockConfigEntry(
         domain="charge_zones",
@@ -1014,8 +1017,8 @@ def describe(spec: dict[str, Any]) -> list[str]:
         clock = (
             f"a time-lapse: the sun, clouds, loads and the integration's solar delays "
             f"{c:.0f}x faster than in reality, the stations' MeterValues every "
-            f"{spec['sample_interval']:g} s, the rotation period {spec['rotation_minutes']} "
-            f"min, the meters polled every {POLL:g} s, the peak limit's quarter hours on the "
+            f"{spec['sample_interval']:g} s, the raise hold {spec['raise_hold']:g} s, the "
+            f"rotation period {spec['rotation_minutes']} min, the meters polled every {POLL:g} s, the peak limit's quarter hours on the "
             "real clock"
         )
         origin = f"the hub's defaults / {c:.0f}"

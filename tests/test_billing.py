@@ -505,6 +505,7 @@ async def test_tariff_options_checked(hass: HomeAssistant, loaded_entry: MockCon
         "raise_hold": 15,
         "profile_validity": 10,
         "sensor_update_interval": 0,
+        "rotation_period": 15,
         "solar_start_delay": 60,
         "solar_stop_delay": 300,
         "solar_min_on_time": 600,

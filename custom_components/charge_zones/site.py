@@ -122,7 +122,7 @@ from .dlm.control import ControlSettings
 from .dlm.solar import ChargingMode, SolarSettings
 from .loadmanager import FailsafeChange, LoadManager, MeterConfig, ZoneConfig
 from .meters import ConnectionConfig, MeterReading
-from .publish import ReadingPublisher
+from .publish import Publisher, ReadingPublisher
 from .sessions import SessionContext, SessionStore
 from .stations import HubSettings, Station, StationConfig
 from .subentries import (
@@ -309,6 +309,10 @@ class Site:
         self.hub_device_id: str | None = None
         self._station_added: list[Callable[[Station], None]] = []
         self._publishers: dict[str, ReadingPublisher] = {}  # by subentry id
+        # The hub's energy-charged sensors move with every station's readings: written
+        # at most once per sensor update interval too.
+        self.energy_published = Publisher(hass, self.sensor_interval)
+        self.sessions.energy_listeners.append(self.energy_published.notify)
         self._station_edited: list[Callable[[Station], None]] = []
         self._configured: list[Callable[[], None]] = []
         self._listeners: list[Callable[[], None]] = []
@@ -418,6 +422,7 @@ class Site:
         for publisher in self._publishers.values():
             publisher.close()
         self._publishers.clear()
+        self.energy_published.close()
         self.zone_reductions.close()
         self.charging_window.close()
         self.pv_production.close()
@@ -446,7 +451,7 @@ class Site:
                 self.hass.config_entries.async_schedule_reload(self.entry.entry_id)
                 return
 
-        for publisher in self._publishers.values():
+        for publisher in (*self._publishers.values(), self.energy_published):
             publisher.interval = self.sensor_interval
         wanted = {
             s.subentry_id: s

@@ -11,7 +11,6 @@ from homeassistant.components.sensor import (
     SensorStateClass,
 )
 from homeassistant.const import UnitOfEnergy, UnitOfPower
-from homeassistant.core import callback
 
 from ..entity import (
     HubEntity,
@@ -189,15 +188,12 @@ class ChargedEnergySensor(HubEntity, SensorEntity):
         )
 
     async def async_added_to_hass(self) -> None:
-        """Also follow the energy counted (written when it moved by 100 Wh or more)."""
-        await super().async_added_to_hass()
-        listeners = self.site.sessions.energy_listeners
-        listeners.append(self._on_energy)
-        self.async_on_remove(lambda: listeners.remove(self._on_energy))
+        """Also follow the energy counted.
 
-    @callback
-    def _on_energy(self) -> None:
-        self._handle_update()
+        Written when it moved by 100 Wh or more, at most once per sensor update interval.
+        """
+        await super().async_added_to_hass()
+        self.async_on_remove(self.site.energy_published.add(self._handle_update))
 
     @property
     def native_value(self) -> float:
