@@ -163,6 +163,18 @@ def write_config(
     return str(entry.entry_id)
 
 
+async def settle(cpu: Any, within: float = 120.0) -> float:
+    """Wait until Home Assistant is quiet (under 10 % of a core for 3 s); returns the
+    seconds it took (the work a burst left behind: registries, recorder, stores)."""
+    begin = time.perf_counter()
+    while time.perf_counter() - begin < within:
+        cpu0 = cpu()
+        await asyncio.sleep(3.0)
+        if (cpu() - cpu0) / 3.0 < 0.10:
+            break
+    return time.perf_counter() - begin
+
+
 def cpu_seconds(pid: int) -> float:
     """CPU time (user + system) of a process so far, from /proc."""
     with open(f"/proc/{pid}/stat", encoding="ascii") as stat:

@@ -38,7 +38,7 @@ import tempfile
 import time
 from typing import Any
 
-from benchmarks.hass_process import HassProcess, free_port, write_config
+from benchmarks.hass_process import HassProcess, free_port, settle, write_config
 
 TARGET_RTT_MS = 10.0
 ROOT = Path(__file__).resolve().parent.parent
@@ -107,7 +107,7 @@ async def round_trips(hass: HassProcess, url: str, transactions: int) -> None:
     client = StationClient(url, "SESS-0")
     station = await client.connect()
     await station.boot()
-    await asyncio.sleep(2.0)  # its configuration after the boot
+    await settle(hass.cpu)  # its configuration after the boot
     starts: list[float] = []
     stops: list[float] = []
     register = 0
@@ -299,6 +299,10 @@ async def main(args: argparse.Namespace) -> None:
         hass = HassProcess(config_dir, port)
         started = await hass.start()
         print(f"Home Assistant up (OCPP port open) in {started:.1f} s")
+        # The rest of its start (a first start registers every holder's and station's
+        # entities, the recorder catches up): a station charges in a settled one.
+        quiet = await settle(hass.cpu, within=300.0)
+        print(f"Home Assistant settled {quiet:.0f} s after its port opened")
         try:
             await round_trips(hass, f"ws://127.0.0.1:{port}", args.transactions)
         finally:

@@ -241,6 +241,11 @@ def scenario(
     A time-lapse runs the loads, the clouds and the integration's solar delays as fast as
     the sun (the stations' MeterValues every second); otherwise they keep the real clock.
     """
+    from custom_components.charge_zones.const import (  # noqa: PLC0415
+        DEFAULT_RAISE_HOLD,
+        DEFAULT_ROTATION_PERIOD,
+    )
+
     rng = random.Random(seed)
     # real seconds per scenario second for what is not the sun
     scale = 1.0 / compression(day_minutes) if time_lapse else 1.0
@@ -286,9 +291,15 @@ def scenario(
         # meter poll and a cycle
         "sample_interval": TIME_LAPSE_SAMPLE if time_lapse else 10,
         # the hub's rotation period (min): 15, or as fast as the sun (at least 1)
-        "rotation_minutes": max(1, round(15 * scale)) if time_lapse else 15,
-        # the hub's raise hold (s): 15, or as fast as the sun (at least 1)
-        "raise_hold": max(1.0, round(15 * scale)) if time_lapse else 15.0,
+        "rotation_minutes": (
+            max(1, round(DEFAULT_ROTATION_PERIOD * scale))
+            if time_lapse
+            else DEFAULT_ROTATION_PERIOD
+        ),
+        # the hub's raise hold (s), or as fast as the sun (at least 1)
+        "raise_hold": (
+            max(1.0, float(round(DEFAULT_RAISE_HOLD * scale))) if time_lapse else DEFAULT_RAISE_HOLD
+        ),
         "reaction": (TIME_LAPSE_SAMPLE if time_lapse else 10) + 5.0,
         "seed": seed,
         "day": day,

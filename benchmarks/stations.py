@@ -65,7 +65,7 @@ import time
 from types import MappingProxyType
 from typing import Any
 
-from benchmarks.hass_process import badge_of, badge_subentry
+from benchmarks.hass_process import badge_of, badge_subentry, settle
 
 TARGET_CPU_MS = 0.6
 TARGET_BOOT_CPU_MS = 10.0
@@ -517,7 +517,7 @@ async def _storm(
     _boot_lines(
         "storm", n, reply, used, idle, warnings() - before if warnings is not None else None
     )
-    settled = await _settle(cpu)
+    settled = await settle(cpu)
     total = cpu() - cpu0 - idle * (time.perf_counter() - wall0)
     print(
         f"      with the work left after it ({settled:.0f} s): {total / n * 1000:.2f} ms per boot"
@@ -675,18 +675,6 @@ async def _site(n: int, quick: bool, profile: bool, sensor_interval: int | None 
     )
 
 
-async def _settle(cpu: Any, within: float = 120.0) -> float:
-    """Wait until Home Assistant is quiet (under 10 % of a core for 3 s); returns the
-    seconds it took (the work a burst left behind: registries, recorder, stores)."""
-    begin = time.perf_counter()
-    while time.perf_counter() - begin < within:
-        cpu0 = cpu()
-        await asyncio.sleep(3.0)
-        if (cpu() - cpu0) / 3.0 < 0.10:
-            break
-    return time.perf_counter() - begin
-
-
 async def _floor(n: int, quick: bool) -> None:
     """The same load against the bare `ocpp` library (benchmarks/floor.py), the target's
     reference: what answering MeterValues costs with no Home Assistant and no schema check."""
@@ -790,7 +778,7 @@ async def _outside(n: int, quick: bool, sensor_interval: int | None = None) -> N
             # station's entities and the recorder catches up): a user's stations
             # boot into a settled Home Assistant.
             await asyncio.sleep(5.0)
-            settled = await _settle(hass.cpu, within=300.0)
+            settled = await settle(hass.cpu, within=300.0)
             print(f"  Home Assistant settled {settled:.0f} s after its port opened")
             cpu0, wall0 = hass.cpu(), time.perf_counter()
             await asyncio.sleep(5.0)
@@ -801,14 +789,14 @@ async def _outside(n: int, quick: bool, sensor_interval: int | None = None) -> N
             used = hass.cpu() - cpu0
             print(f"  [{label}] first boot (50 stations at a time)")
             _boot_lines("boot", n, up, used, idle, warnings() - before)
-            settled = await _settle(hass.cpu)
+            settled = await settle(hass.cpu)
             total = hass.cpu() - cpu0 - idle * (time.perf_counter() - wall0)
             print(
                 f"      with the work left after it ({settled:.0f} s: device registry, "
                 f"recorder, stores): {total / n * 1000:.2f} ms per boot"
             )
             await remote.ask("sessions")
-            settled = await _settle(hass.cpu)
+            settled = await settle(hass.cpu)
             print(f"  HA RSS {rss():.0f} MB; busy {settled:.0f} s after the boots and sessions")
             cpu0, wall0 = hass.cpu(), time.perf_counter()
             await asyncio.sleep(5.0)

@@ -26,7 +26,9 @@ from websockets.asyncio.client import ClientConnection, connect
 # The library checks every message against its schema in the event loop's default
 # executor: a thread per message in flight. Hundreds of simulated stations in one loop
 # (Home Assistant's, in the tests) then fill its executor with threads that a loaded
-# machine does not stop in time at shutdown. The checks stay, run in line.
+# machine does not stop in time at shutdown. The checks stay, run in line. (A flag of
+# the whole process: the integration checks what it sends with its own copy of the
+# schemas, so it does not depend on it.)
 ocpp_messages.ASYNC_VALIDATION = False
 
 

@@ -670,6 +670,7 @@ async def test_a_rise_takes_the_room_a_cut_station_has_not_freed_no_more(
         await a_client.close()
 
 
+@pytest.mark.slow
 async def test_paused_sessions_take_turns_after_the_rotation_period(
     hass: HomeAssistant, port: int, meter: SimulatedMeter
 ) -> None:
@@ -716,6 +717,9 @@ async def test_paused_sessions_take_turns_after_the_rotation_period(
         # Its turn comes after a minute more of the others' service (and their cut
         # proven), never with all three at once.
         await wait_until(hass, lambda: waiting in drawing(), within=150)
+        # Not before the others had charged about the period longer than it (it may
+        # have charged a moment at the start).
+        assert loop.time() - settled["since"] >= 45.0
         await wait_until(hass, lambda: len(drawing()) == 2, within=15)
         assert supply.over(46.0, reacted) == 0.0
     finally:

@@ -153,13 +153,18 @@ async def test_a_session_ending_writes_the_newest_readings_at_once(
 async def test_zero_writes_every_reading_and_the_option_applies_live(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, client: StationClient
 ) -> None:
-    """The options form's 0 (every reading), applied without a reload or a reconnect."""
+    """The options form's 0 (every reading), applied without a reload or a reconnect;
+    a reading held back for the end of the old interval is written at once."""
     station, transaction_id = await _charging(hass, client)
+    await station.meter_values(1, sampled(11_500, (16, 16, 16)), transaction_id=transaction_id)
+    await hass.async_block_till_done()
+    assert _kwh(hass, "energy") == pytest.approx(11.0)  # held for 30 s
     result = await _submit_options(hass, loaded_entry, 0)
     assert result["type"] == "create_entry"
     assert loaded_entry.options[CONF_SENSOR_INTERVAL] == 0
     await hass.async_block_till_done()
     assert client.station is station  # not reconnected
+    assert _kwh(hass, "energy") == pytest.approx(11.5)
 
     for energy in (12_000, 13_000, 14_000):
         await station.meter_values(1, sampled(energy, (16, 16, 16)), transaction_id=transaction_id)

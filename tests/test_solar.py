@@ -6,6 +6,7 @@ import itertools
 
 import pytest
 
+from custom_components.charge_zones.dlm.allocate import Settings
 from custom_components.charge_zones.dlm.solar import (
     ChargingMode,
     SolarDemand,
@@ -248,3 +249,22 @@ def test_phases_do_not_flip_on_a_surplus_hovering_at_the_threshold() -> None:
     running.caps((3, 3, 3), [], 63.0, netted=True)
     fresh = running.caps((8, 8, 8), demand, 64.0, netted=True)["s"]
     assert (fresh.phases, fresh.state) == (3, SolarState.WAITING)
+
+
+def test_a_short_rotation_period_does_not_run_two_solar_cars_on_the_grid() -> None:
+    """Surplus for one of two Solar only cars and a 1 minute rotation period (a hub
+    option): the rotation in the solar pool waits at least a minimum on-time and a stop
+    delay, the grid current a car pushed out draws at its minimum while it is held."""
+    sharing = SolarSharing(SolarSettings(start_delay=60, stop_delay=300, min_on_time=600))
+    served = {"a": 0.0, "b": 0.0}
+    both = 0
+    for t in range(2400):
+        demands = [solar(key, served=served[key]) for key in ("a", "b")]
+        caps = sharing.caps((8, 8, 8), demands, float(t), Settings(running_bonus=60.0))
+        drawing = [key for key in served if caps[key].cap > 0]
+        for key in drawing:
+            served[key] += 1.0
+        both += len(drawing) == 2
+    # Each turn costs the one pushed out a stop delay at its minimum (300 s); with the
+    # rotation's pace of 60 s it was 1,375 s in 40 minutes.
+    assert both <= 2 * 300

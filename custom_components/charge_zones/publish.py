@@ -27,10 +27,25 @@ class Publisher:
     def __init__(self, hass: HomeAssistant, interval: float) -> None:
         """Publish on `notify` (close() stops)."""
         self._loop = hass.loop
-        self.interval = interval
+        self._interval = interval
         self._listeners: list[Callable[[], None]] = []
         self._published = -float("inf")
         self._timer: asyncio.TimerHandle | None = None
+        self._closed = False
+
+    @property
+    def interval(self) -> float:
+        """Seconds between two publications (0: every change)."""
+        return self._interval
+
+    @interval.setter
+    def interval(self, value: float) -> None:
+        """A new interval; a publication waiting for the old one's end follows the new."""
+        self._interval = value
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+            self.notify()
 
     def add(self, listener: Callable[[], None]) -> Callable[[], None]:
         """Call listener with the changes (at most once per interval)."""
@@ -40,6 +55,8 @@ class Publisher:
     @callback
     def notify(self) -> None:
         """Something changed: tell the listeners now, or at the end of the interval."""
+        if self._closed:
+            return
         if self._timer is not None:
             return  # published at the end of the interval, with the newest value
         due = self._published + self.interval
@@ -56,7 +73,8 @@ class Publisher:
             listener()
 
     def close(self) -> None:
-        """Stop; a pending publication is dropped."""
+        """Stop; a pending publication is dropped, later changes are not published."""
+        self._closed = True
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None

@@ -205,6 +205,12 @@ class SolarSharing:
         the surplus, and waits out a shortage on a third of the grid current.
         """
         settings = allocation or Settings()
+        # A turn in the solar pool costs the session pushed out a stop delay at its
+        # minimum from the grid: never sooner than a minimum on-time and a stop delay,
+        # whatever the rotation period of the zones.
+        hold = self.settings.min_on_time + self.settings.stop_delay
+        if settings.running_bonus < hold:
+            settings = replace(settings, running_bonus=hold)
         if netted is None:
             netted = self.settings.netted
         if netted:
