@@ -268,3 +268,66 @@ def test_a_short_rotation_period_does_not_run_two_solar_cars_on_the_grid() -> No
     # Each turn costs the one pushed out a stop delay at its minimum (300 s); with the
     # rotation's pace of 60 s it was 1,375 s in 40 minutes.
     assert both <= 2 * 300
+
+
+def test_a_car_held_at_its_minimum_is_paid_for_by_the_shares_above_minimums() -> None:
+    """A Solar only car held at its minimum through a shortage (the stop delay) draws
+    more than its share: what it draws beyond it comes off the other sessions' shares
+    above their minimums first, not from the grid."""
+    sharing = SolarSharing(SolarSettings(start_delay=0, stop_delay=300, min_on_time=0))
+    running, topped = solar("a"), solar("b", mode=ChargingMode.SOLAR_MIN)
+    sharing.caps((20, 20, 20), [running, topped], 0.0)
+    caps = sharing.caps((5, 5, 5), [running, topped], 1.0)  # a cloud: no room for "a"
+    assert caps["a"].state is SolarState.ASSISTED
+    assert caps["a"].cap == 6.0
+    # "b" takes no sun while "a" draws more than there is: its minimum only (was 11 A:
+    # 5 A of sun it shared with "a", 6 A from the grid in all).
+    assert caps["b"].cap == 6.0
+    # With 8 A of sun, "a" holds 6 A of it and "b" the rest on top of its minimum.
+    caps = sharing.caps((8, 8, 8), [running, topped], 2.0)
+    assert caps["a"].cap == 6.0
+    assert caps["b"].cap == pytest.approx(8.0)
+    # Two Solar only cars, sun for one: the one still admitted drops to its minimum too.
+    sharing = SolarSharing(SolarSettings(start_delay=0, stop_delay=300, min_on_time=0))
+    pair = [solar("a", served=10.0), solar("c", served=0.0)]
+    sharing.caps((20, 20, 20), pair, 0.0)
+    caps = sharing.caps((9, 9, 9), pair, 1.0)
+    assert caps["c"].state is SolarState.CHARGING
+    assert caps["a"].state is SolarState.ASSISTED
+    assert caps["a"].cap + caps["c"].cap == 12.0  # both at their minimum (was 6 + 9)
+    # Netted phases: the same rule on the pool of power.
+    sharing = SolarSharing(SolarSettings(start_delay=0, stop_delay=300, min_on_time=0))
+    sharing.caps((20, 20, 20), [running, topped], 0.0, netted=True)
+    caps = sharing.caps((5, 5, 5), [running, topped], 1.0, netted=True)
+    assert caps["a"].cap == 6.0
+    assert caps["b"].cap == 6.0
+
+
+def test_a_turn_in_the_solar_pool_hands_over_without_a_stop_delay() -> None:
+    """Rotation, not a cloud: the car whose turn is over stops as the next one starts
+    (the stop delay rides out clouds; it would only run both cars, one on the grid)."""
+    sharing = SolarSharing(SolarSettings(start_delay=60, stop_delay=300, min_on_time=600))
+    settings = Settings(running_bonus=900.0)
+    first = solar("a", served=0.0)
+    sharing.caps((8, 8, 8), [first], 0.0)
+    assert sharing.caps((8, 8, 8), [first], 60.0)["a"].cap == pytest.approx(8.0)
+    # "a" has charged far longer than "c" waited: "c"'s turn. It waits its start delay
+    # while "a" keeps charging...
+    pair = [solar("a", served=5000.0), solar("c", served=0.0)]
+    caps = sharing.caps((8, 8, 8), pair, 1000.0, settings)
+    assert caps["a"].cap == pytest.approx(8.0)
+    assert caps["c"].cap == 0.0
+    # ...and as it starts, "a" stops: never both at once.
+    caps = sharing.caps((8, 8, 8), pair, 1060.0, settings)
+    assert caps["c"].state is SolarState.CHARGING
+    assert caps["c"].cap == pytest.approx(8.0)
+    assert caps["a"].cap == 0.0
+    assert caps["a"].state is SolarState.WAITING
+    # A cloud is not a turn: with sun for one car, the one left out is held at its
+    # minimum through the stop delay (paid for by the other's share above its minimum).
+    sharing = SolarSharing(SolarSettings(start_delay=0, stop_delay=300, min_on_time=0))
+    pair = [solar("a", served=10.0), solar("c", served=0.0)]
+    sharing.caps((16, 16, 16), pair, 0.0, settings)
+    caps = sharing.caps((8, 8, 8), pair, 10.0, settings)
+    assert caps["a"].state is SolarState.ASSISTED
+    assert caps["a"].cap == 6.0

@@ -205,9 +205,9 @@ class SolarSharing:
         the surplus, and waits out a shortage on a third of the grid current.
         """
         settings = allocation or Settings()
-        # A turn in the solar pool costs the session pushed out a stop delay at its
-        # minimum from the grid: never sooner than a minimum on-time and a stop delay,
-        # whatever the rotation period of the zones.
+        # A turn in the solar pool stops a car and starts another (two contactor cycles,
+        # two cars' charging restarted): never sooner than a minimum on-time and a stop
+        # delay, whatever the rotation period of the zones.
         hold = self.settings.min_on_time + self.settings.stop_delay
         if settings.running_bonus < hold:
             settings = replace(settings, running_bonus=hold)
@@ -219,6 +219,7 @@ class SolarSharing:
             nodes = {SOLAR_NODE: Node(SOLAR_NODE, (available[0], available[1], available[2]))}
         for key in set(self._points) - {d.key for d in demands} - set(keep):
             del self._points[key]
+        was_running = {d.key for d in demands if self._running(d.key)}
         shared = self._share(nodes, demands, settings, netted)
         result: dict[str, SolarCap] = {}
         # Solar only sessions waiting out their start delay: what they would get decides
@@ -237,6 +238,7 @@ class SolarSharing:
         if waiting and len(waiting) < len(demands):
             rest = [d for d in demands if d.key not in waiting]
             shared = self._share(nodes, rest, settings, netted)
+        before: dict[str, float] | None = None  # the shares among the sessions on before
         for demand in demands:
             if demand.key in result:
                 continue
@@ -248,8 +250,93 @@ class SolarSharing:
                     share,
                 )
             else:
-                cap = self._solar_only(demand, share, now)
+                # Short because a session that waited its turn starts now, not because
+                # the sun went: the sessions that were on would all still have their
+                # minimum without it. A turn, not a cloud: no stop delay to ride out.
+                turn = False
+                if share < demand.min_current and demand.key in was_running:
+                    if before is None:
+                        on = [
+                            d
+                            for d in demands
+                            if d.key in was_running or d.mode is ChargingMode.SOLAR_MIN
+                        ]
+                        before = self._share(nodes, on, settings, netted)
+                    turn = self._per_phase_value(demand, before[demand.key], netted) >= (
+                        demand.min_current
+                    )
+                cap = self._solar_only(demand, share, now, turn=turn)
             result[demand.key] = replace(cap, phases=phases)
+        return self._fund_held(available, demands, result, settings, netted)
+
+    def _per_phase_value(self, demand: SolarDemand, got: float, netted: bool) -> float:
+        """A share from `_share` in A per phase in use (no phase switching decided)."""
+        if not netted:
+            return got
+        point = self._points.get(demand.key)
+        used = point.phases if point is not None and point.phases else len(demand.phases)
+        return got / used
+
+    @staticmethod
+    def _fund_held(
+        available: Sequence[float],
+        demands: Sequence[SolarDemand],
+        result: dict[str, SolarCap],
+        settings: Settings,
+        netted: bool,
+    ) -> dict[str, SolarCap]:
+        """Pay for the Solar only sessions held at their minimum out of the others' sun.
+
+        Held through a shortage, such a session draws more than its share of the surplus.
+        What it draws beyond it comes off the shares above the minimums first (the sun of
+        the Solar + minimum sessions, Solar only sessions above their minimum), shared out
+        again fairly: the grid pays only what those cannot.
+        """
+        if not any(
+            cap.state is SolarState.ASSISTED and cap.cap > cap.share + 1e-6
+            for cap in result.values()
+        ):
+            return result
+        room = [sum(available), 0.0, 0.0] if netted else list(available)
+        tops: list[Demand] = []
+        used: dict[str, int] = {}
+        floors: dict[str, float] = {}
+        for demand in demands:
+            cap = result[demand.key]
+            if cap.cap <= 0:
+                continue
+            used[demand.key] = count = cap.phases or len(demand.phases)
+            if demand.mode is ChargingMode.SOLAR:
+                # Its minimum, from the sun while there is any.
+                if netted:
+                    room[0] -= demand.min_current * count
+                else:
+                    for phase in demand.phases:
+                        room[phase] -= demand.min_current
+                if cap.state is SolarState.ASSISTED:
+                    continue
+            above = cap.cap - demand.min_current
+            if above > 0:
+                floors[demand.key] = demand.min_current
+                tops.append(
+                    Demand(
+                        key=demand.key,
+                        node=SOLAR_NODE,
+                        phases=(0,) if netted else demand.phases,
+                        min_current=1e-6,
+                        max_current=above * count if netted else above,
+                        priority=demand.priority,
+                        running=True,
+                    )
+                )
+        if not tops:
+            return result
+        node = Node(SOLAR_NODE, (max(0.0, room[0]), max(0.0, room[1]), max(0.0, room[2])))
+        shares = allocate({SOLAR_NODE: node}, tops, settings)
+        for top in tops:
+            got = shares[top.key].limit
+            above = _down(got / used[top.key] if netted else got, settings)
+            result[top.key] = replace(result[top.key], cap=round(floors[top.key] + above, 6))
         return result
 
     def _share(
@@ -355,7 +442,9 @@ class SolarSharing:
         point = self._points.get(key)
         return point is not None and point.state is not SolarState.WAITING
 
-    def _solar_only(self, demand: SolarDemand, share: float, now: float) -> SolarCap:
+    def _solar_only(
+        self, demand: SolarDemand, share: float, now: float, *, turn: bool = False
+    ) -> SolarCap:
         point = self._points.get(demand.key)
         if point is None:
             point = self._points[demand.key] = _Point(since=now)
@@ -382,7 +471,7 @@ class SolarSharing:
         # and the stop delay have passed.
         on_for = now - point.since
         short_for = 0.0 if point.short_since is None else now - point.short_since
-        if on_for >= delays.min_on_time and short_for >= delays.stop_delay:
+        if on_for >= delays.min_on_time and (turn or short_for >= delays.stop_delay):
             point.state, point.since = SolarState.WAITING, now
             return SolarCap(0.0, point.state, share)
         point.state = SolarState.ASSISTED
