@@ -510,6 +510,7 @@ async def test_tariff_options_checked(hass: HomeAssistant, loaded_entry: MockCon
         "solar_stop_delay": 300,
         "solar_min_on_time": 600,
         "solar_smoothing": 30,
+        "solar_start_margin": 3.0,
     }
     result = await hass.config_entries.options.async_init(loaded_entry.entry_id)
     result = await hass.config_entries.options.async_configure(

@@ -287,28 +287,38 @@ async def test_options_flow_changes_intervals(
         "solar_stop_delay": 300,
         "solar_min_on_time": 600,
         "solar_smoothing": 30,
+        "solar_start_margin": 3.0,
     }
 
     assert type(config_entry.options["heartbeat_interval"]) is int
+    assert type(config_entry.options["solar_start_margin"]) is float
     assert type(config_entry.options["raise_hold"]) is float
 
 
 async def test_profile_validity_applied_without_reload(
     hass: HomeAssistant, loaded_entry: MockConfigEntry
 ) -> None:
-    """The profile validity and rotation period options reach the load management at
-    once (minutes to s)."""
+    """The profile validity, rotation period and solar start margin options reach the
+    load management at once (minutes to s)."""
     site = loaded_entry.runtime_data
     assert site.load.control.validity == 600.0  # default 10 min
     assert site.load.allocation_settings.running_bonus == 900.0  # default 15 min
+    assert site.load.solar.settings.start_margin == 3.0
     hass.config_entries.async_update_entry(
-        loaded_entry, options={**loaded_entry.options, "profile_validity": 3, "rotation_period": 30}
+        loaded_entry,
+        options={
+            **loaded_entry.options,
+            "profile_validity": 3,
+            "rotation_period": 30,
+            "solar_start_margin": 1.5,
+        },
     )
     await hass.async_block_till_done()
     assert loaded_entry.runtime_data is site
     assert site.load.control.validity == 180.0
     assert site.load.control.refresh_after == 60.0
     assert site.load.allocation_settings.running_bonus == 1800.0
+    assert site.load.solar.settings.start_margin == 1.5
 
 
 async def test_options_pushed_to_connected_station(

@@ -47,6 +47,7 @@ RANGES: dict[str, dict[str, tuple[float, str, str, str | None]]] = {
         "solar_stop_delay": (-5, "0", "3600", "s"),
         "solar_min_on_time": (7201, "0", "7200", "s"),
         "solar_smoothing": (601, "0", "600", "s"),
+        "solar_start_margin": (32.5, "0", "32", "A"),
         "peak_limit": (10000.5, "0", "10000", "kW"),
         "schedule_price_below": (1000.5, "-1000", "1000", None),
         "price": (-0.1, "0", "1000", None),

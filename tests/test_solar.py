@@ -331,3 +331,30 @@ def test_a_turn_in_the_solar_pool_hands_over_without_a_stop_delay() -> None:
     caps = sharing.caps((8, 8, 8), pair, 10.0, settings)
     assert caps["a"].state is SolarState.ASSISTED
     assert caps["a"].cap == 6.0
+
+
+def test_another_solar_car_starts_only_with_headroom_for_the_ones_charging() -> None:
+    """A first car starts on its minimum and the restart margin; one more beside a car
+    charging needs the start margin (3 A a phase) on top of its minimum, so a heat pump
+    switching on does not put both short at once; a turn needs no margin."""
+    sharing = SolarSharing(SolarSettings(start_delay=0, stop_delay=300, min_on_time=0))
+    settings = Settings(running_bonus=900.0)
+    alone = sharing.caps((7, 7, 7), [solar("a", served=0.0)], 0.0, settings)["a"]
+    assert alone.state is SolarState.CHARGING  # 6 A + the 1 A restart margin
+    pair = [solar("a", served=100.0), solar("c", served=0.0)]
+    # 13 A: 6 A each would fit, not the margin: "c" waits, "a" takes it all.
+    caps = sharing.caps((13, 13, 13), pair, 1.0, settings)
+    assert caps["c"].cap == 0.0
+    assert caps["c"].state is SolarState.WAITING
+    assert caps["a"].cap == pytest.approx(13.0)
+    # 15 A: its minimum and the margin beside "a"'s minimum: it starts.
+    caps = sharing.caps((15, 15, 15), pair, 2.0, settings)
+    assert caps["c"].state is SolarState.CHARGING
+    assert caps["a"].cap + caps["c"].cap == pytest.approx(15.0)
+    # Netted: the margin on power (3 A on each of three phases).
+    netted = SolarSharing(SolarSettings(start_delay=0, stop_delay=300, min_on_time=0))
+    netted.caps((7, 7, 7), [solar("a", served=0.0)], 0.0, settings, netted=True)
+    caps = netted.caps((14, 14, 14), pair, 1.0, settings, netted=True)
+    assert caps["c"].cap == 0.0
+    caps = netted.caps((15, 15, 15), pair, 2.0, settings, netted=True)
+    assert caps["c"].state is SolarState.CHARGING

@@ -58,6 +58,7 @@ from .const import (
     CONF_SOLAR_PRICE_ENTITY,
     CONF_SOLAR_SMOOTHING,
     CONF_SOLAR_START_DELAY,
+    CONF_SOLAR_START_MARGIN,
     CONF_SOLAR_STOP_DELAY,
     CONF_TARIFF,
     CONF_TLS,
@@ -72,6 +73,7 @@ from .const import (
     DEFAULT_SOLAR_MIN_ON,
     DEFAULT_SOLAR_SMOOTHING,
     DEFAULT_SOLAR_START_DELAY,
+    DEFAULT_SOLAR_START_MARGIN,
     DEFAULT_SOLAR_STOP_DELAY,
     DOMAIN,
     ENTRY_MINOR_VERSION,
@@ -400,6 +402,9 @@ HUB_OPTIONS_SCHEMA = OPTIONS_SCHEMA.extend(
         vol.Required(CONF_SOLAR_SMOOTHING, default=DEFAULT_SOLAR_SMOOTHING): vol.All(
             _number(0, 600, unit="s"), vol.Coerce(int)
         ),
+        vol.Required(CONF_SOLAR_START_MARGIN, default=DEFAULT_SOLAR_START_MARGIN): vol.All(
+            _number(0, 32, 0.5, unit="A"), vol.Coerce(float)
+        ),
         vol.Optional(CONF_PEAK_LIMIT): vol.All(
             _number(0, 10000, 0.1, unit="kW"), vol.Coerce(float)
         ),
@@ -537,6 +542,7 @@ class ChargeZonesOptionsFlow(OptionsFlow):
                         CONF_SOLAR_STOP_DELAY: int(user_input[CONF_SOLAR_STOP_DELAY]),
                         CONF_SOLAR_MIN_ON: int(user_input[CONF_SOLAR_MIN_ON]),
                         CONF_SOLAR_SMOOTHING: int(user_input[CONF_SOLAR_SMOOTHING]),
+                        CONF_SOLAR_START_MARGIN: float(user_input[CONF_SOLAR_START_MARGIN]),
                         **({CONF_PEAK_LIMIT: peak} if peak > 0 else {}),
                         **(
                             {CONF_GRID_NETS_PHASES: True}

@@ -140,6 +140,8 @@ DEFAULT_SOLAR_MIN_ON: Final = 600
 # Hub option: the surplus is averaged over this window (s; 0: each reading as it is)
 CONF_SOLAR_SMOOTHING: Final = "solar_smoothing"
 DEFAULT_SOLAR_SMOOTHING: Final = 30
+CONF_SOLAR_START_MARGIN: Final = "solar_start_margin"
+DEFAULT_SOLAR_START_MARGIN: Final = 3.0
 # The site's peak limit: the highest 15-minute average import from the grid (kW).
 CONF_PEAK_LIMIT: Final = "peak_limit"
 # A zone's reduced maximum (tariff windows): the current, while an on/off entity (a

@@ -79,6 +79,7 @@ from .const import (
     CONF_SOLAR_MIN_ON,
     CONF_SOLAR_SMOOTHING,
     CONF_SOLAR_START_DELAY,
+    CONF_SOLAR_START_MARGIN,
     CONF_SOLAR_STOP_DELAY,
     CONF_STALE_AFTER,
     CONF_STATION_ID,
@@ -99,6 +100,7 @@ from .const import (
     DEFAULT_SOLAR_MIN_ON,
     DEFAULT_SOLAR_SMOOTHING,
     DEFAULT_SOLAR_START_DELAY,
+    DEFAULT_SOLAR_START_MARGIN,
     DEFAULT_SOLAR_STOP_DELAY,
     DEFAULT_STALE_AFTER,
     DOMAIN,
@@ -562,6 +564,7 @@ class Site:
             stop_delay=float(options.get(CONF_SOLAR_STOP_DELAY, DEFAULT_SOLAR_STOP_DELAY)),
             min_on_time=float(options.get(CONF_SOLAR_MIN_ON, DEFAULT_SOLAR_MIN_ON)),
             smoothing=float(options.get(CONF_SOLAR_SMOOTHING, DEFAULT_SOLAR_SMOOTHING)),
+            start_margin=float(options.get(CONF_SOLAR_START_MARGIN, DEFAULT_SOLAR_START_MARGIN)),
             netted=bool(options.get(CONF_GRID_NETS_PHASES)),
         )
 

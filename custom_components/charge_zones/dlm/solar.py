@@ -60,6 +60,10 @@ class SolarSettings:
     phase_switch_hold: float = 300.0
     # The grid meter nets the phases: the surplus is one pool (see `surplus`).
     netted: bool = False
+    # A Solar only session starts only while the surplus covers its minimum plus this
+    # (A per phase) beside what the sessions already charging keep: the headroom that
+    # lets the building switch on a heat pump without every car falling short.
+    start_margin: float = 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +217,9 @@ class SolarSharing:
             settings = replace(settings, running_bonus=hold)
         if netted is None:
             netted = self.settings.netted
+        # The start margin, on power when the surplus is one pool (three phases of it).
+        margin = self.settings.start_margin * (PHASE_COUNT if netted else 1)
+        pool = replace(settings, restart_margin=max(margin, settings.restart_margin))
         if netted:
             nodes: Mapping[str, Node] = {SOLAR_NODE: Node(SOLAR_NODE, (sum(available), 0.0, 0.0))}
         else:
@@ -221,6 +228,21 @@ class SolarSharing:
             del self._points[key]
         was_running = {d.key for d in demands if self._running(d.key)}
         shared = self._share(nodes, demands, settings, netted)
+        # One more Solar only car beside those charging needs the start margin on top of
+        # its minimum (a turn, one car for another, and a first car do not).
+        on_sun = sum(1 for d in demands if d.mode is ChargingMode.SOLAR and d.key in was_running)
+        if (
+            on_sun
+            and pool.restart_margin > settings.restart_margin
+            and sum(
+                1
+                for d in demands
+                if d.mode is ChargingMode.SOLAR
+                and self._per_phase_value(d, shared[d.key], netted) >= d.min_current
+            )
+            > on_sun
+        ):
+            shared = self._share(nodes, demands, pool, netted)
         result: dict[str, SolarCap] = {}
         # Solar only sessions waiting out their start delay: what they would get decides
         # when they start, but they draw nothing yet, so that surplus goes to the
