@@ -58,7 +58,9 @@ Definitions (V = 230 V; per building phase p, at every sample; dt between sample
   absorbed(p) = min(surplus(p), solar draw(p)).
 - (1) share of the surplus into solar-mode cars = integral of absorbed / integral of
   surplus, over the day (t >= 0). Target >= 95 % on the clear day. Beside it, the same
-  with the three phases netted (as a billing meter counts), for information.
+  with the three phases netted (as a billing meter counts), for information. The surplus
+  missed is split by when: within 5 s after a load switched off (the integration still
+  reacting: a meter poll, a cycle, a station's reaction) or at other times.
 - (2) the sun in a solar car's draw: the surplus goes first to the Solar + minimum cars'
   minimums (the integration counts those as the building's load), the rest is shared in
   proportion to what the Solar only cars and the Solar + minimum cars above their
@@ -104,6 +106,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
 import contextlib
 from dataclasses import dataclass
 import json
@@ -139,6 +142,7 @@ AT_MIN = 0.5  # A: a draw within this of its minimum is "at its minimum"
 DRAWING = 0.5  # A: above this a car draws
 TARGET_SHARE = 95.0  # % of the surplus into solar-mode cars (clear day)
 TARGET_GRID = 1.0  # % of the Solar only sessions' energy from the grid
+REACTION_WINDOW = 5.0  # s after a load switched off: the integration still reacting
 JUDGED_COVER = 300.0  # s: shorter parts of a quarter hour are shown, not judged
 PHASES = ("L1", "L2", "L3")
 WIRINGS = {"L1-L2-L3": (0, 1, 2), "L1": (0,), "L2": (1,), "L3": (2,)}
@@ -789,6 +793,10 @@ def analyse(spec: dict[str, Any], truth: dict[str, Any]) -> dict[str, Any]:
         for s in stations
     }
     surplus_wh = absorbed_wh = net_surplus_wh = net_absorbed_wh = 0.0
+    # Missed surplus within REACTION_WINDOW after a load switched off (the reaction to it:
+    # a poll, a cycle, a station) and at other times.
+    offs = sorted(end for _start, end, _amps in spec["loads"])
+    missed_after_off = missed_other = 0.0
     drawing = [False] * n
     short_since: list[float | None] = [None] * n
     allowed = delays["stop"] + delays["smoothing"] + reaction
@@ -855,6 +863,12 @@ def analyse(spec: dict[str, Any], truth: dict[str, Any]) -> dict[str, Any]:
             net_solar += solar
             surplus_wh += avail * VOLTAGE * dt / 3600.0
             absorbed_wh += min(avail, solar) * VOLTAGE * dt / 3600.0
+            missed = max(0.0, avail - solar) * VOLTAGE * dt / 3600.0
+            last_off = bisect.bisect_right(offs, t)
+            if last_off and t - offs[last_off - 1] < REACTION_WINDOW:
+                missed_after_off += missed
+            else:
+                missed_other += missed
             sun_mins = min(mins, avail)
             extra = solar - mins
             sun_extra = min(extra, avail - sun_mins)
@@ -900,6 +914,10 @@ def analyse(spec: dict[str, Any], truth: dict[str, Any]) -> dict[str, Any]:
     result["largest_gap"] = largest_gap
     result["surplus_kwh"] = surplus_wh / 1000.0
     result["share"] = 100.0 * absorbed_wh / surplus_wh if surplus_wh > 0 else math.nan
+    result["missed_after_off"] = (
+        100.0 * missed_after_off / surplus_wh if surplus_wh > 0 else math.nan
+    )
+    result["missed_other"] = 100.0 * missed_other / surplus_wh if surplus_wh > 0 else math.nan
     result["net_share"] = (
         100.0 * net_absorbed_wh / net_surplus_wh if net_surplus_wh > 0 else math.nan
     )
@@ -1101,6 +1119,12 @@ def report(result: dict[str, Any], verbose: bool) -> tuple[list[str], bool]:
     lines.append(
         f"(1) surplus into solar-mode cars: {share:.1f} % of {result['surplus_kwh']:.2f} kWh "
         f"available, phase by phase ({target}; phases netted: {result['net_share']:.1f} %"
+    )
+    lines.append(
+        f"    missed: {result['missed_after_off']:.1f} % of the surplus within "
+        f"{REACTION_WINDOW:g} s after a load switched off (the reaction: a meter poll, a "
+        f"cycle, a station; {len(spec['loads'])} loads switched off), "
+        f"{result['missed_other']:.1f} % at other times"
     )
     so = result["solar_only"]
     good = so["grid_pct"] <= TARGET_GRID
