@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 import itertools
 
 import pytest
@@ -358,3 +359,66 @@ def test_another_solar_car_starts_only_with_headroom_for_the_ones_charging() -> 
     assert caps["c"].cap == 0.0
     caps = netted.caps((15, 15, 15), pair, 2.0, settings, netted=True)
     assert caps["c"].state is SolarState.CHARGING
+
+
+def test_the_start_margin_holds_when_the_newcomer_ranks_first() -> None:
+    """A newcomer that has charged less than the cars running (the usual case: they have
+    charged for hours) comes first in the admission; beside them it still needs the
+    start margin, or it takes a turn (one car for another) when there is no room."""
+    settings = Settings(running_bonus=900.0)
+    delays = SolarSettings(start_delay=0, stop_delay=300, min_on_time=0)
+    # 13 A, "a" has charged 2,000 s: no room for both with the margin: a turn.
+    sharing = SolarSharing(delays)
+    sharing.caps((13, 13, 13), [solar("a", served=0.0)], 0.0, settings)
+    pair = [solar("a", served=2000.0), solar("c", served=0.0)]
+    caps = sharing.caps((13, 13, 13), pair, 1.0, settings)
+    assert [caps[k].cap > 0 for k in ("a", "c")] == [False, True]  # never both at 6.5 A
+    assert caps["c"].cap == pytest.approx(13.0)
+    # 18 A, "a" and "b" running for long, "c" new: never all three at 6 A.
+    sharing = SolarSharing(delays)
+    running = [solar("a", served=0.0), solar("b", served=0.0)]
+    sharing.caps((18, 18, 18), running, 0.0, settings)
+    trio = [solar("a", served=2000.0), solar("b", served=2100.0), solar("c", served=0.0)]
+    caps = sharing.caps((18, 18, 18), trio, 1.0, settings)
+    assert sum(caps[k].cap > 0 for k in ("a", "b", "c")) == 2
+    assert caps["c"].cap > 0
+    # Two cars waiting, none charging (a cloud has passed): one starts, not both at 7 A.
+    sharing = SolarSharing(delays)
+    caps = sharing.caps((14, 14, 14), [solar("a"), solar("c")], 0.0, settings)
+    assert sum(caps[k].cap > 0 for k in ("a", "c")) == 1
+    # A switchable car (it may start on one phase) beside a three-phase one on a netted
+    # pool: 25 A x phases hold 18 + 6, not the margin's 9 on top: a turn, not both.
+    sharing = SolarSharing(delays)
+    sharing.caps((8, 8, 8), [solar("a")], 0.0, settings, netted=True)
+    mixed = [solar("a", served=2000.0), solar("s", switchable=True)]
+    caps = sharing.caps((25 / 3,) * 3, mixed, 1.0, settings, netted=True)
+    assert [caps[k].cap > 0 for k in ("a", "s")] == [False, True]
+    # With 34 A x phases (18 + 6 beside the margin's 9), both charge.
+    caps = SolarSharing(delays)
+    caps.caps((8, 8, 8), [solar("a")], 0.0, settings, netted=True)
+    both = caps.caps((34 / 3,) * 3, mixed, 1.0, settings, netted=True)
+    assert both["a"].cap > 0
+    assert both["s"].cap > 0
+    # No margin (0): as before, both share.
+    sharing = SolarSharing(replace(delays, start_margin=0.0))
+    sharing.caps((13, 13, 13), [solar("a", served=0.0)], 0.0, settings)
+    caps = sharing.caps((13, 13, 13), pair, 1.0, settings)
+    assert caps["a"].cap > 0
+    assert caps["c"].cap > 0
+
+
+def test_a_turn_waits_out_the_minimum_on_time_not_a_stop_delay_after_it() -> None:
+    """A turn while the car whose turn is over has not run its minimum on-time yet: it
+    stops when its minimum on-time is over, not a stop delay later."""
+    sharing = SolarSharing(SolarSettings(start_delay=60, stop_delay=300, min_on_time=600))
+    settings = Settings(running_bonus=900.0)
+    sharing.caps((8, 8, 8), [solar("a")], 0.0, settings)
+    assert sharing.caps((8, 8, 8), [solar("a")], 60.0, settings)["a"].cap > 0  # on at 60
+    pair = [solar("a", served=5000.0), solar("c", served=0.0)]
+    sharing.caps((8, 8, 8), pair, 440.0, settings)
+    caps = sharing.caps((8, 8, 8), pair, 500.0, settings)  # "c" starts
+    assert caps["c"].state is SolarState.CHARGING
+    assert caps["a"].cap == 6.0  # its minimum on-time runs until 660
+    for t in range(510, 660, 10):
+        assert sharing.caps((8, 8, 8), pair, float(t), settings)["a"].cap == 6.0
+    assert sharing.caps((8, 8, 8), pair, 660.0, settings)["a"].cap == 0.0

@@ -112,6 +112,7 @@ class _Point:
     phases: int | None = None  # a switchable station's phases now (None: not chosen yet)
     switched_at: float | None = None
     other_since: float | None = None  # the other phase count fits since
+    turned: bool = False  # short because another took its turn (until it has enough)
 
 
 @dataclass(slots=True)
@@ -219,7 +220,6 @@ class SolarSharing:
             netted = self.settings.netted
         # The start margin, on power when the surplus is one pool (three phases of it).
         margin = self.settings.start_margin * (PHASE_COUNT if netted else 1)
-        pool = replace(settings, restart_margin=max(margin, settings.restart_margin))
         if netted:
             nodes: Mapping[str, Node] = {SOLAR_NODE: Node(SOLAR_NODE, (sum(available), 0.0, 0.0))}
         else:
@@ -228,21 +228,33 @@ class SolarSharing:
             del self._points[key]
         was_running = {d.key for d in demands if self._running(d.key)}
         shared = self._share(nodes, demands, settings, netted)
-        # One more Solar only car beside those charging needs the start margin on top of
-        # its minimum (a turn, one car for another, and a first car do not).
+        # One more Solar only car beside those charging (or a second one starting with
+        # the first) needs the start margin on top of the minimums: who charges is then
+        # decided on the surplus less the margin, and they share all of it. A turn (one
+        # car for another) and a first car need only their minimum and the restart margin.
         on_sun = sum(1 for d in demands if d.mode is ChargingMode.SOLAR and d.key in was_running)
-        if (
-            on_sun
-            and pool.restart_margin > settings.restart_margin
-            and sum(
-                1
-                for d in demands
-                if d.mode is ChargingMode.SOLAR
-                and self._per_phase_value(d, shared[d.key], netted) >= d.min_current
+        if margin > 0 and self._solar_fits(demands, shared, netted) > max(on_sun, 1):
+            less = nodes[SOLAR_NODE].capacity
+            tight = Node(
+                SOLAR_NODE,
+                (max(0.0, less[0] - margin), 0.0, 0.0)
+                if netted
+                else (
+                    max(0.0, less[0] - margin),
+                    max(0.0, less[1] - margin),
+                    max(0.0, less[2] - margin),
+                ),
             )
-            > on_sun
-        ):
-            shared = self._share(nodes, demands, pool, netted)
+            admitted = self._share(
+                {SOLAR_NODE: tight}, demands, replace(settings, restart_margin=0.0), netted
+            )
+            chosen = [
+                d
+                for d in demands
+                if d.mode is not ChargingMode.SOLAR or self._fits(d, admitted[d.key], netted)
+            ]
+            full = self._share(nodes, chosen, settings, netted)
+            shared = {d.key: full.get(d.key, 0.0) for d in demands}
         result: dict[str, SolarCap] = {}
         # Solar only sessions waiting out their start delay: what they would get decides
         # when they start, but they draw nothing yet, so that surplus goes to the
@@ -290,6 +302,27 @@ class SolarSharing:
                 cap = self._solar_only(demand, share, now, turn=turn)
             result[demand.key] = replace(cap, phases=phases)
         return self._fund_held(available, demands, result, settings, netted)
+
+    @staticmethod
+    def _fits(demand: SolarDemand, got: float, netted: bool) -> bool:
+        """Whether a share from `_share` covers the session's minimum.
+
+        On one phase for a switchable station on a netted pool: it can start there.
+        """
+        if not netted:
+            return got >= demand.min_current
+        phases = 1 if demand.switchable and len(demand.phases) > 1 else len(demand.phases)
+        return got >= demand.min_current * phases - 1e-9
+
+    def _solar_fits(
+        self, demands: Sequence[SolarDemand], shared: Mapping[str, float], netted: bool
+    ) -> int:
+        """How many Solar only sessions a sharing gives their minimum."""
+        return sum(
+            1
+            for d in demands
+            if d.mode is ChargingMode.SOLAR and self._fits(d, shared[d.key], netted)
+        )
 
     def _per_phase_value(self, demand: SolarDemand, got: float, netted: bool) -> float:
         """A share from `_share` in A per phase in use (no phase switching decided)."""
@@ -486,15 +519,18 @@ class SolarSharing:
                 return SolarCap(share, point.state, share)
             return SolarCap(0.0, point.state, share)
         if enough:
+            point.turned = False
             if point.state is SolarState.ASSISTED:
                 point.state = SolarState.CHARGING
             return SolarCap(share, point.state, share)
         # Short of surplus: at its minimum (from the grid) until both the minimum on-time
-        # and the stop delay have passed.
+        # and the stop delay have passed; after a turn, only the minimum on-time.
+        point.turned = point.turned or turn
         on_for = now - point.since
         short_for = 0.0 if point.short_since is None else now - point.short_since
-        if on_for >= delays.min_on_time and (turn or short_for >= delays.stop_delay):
+        if on_for >= delays.min_on_time and (point.turned or short_for >= delays.stop_delay):
             point.state, point.since = SolarState.WAITING, now
+            point.turned = False
             return SolarCap(0.0, point.state, share)
         point.state = SolarState.ASSISTED
         return SolarCap(demand.min_current, point.state, share)
