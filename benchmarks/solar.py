@@ -58,9 +58,9 @@ Definitions (V = 230 V; per building phase p, at every sample; dt between sample
   absorbed(p) = min(surplus(p), solar draw(p)).
 - (1) share of the surplus into solar-mode cars = integral of absorbed / integral of
   surplus, over the day (t >= 0). Target >= 95 % on the clear day. Beside it, the same
-  with the three phases netted (as a billing meter counts), for information. The surplus
-  missed is split by when: within 5 s after a load switched off (the integration still
-  reacting: a meter poll, a cycle, a station's reaction) or at other times.
+  with the three phases netted (as a billing meter counts), for information. Beside it,
+  the share missed in the 5 s after a load switched off (the integration still reacting:
+  a meter poll, a cycle, a station's reaction) and in the rest of the day.
 - (2) the sun in a solar car's draw: the surplus goes first to the Solar + minimum cars'
   minimums (the integration counts those as the building's load), the rest is shared in
   proportion to what the Solar only cars and the Solar + minimum cars above their
@@ -796,7 +796,7 @@ def analyse(spec: dict[str, Any], truth: dict[str, Any]) -> dict[str, Any]:
     # Missed surplus within REACTION_WINDOW after a load switched off (the reaction to it:
     # a poll, a cycle, a station) and at other times.
     offs = sorted(end for _start, end, _amps in spec["loads"])
-    missed_after_off = missed_other = 0.0
+    missed_after_off = missed_other = surplus_after_off = 0.0
     drawing = [False] * n
     short_since: list[float | None] = [None] * n
     allowed = delays["stop"] + delays["smoothing"] + reaction
@@ -867,6 +867,7 @@ def analyse(spec: dict[str, Any], truth: dict[str, Any]) -> dict[str, Any]:
             last_off = bisect.bisect_right(offs, t)
             if last_off and t - offs[last_off - 1] < REACTION_WINDOW:
                 missed_after_off += missed
+                surplus_after_off += avail * VOLTAGE * dt / 3600.0
             else:
                 missed_other += missed
             sun_mins = min(mins, avail)
@@ -914,10 +915,15 @@ def analyse(spec: dict[str, Any], truth: dict[str, Any]) -> dict[str, Any]:
     result["largest_gap"] = largest_gap
     result["surplus_kwh"] = surplus_wh / 1000.0
     result["share"] = 100.0 * absorbed_wh / surplus_wh if surplus_wh > 0 else math.nan
+    # the share of the surplus missed in each, and the share of the surplus each holds
     result["missed_after_off"] = (
-        100.0 * missed_after_off / surplus_wh if surplus_wh > 0 else math.nan
+        100.0 * missed_after_off / surplus_after_off if surplus_after_off > 0 else math.nan
     )
-    result["missed_other"] = 100.0 * missed_other / surplus_wh if surplus_wh > 0 else math.nan
+    other_wh = surplus_wh - surplus_after_off
+    result["missed_other"] = 100.0 * missed_other / other_wh if other_wh > 0 else math.nan
+    result["after_off_share"] = (
+        100.0 * surplus_after_off / surplus_wh if surplus_wh > 0 else math.nan
+    )
     result["net_share"] = (
         100.0 * net_absorbed_wh / net_surplus_wh if net_surplus_wh > 0 else math.nan
     )
@@ -1121,10 +1127,11 @@ def report(result: dict[str, Any], verbose: bool) -> tuple[list[str], bool]:
         f"available, phase by phase ({target}; phases netted: {result['net_share']:.1f} %"
     )
     lines.append(
-        f"    missed: {result['missed_after_off']:.1f} % of the surplus within "
+        f"    missed: {result['missed_after_off']:.1f} % of the surplus of the "
         f"{REACTION_WINDOW:g} s after a load switched off (the reaction: a meter poll, a "
-        f"cycle, a station; {len(spec['loads'])} loads switched off), "
-        f"{result['missed_other']:.1f} % at other times"
+        f"cycle, a station; {len(spec['loads'])} loads switched off, those seconds hold "
+        f"{result['after_off_share']:.0f} % of the day's surplus), "
+        f"{result['missed_other']:.1f} % of the rest"
     )
     so = result["solar_only"]
     good = so["grid_pct"] <= TARGET_GRID
