@@ -234,16 +234,9 @@ class SolarSharing:
         # car for another) and a first car need only their minimum and the restart margin.
         on_sun = sum(1 for d in demands if d.mode is ChargingMode.SOLAR and d.key in was_running)
         if margin > 0 and self._solar_fits(demands, shared, netted) > max(on_sun, 1):
-            less = nodes[SOLAR_NODE].capacity
+            l1, l2, l3 = nodes[SOLAR_NODE].capacity  # netted: the pool on the first
             tight = Node(
-                SOLAR_NODE,
-                (max(0.0, less[0] - margin), 0.0, 0.0)
-                if netted
-                else (
-                    max(0.0, less[0] - margin),
-                    max(0.0, less[1] - margin),
-                    max(0.0, less[2] - margin),
-                ),
+                SOLAR_NODE, (max(0.0, l1 - margin), max(0.0, l2 - margin), max(0.0, l3 - margin))
             )
             admitted = self._share(
                 {SOLAR_NODE: tight}, demands, replace(settings, restart_margin=0.0), netted
@@ -296,41 +289,39 @@ class SolarSharing:
                             if d.key in was_running or d.mode is ChargingMode.SOLAR_MIN
                         ]
                         before = self._share(nodes, on, settings, netted)
-                    turn = self._per_phase_value(demand, before[demand.key], netted) >= (
-                        demand.min_current
-                    )
+                    turn = self._fits(demand, before[demand.key], netted, starting=False)
                 cap = self._solar_only(demand, share, now, turn=turn)
             result[demand.key] = replace(cap, phases=phases)
         return self._fund_held(available, demands, result, settings, netted)
 
-    @staticmethod
-    def _fits(demand: SolarDemand, got: float, netted: bool) -> bool:
+    def _fits(
+        self, demand: SolarDemand, got: float, netted: bool, *, starting: bool = True
+    ) -> bool:
         """Whether a share from `_share` covers the session's minimum.
 
-        On one phase for a switchable station on a netted pool: it can start there.
+        Netted, the share is pooled (A x phases): on the phases the session charges on,
+        or, starting, on one phase for a switchable station (it can start there).
         """
         if not netted:
             return got >= demand.min_current
-        phases = 1 if demand.switchable and len(demand.phases) > 1 else len(demand.phases)
+        point = self._points.get(demand.key)
+        if starting and demand.switchable and len(demand.phases) > 1:
+            phases = 1
+        elif point is not None and point.phases:
+            phases = point.phases
+        else:
+            phases = len(demand.phases)
         return got >= demand.min_current * phases - 1e-9
 
     def _solar_fits(
         self, demands: Sequence[SolarDemand], shared: Mapping[str, float], netted: bool
     ) -> int:
-        """How many Solar only sessions a sharing gives their minimum."""
+        """How many Solar only sessions a sharing gives their minimum (to start)."""
         return sum(
             1
             for d in demands
             if d.mode is ChargingMode.SOLAR and self._fits(d, shared[d.key], netted)
         )
-
-    def _per_phase_value(self, demand: SolarDemand, got: float, netted: bool) -> float:
-        """A share from `_share` in A per phase in use (no phase switching decided)."""
-        if not netted:
-            return got
-        point = self._points.get(demand.key)
-        used = point.phases if point is not None and point.phases else len(demand.phases)
-        return got / used
 
     @staticmethod
     def _fund_held(
