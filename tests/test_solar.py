@@ -422,3 +422,57 @@ def test_a_turn_waits_out_the_minimum_on_time_not_a_stop_delay_after_it() -> Non
     for t in range(510, 660, 10):
         assert sharing.caps((8, 8, 8), pair, float(t), settings)["a"].cap == 6.0
     assert sharing.caps((8, 8, 8), pair, 660.0, settings)["a"].cap == 0.0
+
+
+def test_cars_that_lost_their_headroom_for_a_while_make_room_before_a_load_does() -> None:
+    """Three cars started with the margin's headroom; as the sun sinks they lose it. Short
+    of the margin for the minimum on-time and a stop delay together (a sinking sun, not a
+    cloud), the most served one stops and the others take its sun: a heat pump switching
+    on (3 A a phase) then finds headroom, instead of holding all three at their minimum
+    from the grid for a stop delay. Less than that without the margin changes nothing;
+    one car alone keeps going on its minimum, as it started."""
+    delays = SolarSettings(start_delay=0, stop_delay=300, min_on_time=600)
+    settings = Settings(running_bonus=900.0)
+    sharing = SolarSharing(delays)
+    trio = [solar("a", served=100.0), solar("b", served=300.0), solar("c", served=200.0)]
+    caps = sharing.caps((30, 30, 30), trio, 0.0, settings)
+    caps = sharing.caps((30, 30, 30), trio, 1.0, settings)
+    assert all(caps[k].state is SolarState.CHARGING for k in "abc")
+    # 20 A a phase from 1,000 s: 6.67 A each, 2 A of headroom (the margin is 3 A).
+    for t in range(1000, 1900, 10):
+        caps = sharing.caps((20, 20, 20), trio, float(t), settings)
+        assert all(caps[k].cap > 0 for k in "abc"), t
+    caps = sharing.caps((20, 20, 20), trio, 1900.0, settings)
+    assert [caps[k].cap > 0 for k in "abc"] == [True, False, True]  # "b" served most
+    assert caps["a"].cap + caps["c"].cap == pytest.approx(20.0)
+    assert caps["b"].state is SolarState.WAITING
+    # The heat pump: 17 A a phase. "a" and "c" stay on the sun (8.5 A each).
+    caps = sharing.caps((17, 17, 17), trio, 1910.0, settings)
+    assert caps["a"].cap == pytest.approx(8.5)
+    assert caps["b"].cap == 0.0
+    # "b" does not come back on the same 20 A: no headroom for a third car.
+    for t in range(1920, 2500, 10):
+        assert sharing.caps((20, 20, 20), trio, float(t), settings)["b"].cap == 0.0
+
+    # The headroom back for a moment (a gap between clouds) starts the wait again.
+    sharing = SolarSharing(delays)
+    sharing.caps((30, 30, 30), trio, 0.0, settings)
+    for t in range(1000, 1890, 10):
+        sharing.caps((20, 20, 20), trio, float(t), settings)
+    caps = sharing.caps((30, 30, 30), trio, 1890.0, settings)
+    for t in range(1900, 2800, 10):
+        caps = sharing.caps((20, 20, 20), trio, float(t), settings)
+        assert all(caps[k].cap > 0 for k in "abc"), t
+
+    # One car alone, 7 A a phase (1 A of headroom): it keeps going.
+    sharing = SolarSharing(delays)
+    sharing.caps((9, 9, 9), [solar("a")], 0.0, settings)
+    for t in range(0, 3000, 10):
+        assert sharing.caps((7, 7, 7), [solar("a")], float(t), settings)["a"].cap == 7.0
+
+    # No start margin (0): the cars run on their minimums as before.
+    sharing = SolarSharing(replace(delays, start_margin=0.0))
+    sharing.caps((30, 30, 30), trio, 0.0, settings)
+    for t in range(1000, 3000, 10):
+        caps = sharing.caps((20, 20, 20), trio, float(t), settings)
+    assert all(caps[k].cap > 0 for k in "abc")

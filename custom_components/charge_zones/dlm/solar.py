@@ -183,6 +183,8 @@ class SolarSharing:
         """Start with no session."""
         self.settings = settings or SolarSettings()
         self._points: dict[str, _Point] = {}
+        # Solar only cars charging without the start margin's headroom since (None: not)
+        self._crowded_since: float | None = None
 
     def state(self, key: str) -> SolarState | None:
         """Where a solar-only session stands (None: not known)."""
@@ -227,6 +229,8 @@ class SolarSharing:
         for key in set(self._points) - {d.key for d in demands} - set(keep):
             del self._points[key]
         was_running = {d.key for d in demands if self._running(d.key)}
+        if margin > 0 and self._make_headroom(nodes, demands, was_running, settings, netted, now):
+            was_running = {d.key for d in demands if self._running(d.key)}
         shared = self._share(nodes, demands, settings, netted)
         # One more Solar only car beside those charging (or a second one starting with
         # the first) needs the start margin on top of the minimums: who charges is then
@@ -234,10 +238,7 @@ class SolarSharing:
         # car for another) and a first car need only their minimum and the restart margin.
         on_sun = sum(1 for d in demands if d.mode is ChargingMode.SOLAR and d.key in was_running)
         if margin > 0 and self._solar_fits(demands, shared, netted) > max(on_sun, 1):
-            l1, l2, l3 = nodes[SOLAR_NODE].capacity  # netted: the pool on the first
-            tight = Node(
-                SOLAR_NODE, (max(0.0, l1 - margin), max(0.0, l2 - margin), max(0.0, l3 - margin))
-            )
+            tight = _less(nodes[SOLAR_NODE], margin)
             admitted = self._share(
                 {SOLAR_NODE: tight}, demands, replace(settings, restart_margin=0.0), netted
             )
@@ -293,6 +294,56 @@ class SolarSharing:
                 cap = self._solar_only(demand, share, now, turn=turn)
             result[demand.key] = replace(cap, phases=phases)
         return self._fund_held(available, demands, result, settings, netted)
+
+    def _make_headroom(
+        self,
+        nodes: Mapping[str, Node],
+        demands: Sequence[SolarDemand],
+        was_running: Collection[str],
+        settings: Settings,
+        netted: bool,
+        now: float,
+    ) -> bool:
+        """Stop the Solar only cars the start margin cannot keep, after a while.
+
+        Cars started with the margin's headroom lose it as the sun sinks, and the next
+        load switching on (a heat pump) then holds every one of them at its minimum from
+        the grid for a stop delay. Without the headroom for the minimum on-time and a
+        stop delay together, the cars it cannot keep (the rotation's choice: the most
+        served) stop once past their minimum on-time, as in a turn, and the others take
+        their sun. The headroom back for a moment (between two clouds) starts the wait
+        again: a sinking sun, not a cloud. A single car keeps going on its minimum, as it
+        started. Returns whether a car stopped.
+        """
+        running = [d for d in demands if d.mode is ChargingMode.SOLAR and d.key in was_running]
+        out: list[SolarDemand] = []
+        if len(running) > 1:
+            margin = self.settings.start_margin * (PHASE_COUNT if netted else 1)
+            tight = _less(nodes[SOLAR_NODE], margin)
+            on = [d for d in demands if d.key in was_running or d.mode is ChargingMode.SOLAR_MIN]
+            kept = self._share(
+                {SOLAR_NODE: tight}, on, replace(settings, restart_margin=0.0), netted
+            )
+            out = [d for d in running if not self._fits(d, kept[d.key], netted, starting=False)]
+        if not out or len(out) == len(running):
+            # Headroom, or not even one car's minimum with it: the stop delay's business.
+            self._crowded_since = None
+            return False
+        if self._crowded_since is None:
+            self._crowded_since = now
+        if now - self._crowded_since < self.settings.min_on_time + self.settings.stop_delay:
+            return False
+        stopped = False
+        for demand in out:
+            point = self._points[demand.key]
+            if now - point.since >= self.settings.min_on_time:
+                point.state, point.since = SolarState.WAITING, now
+                point.enough_since = point.short_since = None
+                point.turned = False
+                stopped = True
+        if stopped:
+            self._crowded_since = None
+        return stopped
 
     def _fits(
         self, demand: SolarDemand, got: float, netted: bool, *, starting: bool = True
@@ -525,6 +576,12 @@ class SolarSharing:
             return SolarCap(0.0, point.state, share)
         point.state = SolarState.ASSISTED
         return SolarCap(demand.min_current, point.state, share)
+
+
+def _less(node: Node, margin: float) -> Node:
+    """The node with `margin` less on each phase (netted: the pool, on the first)."""
+    l1, l2, l3 = node.capacity
+    return Node(node.key, (max(0.0, l1 - margin), max(0.0, l2 - margin), max(0.0, l3 - margin)))
 
 
 def _down(value: float, settings: Settings) -> float:
