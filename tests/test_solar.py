@@ -476,3 +476,49 @@ def test_cars_that_lost_their_headroom_for_a_while_make_room_before_a_load_does(
     for t in range(1000, 3000, 10):
         caps = sharing.caps((20, 20, 20), trio, float(t), settings)
     assert all(caps[k].cap > 0 for k in "abc")
+
+
+def test_making_headroom_is_not_undone_by_less_sun_a_big_margin_or_a_left_out_cycle() -> None:
+    """Found in review: a dip too deep for even one car with the margin, a margin above a
+    car's minimum, or a cycle with a car left out each restarted the wait; a switchable
+    car on a netted pool was stopped (checked on three phases) and started again at once
+    (checked on one)."""
+    settings = Settings(running_bonus=900.0)
+    delays = SolarSettings(start_delay=0, stop_delay=300, min_on_time=600)
+    pair = [solar("a", served=100.0), solar("b", served=300.0)]
+
+    def stop_time(sharing: SolarSharing, sun: object, keep_at: int | None = None) -> float | None:
+        sharing.caps((30, 30, 30), pair, 0.0, settings)
+        for t in range(1000, 6000, 10):
+            if t == keep_at:
+                sharing.caps((7, 7, 7), pair[:1], float(t), settings, keep={"b"})
+                continue
+            value = sun(t) if callable(sun) else sun
+            if sharing.caps((value,) * 3, pair, float(t), settings)["b"].cap == 0:
+                return float(t)
+        return None
+
+    # 13 A a phase (1 A of headroom): "b" makes room after 900 s, clouds or not.
+    assert stop_time(SolarSharing(delays), 13.0) == 1900
+    cloudy = stop_time(SolarSharing(delays), lambda t: 8.0 if t % 600 < 60 else 13.0)
+    assert cloudy == 1900
+    # A margin of 8 A (above the 6 A minimum): 1 A of headroom is less than 4 A.
+    big = replace(delays, start_margin=8.0)
+    assert stop_time(SolarSharing(big), 13.0) == 1900
+    # A cycle with "b" left out (a reconnect) does not start the wait again.
+    assert stop_time(SolarSharing(delays), 13.0, keep_at=1800) == 1900
+
+    # Netted, a fixed car beside a switchable one without the margin's 9 A x phases:
+    # no stop-and-start over and over.
+    netted = SolarSharing(replace(delays, start_delay=60, netted=True))
+    mixed = [solar("a", served=300.0), solar("s", served=100.0, switchable=True)]
+    for t in range(0, 200, 10):
+        netted.caps((20, 20, 20), mixed, float(t), settings)
+    changes = 0
+    last = None
+    for t in range(1000, 8000, 10):
+        caps = netted.caps((40 / 3,) * 3, mixed, float(t), settings)
+        now = (caps["a"].cap > 0, caps["s"].cap > 0)
+        changes += last is not None and now != last
+        last = now
+    assert changes <= 1

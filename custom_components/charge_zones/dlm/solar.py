@@ -229,7 +229,9 @@ class SolarSharing:
         for key in set(self._points) - {d.key for d in demands} - set(keep):
             del self._points[key]
         was_running = {d.key for d in demands if self._running(d.key)}
-        if margin > 0 and self._make_headroom(nodes, demands, was_running, settings, netted, now):
+        if margin > 0 and self._make_headroom(
+            nodes, demands, was_running, keep, settings, netted, now
+        ):
             was_running = {d.key for d in demands if self._running(d.key)}
         shared = self._share(nodes, demands, settings, netted)
         # One more Solar only car beside those charging (or a second one starting with
@@ -300,6 +302,7 @@ class SolarSharing:
         nodes: Mapping[str, Node],
         demands: Sequence[SolarDemand],
         was_running: Collection[str],
+        keep: Collection[str],
         settings: Settings,
         netted: bool,
         now: float,
@@ -308,31 +311,44 @@ class SolarSharing:
 
         Cars started with the margin's headroom lose it as the sun sinks, and the next
         load switching on (a heat pump) then holds every one of them at its minimum from
-        the grid for a stop delay. Without the headroom for the minimum on-time and a
-        stop delay together, the cars it cannot keep (the rotation's choice: the most
-        served) stop once past their minimum on-time, as in a turn, and the others take
-        their sun. The headroom back for a moment (between two clouds) starts the wait
-        again: a sinking sun, not a cloud. A single car keeps going on its minimum, as it
-        started. Returns whether a car stopped.
+        the grid for a stop delay. Two or more cars without the headroom for the minimum
+        on-time and a stop delay together: those it cannot keep (the rotation's choice,
+        the most served first; one car at least stays, as a first car starts without
+        the margin) stop once past their minimum on-time, as in a turn, and the others
+        take their sun. A cycle with the headroom (between two clouds) starts the wait
+        again: a sinking sun, not a cloud. A single car keeps going on its minimum.
+        Checked as a start is (a switchable car on one phase), so that a car it stops
+        does not start again on the same surplus. Returns whether a car stopped.
         """
         running = [d for d in demands if d.mode is ChargingMode.SOLAR and d.key in was_running]
+        if any(self._running(key) for key in keep):
+            return False  # a car left out of this cycle: judged with it, later
         out: list[SolarDemand] = []
         if len(running) > 1:
             margin = self.settings.start_margin * (PHASE_COUNT if netted else 1)
-            tight = _less(nodes[SOLAR_NODE], margin)
             on = [d for d in demands if d.key in was_running or d.mode is ChargingMode.SOLAR_MIN]
-            kept = self._share(
-                {SOLAR_NODE: tight}, on, replace(settings, restart_margin=0.0), netted
-            )
-            out = [d for d in running if not self._fits(d, kept[d.key], netted, starting=False)]
-        if not out or len(out) == len(running):
-            # Headroom, or not even one car's minimum with it: the stop delay's business.
+            plain = replace(settings, restart_margin=0.0)
+            kept = self._share({SOLAR_NODE: _less(nodes[SOLAR_NODE], margin)}, on, plain, netted)
+            out = [d for d in running if not self._fits(d, kept[d.key], netted)]
+            if len(out) == len(running):
+                # Not even one with the margin: the one the plain share serves best stays
+                # (none: too little sun for any, the stop delay's business).
+                shares = self._share(nodes, on, plain, netted)
+                fitting = [d for d in running if self._fits(d, shares[d.key], netted)]
+                if not fitting:
+                    out = []
+                else:
+                    best = max(fitting, key=lambda d: (shares[d.key], -d.served))
+                    out = [d for d in running if d.key != best.key]
+        if not out:
             self._crowded_since = None
             return False
         if self._crowded_since is None:
             self._crowded_since = now
         if now - self._crowded_since < self.settings.min_on_time + self.settings.stop_delay:
             return False
+        # The wait goes on for a car still inside its minimum on-time (it stops when that
+        # is over); it starts again once every car kept has the headroom.
         stopped = False
         for demand in out:
             point = self._points[demand.key]
@@ -341,8 +357,6 @@ class SolarSharing:
                 point.enough_since = point.short_since = None
                 point.turned = False
                 stopped = True
-        if stopped:
-            self._crowded_since = None
         return stopped
 
     def _fits(
