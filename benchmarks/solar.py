@@ -49,6 +49,12 @@ station's reaction and the peak limit's quarter hours. So a time-lapse shows the
 user lives, seen with the integration's reactions 36 times slower than they are (harder,
 not easier, on every figure but the peak's).
 
+``--window FROM TO SETTLE`` runs only hours FROM-TO of the day (the cars that arrive
+before FROM are there from the start), the figures counted after SETTLE minutes (the cars
+have started as the rules let them). With ``--day-minutes 1440`` that is a slice of a real
+day at its own pace (everything on the real clock, MeterValues every 10 s): what the
+integration's reaction really costs, which a time-lapse multiplies by its compression.
+
 Definitions (V = 230 V; per building phase p, at every sample; dt between samples):
 
 - surplus(p) = max(0, PV(p) - other load(p) - Fast cars(p)): what the building would
@@ -73,7 +79,11 @@ Definitions (V = 230 V; per building phase p, at every sample; dt between sample
   within the start delay -> *other* (the solar rules would have waited the start delay:
   the peak limit, the zone, rotation); else by looking at the last stop delay +
   smoothing + 15 s (MeterValues age, a poll, a cycle) before it: a cloud at least as
-  long as the stop delay in it -> *long cloud*; else, if the clear-sky
+  long as the stop delay in it -> *long cloud*; else, if another Solar only car started
+  within the reaction (a poll, a cycle, a station: 15 s, 6 s in a time-lapse) before or
+  after the stop and as many Solar only cars drew a reaction after the stop as a
+  reaction before it -> *turn* (the rotation handing the sun over, one car for another:
+  a stop for lack of sun leaves fewer cars drawing); else, if the clear-sky
   surplus (the same day without clouds: PV - other load - Fast cars - the Solar +
   minimum cars' minimums) was short of the minimums of the Solar only cars drawing just
   before the stop for at least half of the stop delay -> *no sun* (the sun too low, the
@@ -100,6 +110,7 @@ target was missed; 0 otherwise.
 
 Run: .venv/bin/python -m benchmarks.solar [--seeds 1 2] [--day-minutes 40]
 [--day clear|cloudy|both] [--peak-kw 15] [--time-lapse] [--option KEY=VALUE ...]
+[--window FROM TO SETTLE]
 [--log DIR] [-v]
 """
 
@@ -217,9 +228,9 @@ def compression(day_minutes: float) -> float:
     return 1440.0 / day_minutes
 
 
-def real_seconds(hour: float, day_minutes: float) -> float:
-    """Real seconds from the day's start (START_HOUR) to a simulated hour."""
-    return (hour - START_HOUR) * 3600.0 / compression(day_minutes)
+def real_seconds(hour: float, day_minutes: float, start_hour: float = START_HOUR) -> float:
+    """Real seconds from the run's start (start_hour) to a simulated hour."""
+    return (hour - start_hour) * 3600.0 / compression(day_minutes)
 
 
 def plant(spec: dict[str, Any]) -> Any:
@@ -232,19 +243,27 @@ def plant(spec: dict[str, Any]) -> Any:
         day=spec["day"],
         seed=spec["seed"],
         day_minutes=spec["day_minutes"],
-        start_hour=START_HOUR,
+        start_hour=spec.get("hours", (START_HOUR, END_HOUR))[0],
         cloud_scale=spec.get("cloud_scale", 1.0),
     )
 
 
 def scenario(
-    seed: int, day: str, day_minutes: float, peak_kw: float, time_lapse: bool = False
+    seed: int,
+    day: str,
+    day_minutes: float,
+    peak_kw: float,
+    time_lapse: bool = False,
+    window: tuple[float, float, float] | None = None,
 ) -> dict[str, Any]:
     """Everything that happens in one run, from a seed (JSON-able). The same seed gives
     the same cars and loads on both days; the clouds are the cloudy day's (seeded too).
 
     A time-lapse runs the loads, the clouds and the integration's solar delays as fast as
     the sun (the stations' MeterValues every second); otherwise they keep the real clock.
+    window: (first hour, last hour, settling minutes): only that part of the day (the
+    cars that arrive before it are there from its start), the figures from the end of the
+    settling minutes (the cars have started as the rules let them).
     """
     from custom_components.charge_zones.const import (  # noqa: PLC0415
         DEFAULT_RAISE_HOLD,
@@ -254,8 +273,9 @@ def scenario(
     rng = random.Random(seed)
     # real seconds per scenario second for what is not the sun
     scale = 1.0 / compression(day_minutes) if time_lapse else 1.0
-    duration = real_seconds(END_HOUR, day_minutes)
-    cohort_at = real_seconds(rng.uniform(7.5, 8.0), day_minutes)
+    first, last, settle = window if window is not None else (START_HOUR, END_HOUR, 0.0)
+    duration = real_seconds(last, day_minutes, first)
+    cohort_at = max(0.0, real_seconds(rng.uniform(7.5, 8.0), day_minutes, first))
     arrivals = {
         "MIN-1": rng.uniform(7.0, 7.25),
         "MIN-2": rng.uniform(7.25, 7.75),
@@ -263,7 +283,11 @@ def scenario(
     }
     cars = []
     for station in STATIONS:
-        at = cohort_at if station.cohort else real_seconds(arrivals[station.id], day_minutes)
+        at = (
+            cohort_at
+            if station.cohort
+            else max(0.0, real_seconds(arrivals[station.id], day_minutes, first))
+        )
         cars.append(
             {
                 "station": station.id,
@@ -310,6 +334,9 @@ def scenario(
         "day": day,
         "day_minutes": day_minutes,
         "duration": duration,
+        "hours": (first, last),
+        # real s from the run's start: the figures count from here
+        "measure_from": settle * 60.0,
         "peak_kw": peak_kw,
         "cars": cars,
         "loads": loads,
@@ -776,6 +803,7 @@ def analyse(spec: dict[str, Any], truth: dict[str, Any]) -> dict[str, Any]:
     }
     delays = spec["delays"]
     reaction = spec["reaction"]
+    measure_from = spec.get("measure_from", 0.0)
     cloud_list = clouds(spec)
     result: dict[str, Any] = {"spec": spec, "failure": None, "clouds": cloud_list}
     result["boots"] = truth["boots"]
@@ -837,6 +865,9 @@ def analyse(spec: dict[str, Any], truth: dict[str, Any]) -> dict[str, Any]:
         quarter["floor"] += floor * dt
         quarter["covered"] += dt
         if t < 0:
+            continue
+        if t < measure_from:  # settling: where each car stands, nothing counted
+            drawing = [draws[k] > DRAWING for k in range(n)]
             continue
         # (3) starts and stops
         for k, s in enumerate(stations):
@@ -1007,6 +1038,15 @@ def _stop_causes(
                 cause = "other"
             elif any(c["duration"] >= stop_delay for c in seen):
                 cause = "long cloud"
+            elif _drawing(stations, day_rows, times, ts + reaction) >= _drawing(
+                stations, day_rows, times, ts - reaction
+            ) and any(
+                abs(start - ts) <= reaction
+                for other in stations
+                if other["mode"] == "solar" and other["id"] != s["id"]
+                for start in per[other["id"]]["starts"]
+            ):
+                cause = "turn"
             elif total > 0 and short >= total / 2:
                 cause = "no sun"
             elif seen:
@@ -1025,6 +1065,17 @@ def _stop_causes(
                 }
             )
     return causes
+
+
+def _drawing(
+    stations: list[dict[str, Any]],
+    day_rows: list[tuple[float, list[float], list[float], float]],
+    times: list[float],
+    t: float,
+) -> int:
+    """How many Solar only cars drew at time t."""
+    draws = day_rows[min(_index(times, t), len(day_rows) - 1)][1]
+    return sum(1 for k, s in enumerate(stations) if s["mode"] == "solar" and draws[k] > DRAWING)
 
 
 def _index(times: list[float], t: float) -> int:
@@ -1046,6 +1097,11 @@ def _hour(spec: dict[str, Any], t: float) -> str:
     return f"{minutes // 60 % 24:02d}:{minutes % 60:02d}"
 
 
+def _hhmm(hour: float) -> str:
+    minutes = round(hour * 60)
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
 def describe(spec: dict[str, Any]) -> list[str]:
     """The run: its day, the compression, cars, loads and clouds."""
     c = compression(spec["day_minutes"])
@@ -1059,6 +1115,9 @@ def describe(spec: dict[str, Any]) -> list[str]:
             "real clock"
         )
         origin = f"the hub's defaults / {c:.0f}"
+    elif c == 1:
+        clock = "at the pace of a real day: the sun, clouds, loads and the integration on the real clock"
+        origin = "hub defaults"
     else:
         clock = (
             f"the sun moves {c:.0f}x faster than in reality; clouds, loads and the "
@@ -1066,10 +1125,16 @@ def describe(spec: dict[str, Any]) -> list[str]:
             f"{delays['stop'] * c / 3600:.1f} simulated hours of sun"
         )
         origin = "hub defaults"
+    first, last = spec.get("hours", (START_HOUR, END_HOUR))
     lines = [
-        f"{spec['day']} day {START_HOUR:02.0f}:00-{END_HOUR:02.0f}:00 in "
+        f"{spec['day']} day {_hhmm(first)}-{_hhmm(last)} in "
         f"{spec['duration'] / 60:.1f} real minutes (a day in {spec['day_minutes']:g} real "
-        f"minutes: {clock})",
+        f"minutes: {clock})"
+        + (
+            f"; the figures from {spec['measure_from'] / 60:g} real minutes in (the cars settled)"
+            if spec.get("measure_from")
+            else ""
+        ),
         f"PV {KWP:g} kWp three-phase; peak limit "
         + (f"{spec['peak_kw']:g} kW" if spec["peak_kw"] > 0 else "none")
         + f"; solar delays start {delays['start']:g} s, stop {delays['stop']:g} s, "
@@ -1165,7 +1230,7 @@ def report(result: dict[str, Any], verbose: bool) -> tuple[list[str], bool]:
             f" (max {max(starts)} / {max(stops)})"
         )
     stops = result["stops"]
-    count = dict.fromkeys(("short cloud", "long cloud", "no sun", "other"), 0)
+    count = dict.fromkeys(("short cloud", "long cloud", "turn", "no sun", "other"), 0)
     for stop in stops:
         count[stop["cause"]] += 1
     good = count["short cloud"] == 0
@@ -1173,7 +1238,8 @@ def report(result: dict[str, Any], verbose: bool) -> tuple[list[str], bool]:
     lines.append(
         "(3) starts / stops per session: " + "; ".join(parts) + ". Stops of solar-mode cars "
         f"caused by a cloud shorter than the stop delay: {count['short cloud']} (target 0) "
-        f"{_ok(good)}; others: {count['long cloud']} long cloud, {count['no sun']} no sun "
+        f"{_ok(good)}; others: {count['long cloud']} long cloud, {count['turn']} turn, "
+        f"{count['no sun']} no sun "
         f"(too low, loads, rotation), {count['other']} other"
     )
     others = [stop for stop in stops if stop["cause"] == "other"]
@@ -1291,11 +1357,13 @@ async def main(
     verbose: bool,
     time_lapse: bool = False,
     options: dict[str, float] | None = None,
+    window: tuple[float, float, float] | None = None,
 ) -> int:
-    duration = real_seconds(END_HOUR, day_minutes)
+    first, last, _settle = window if window is not None else (START_HOUR, END_HOUR, 0.0)
+    duration = real_seconds(last, day_minutes, first)
     print(
         f"Solar: seeds {' '.join(map(str, seeds))}; {' and '.join(days)} day; "
-        f"{START_HOUR:02.0f}:00-{END_HOUR:02.0f}:00 in {duration / 60:.1f} real minutes "
+        f"{_hhmm(first)}-{_hhmm(last)} in {duration / 60:.1f} real minutes "
         f"(a day in {day_minutes:g}"
         + ("; a time-lapse" if time_lapse else "")
         + "); peak limit "
@@ -1307,7 +1375,7 @@ async def main(
     met = True
     for day in days:
         for seed in seeds:
-            spec = scenario(seed, day, day_minutes, peak_kw, time_lapse)
+            spec = scenario(seed, day, day_minutes, peak_kw, time_lapse, window)
             if options:
                 spec["options"] = dict(options)
                 for key, option in OPTION_KEYS.items():  # the delays the figures judge by
@@ -1369,6 +1437,14 @@ if __name__ == "__main__":
         metavar="KEY=VALUE",
         help="a hub option set beside the defaults (e.g. solar_start_margin=6); repeatable",
     )
+    parser.add_argument(
+        "--window",
+        type=float,
+        nargs=3,
+        metavar=("FROM", "TO", "SETTLE"),
+        help="only hours FROM-TO of the day (e.g. 12 12.75 15 with --day-minutes 1440: "
+        "45 real minutes at the sun's pace), figures after SETTLE minutes",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -1389,6 +1465,7 @@ if __name__ == "__main__":
                     args.verbose,
                     args.time_lapse,
                     _options(args.option),
+                    tuple(args.window) if args.window else None,
                 )
             )
         )
