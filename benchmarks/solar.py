@@ -64,8 +64,11 @@ Definitions (V = 230 V; per building phase p, at every sample; dt between sample
   absorbed(p) = min(surplus(p), solar draw(p)).
 - (1) share of the surplus into solar-mode cars = integral of absorbed / integral of
   surplus, over the day (t >= 0). Target >= 95 % on the clear day. Beside it, the same
-  with the three phases netted (as a billing meter counts), for information. Beside it,
-  the share missed in the 5 s after a load switched off (the integration still reacting:
+  with the three phases netted (as a billing meter counts), for information, and the
+  share of the surplus three-phase cars can use at all (three times the lowest phase's:
+  a single-phase load leaves surplus on the other two phases that a three-phase car
+  cannot take without drawing the grid on the loaded one; every car here is
+  three-phase; the Solar + minimum cars' minimums may use it, from the grid anyway). Beside it, the share missed in the 5 s after a load switched off (the integration still reacting:
   a meter poll, a cycle, a station's reaction) and in the rest of the day.
 - (2) the sun in a solar car's draw: the surplus goes first to the Solar + minimum cars'
   minimums (the integration counts those as the building's load), the rest is shared in
@@ -823,6 +826,7 @@ def analyse(spec: dict[str, Any], truth: dict[str, Any]) -> dict[str, Any]:
         for s in stations
     }
     surplus_wh = absorbed_wh = net_surplus_wh = net_absorbed_wh = 0.0
+    usable_wh = 0.0  # three times the lowest phase's surplus: what three-phase cars can use
     # Missed surplus within REACTION_WINDOW after a load switched off (the reaction to it:
     # a poll, a cycle, a station) and at other times.
     offs = sorted(end for _start, end, _amps in spec["loads"])
@@ -940,6 +944,13 @@ def analyse(spec: dict[str, Any], truth: dict[str, Any]) -> dict[str, Any]:
             on_since = starts[-1] if starts else t
             if t - short_since[k] > allowed and t - on_since > delays["min_on"] + reaction:
                 per[s["id"]]["grid_beyond"] += from_grid[k]
+        usable_wh += (
+            3
+            * min(max(0.0, pv[p] - base[p] - fast_phase[p]) for p in range(3))
+            * VOLTAGE
+            * dt
+            / 3600.0
+        )
         net_avail = max(0.0, net_avail)
         net_surplus_wh += net_avail * VOLTAGE * dt / 3600.0
         net_absorbed_wh += min(net_avail, net_solar) * VOLTAGE * dt / 3600.0
@@ -960,6 +971,7 @@ def analyse(spec: dict[str, Any], truth: dict[str, Any]) -> dict[str, Any]:
     result["net_share"] = (
         100.0 * net_absorbed_wh / net_surplus_wh if net_surplus_wh > 0 else math.nan
     )
+    result["usable_share"] = 100.0 * usable_wh / surplus_wh if surplus_wh > 0 else math.nan
     result["per"] = per
     result["charged"] = any(figures["energy"] > 0 for figures in per.values())
     solar_only = [s for s in stations if s["mode"] == "solar"]
@@ -1197,6 +1209,10 @@ def report(result: dict[str, Any], verbose: bool) -> tuple[list[str], bool]:
     lines.append(
         f"(1) surplus into solar-mode cars: {share:.1f} % of {result['surplus_kwh']:.2f} kWh "
         f"available, phase by phase ({target}; phases netted: {result['net_share']:.1f} %"
+    )
+    lines.append(
+        f"    of which three-phase cars can take without drawing the grid on any phase "
+        f"(3 x the lowest phase's): {result['usable_share']:.1f} %"
     )
     lines.append(
         f"    missed: {result['missed_after_off']:.1f} % of the surplus of the "
