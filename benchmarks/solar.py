@@ -68,8 +68,9 @@ Definitions (V = 230 V; per building phase p, at every sample; dt between sample
   share of the surplus three-phase cars can use at all (three times the lowest phase's:
   a single-phase load leaves surplus on the other two phases that a three-phase car
   cannot take without drawing the grid on the loaded one; every car here is
-  three-phase; the Solar + minimum cars' minimums may use it, from the grid anyway). Beside it, the share missed in the 5 s after a load switched off (the integration still reacting:
-  a meter poll, a cycle, a station's reaction) and in the rest of the day.
+  three-phase). Beside it, the share missed in the 5 s after a load switched off (the
+  integration still reacting: a meter poll, a cycle, a station's reaction) and in the
+  rest of the day.
 - (2) the sun in a solar car's draw: the surplus goes first to the Solar + minimum cars'
   minimums (the integration counts those as the building's load), the rest is shared in
   proportion to what the Solar only cars and the Solar + minimum cars above their
@@ -143,6 +144,7 @@ POLL = 1.0  # s, the meters' poll interval
 WARMUP = 10.0  # s after every station connected and both meters were read
 CONNECT_WITHIN = 300.0  # s for Home Assistant to start and every station to connect
 START_HOUR, END_HOUR = 7.0, 19.0  # the simulated day the run covers
+WHOLE_DAY = (START_HOUR, END_HOUR, 0.0)  # a window: first hour, last hour, settling minutes
 DEFAULT_DAY_MINUTES = 40.0  # a whole day in 40 real minutes: 7:00-19:00 in 20
 KWP = 50.0
 HOUSE = (8.0, 8.0, 8.0)  # A per phase, the house at rest
@@ -246,7 +248,7 @@ def plant(spec: dict[str, Any]) -> Any:
         day=spec["day"],
         seed=spec["seed"],
         day_minutes=spec["day_minutes"],
-        start_hour=spec.get("hours", (START_HOUR, END_HOUR))[0],
+        start_hour=spec["hours"][0],
         cloud_scale=spec.get("cloud_scale", 1.0),
     )
 
@@ -276,7 +278,7 @@ def scenario(
     rng = random.Random(seed)
     # real seconds per scenario second for what is not the sun
     scale = 1.0 / compression(day_minutes) if time_lapse else 1.0
-    first, last, settle = window if window is not None else (START_HOUR, END_HOUR, 0.0)
+    first, last, settle = window or WHOLE_DAY
     duration = real_seconds(last, day_minutes, first)
     cohort_at = max(0.0, real_seconds(rng.uniform(7.5, 8.0), day_minutes, first))
     arrivals = {
@@ -1137,7 +1139,7 @@ def describe(spec: dict[str, Any]) -> list[str]:
             f"{delays['stop'] * c / 3600:.1f} simulated hours of sun"
         )
         origin = "hub defaults"
-    first, last = spec.get("hours", (START_HOUR, END_HOUR))
+    first, last = spec["hours"]
     lines = [
         f"{spec['day']} day {_hhmm(first)}-{_hhmm(last)} in "
         f"{spec['duration'] / 60:.1f} real minutes (a day in {spec['day_minutes']:g} real "
@@ -1375,7 +1377,7 @@ async def main(
     options: dict[str, float] | None = None,
     window: tuple[float, float, float] | None = None,
 ) -> int:
-    first, last, _settle = window if window is not None else (START_HOUR, END_HOUR, 0.0)
+    first, last, _settle = window or WHOLE_DAY
     duration = real_seconds(last, day_minutes, first)
     print(
         f"Solar: seeds {' '.join(map(str, seeds))}; {' and '.join(days)} day; "

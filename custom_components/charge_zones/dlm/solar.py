@@ -220,8 +220,7 @@ class SolarSharing:
             settings = replace(settings, running_bonus=hold)
         if netted is None:
             netted = self.settings.netted
-        # The start margin, on power when the surplus is one pool (three phases of it).
-        margin = self.settings.start_margin * (PHASE_COUNT if netted else 1)
+        margin = self._margin(netted)
         if netted:
             nodes: Mapping[str, Node] = {SOLAR_NODE: Node(SOLAR_NODE, (sum(available), 0.0, 0.0))}
         else:
@@ -320,12 +319,12 @@ class SolarSharing:
         Checked as a start is (a switchable car on one phase), so that a car it stops
         does not start again on the same surplus. Returns whether a car stopped.
         """
-        running = [d for d in demands if d.mode is ChargingMode.SOLAR and d.key in was_running]
         if any(self._running(key) for key in keep):
             return False  # a car left out of this cycle: judged with it, later
+        running = [d for d in demands if d.mode is ChargingMode.SOLAR and d.key in was_running]
         out: list[SolarDemand] = []
         if len(running) > 1:
-            margin = self.settings.start_margin * (PHASE_COUNT if netted else 1)
+            margin = self._margin(netted)
             on = [d for d in demands if d.key in was_running or d.mode is ChargingMode.SOLAR_MIN]
             plain = replace(settings, restart_margin=0.0)
             kept = self._share({SOLAR_NODE: _less(nodes[SOLAR_NODE], margin)}, on, plain, netted)
@@ -358,6 +357,10 @@ class SolarSharing:
                 point.turned = False
                 stopped = True
         return stopped
+
+    def _margin(self, netted: bool) -> float:
+        """The start margin, on power when the surplus is one pool (three phases of it)."""
+        return self.settings.start_margin * (PHASE_COUNT if netted else 1)
 
     def _fits(
         self, demand: SolarDemand, got: float, netted: bool, *, starting: bool = True
