@@ -59,6 +59,7 @@ from simulator.meter import SimulatedMeter
 from simulator.station import StationBehaviour, StationClient
 
 from .flow_translations import FlowTranslationChecker, check_flow_translations
+from .helpers import enable_by_user
 
 STATION_ID = "TACW1142021G1XYZ"
 
@@ -314,10 +315,13 @@ def quick_hub_entry(port: int, subentries: list[dict[str, Any]], **options: Any)
 
 @pytest.fixture
 async def loaded_entry(
-    hass: HomeAssistant, config_entry: MockConfigEntry
+    hass: HomeAssistant, config_entry: MockConfigEntry, request: pytest.FixtureRequest
 ) -> AsyncIterator[MockConfigEntry]:
-    """The hub set up (and unloaded after the test)."""
+    """The hub set up (and unloaded after the test), with the sensors a test's
+    ``enabled_by_user`` marker names enabled as a user would have."""
     config_entry.add_to_hass(hass)
+    if (marker := request.node.get_closest_marker("enabled_by_user")) is not None:
+        enable_by_user(hass, config_entry, *marker.args)
     assert await hass.config_entries.async_setup(config_entry.entry_id)
     await hass.async_block_till_done()
     yield config_entry

@@ -32,6 +32,21 @@ def entity_id(hass: HomeAssistant, platform: str, unique_id: str) -> str:
     return found
 
 
+def enable_by_user(hass: HomeAssistant, entry: MockConfigEntry, *keys: str) -> None:
+    """Sensors disabled by default (e.g. a station's per-phase currents), enabled as a user
+    would have enabled them, for every subentry of a hub not yet set up."""
+    registry = er.async_get(hass)
+    for subentry_id in entry.subentries:
+        for key in keys:
+            registry.async_get_or_create(
+                "sensor",
+                "charge_zones",
+                f"{subentry_id}_{key}",
+                config_entry=entry,
+                config_subentry_id=subentry_id,
+            )
+
+
 def state_of(hass: HomeAssistant, platform: str, unique_id: str) -> str:
     """State of an entity by unique id."""
     state = hass.states.get(entity_id(hass, platform, unique_id))

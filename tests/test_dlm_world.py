@@ -30,7 +30,7 @@ from simulator.meter import SimulatedMeter
 from simulator.station import SimulatedStation, StationBehaviour, StationClient
 
 from .conftest import DEFAULT_BADGES, badge_subentry, station_subentry, ws_url
-from .helpers import entity_id, state_of, wait_until
+from .helpers import enable_by_user, entity_id, state_of, wait_until
 
 CONNECTION = "conn1"
 METER = "meter1"
@@ -200,7 +200,10 @@ async def test_a_stopped_session_is_not_charging_current(
     entry = hub(
         port, _subentries(meter.port, 40.0, [managed("CP-A"), managed("CP-B", max_current=32)])
     )
-    await setup(hass, entry)
+    entry.add_to_hass(hass)
+    enable_by_user(hass, entry, "current_l1")  # CP-A's draw, read below
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
     a_client, a, transaction = await charging(entry, "CP-A")
     await wait_until(hass, lambda: limit_on(a, 1) == 16.0)
     meter.set_currents(36, 36, 36)

@@ -79,6 +79,7 @@ async def _charging(hass: HomeAssistant, client: StationClient) -> tuple[Any, in
     return station, transaction_id
 
 
+@pytest.mark.enabled_by_user("current_l1", "current_l2", "current_l3")
 async def test_readings_are_written_at_most_once_per_interval(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, client: StationClient
 ) -> None:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
+from typing import Any
 
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.charge_zones.sessions import SAVE_DELAY
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from simulator.station import StationClient
@@ -127,6 +131,7 @@ async def test_authorize(
         assert state.attributes["holder"] == "Alice"
 
 
+@pytest.mark.enabled_by_user("current_l1", "current_l2", "current_l3")
 async def test_full_session(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, client: StationClient
 ) -> None:
@@ -228,3 +233,36 @@ async def test_rejected_badge_session_is_recorded_not_lost(
     session = loaded_entry.runtime_data.sessions.open[started.transaction_id]
     assert session.auth_status == "Invalid"
     assert "not_authorized" in session.flags
+
+
+async def test_progress_is_saved_while_readings_keep_coming(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    client: StationClient,
+    hass_storage: dict[str, Any],
+) -> None:
+    """Readings every 2 s (more often than the save delay) do not put off the save of a
+    session's progress: it is on disk within the save delay of the first one (a power cut
+    keeps it). Home Assistant's delayed save alone waited for a quiet save delay."""
+    station = client.station
+    assert station is not None
+    await station.boot()
+    started = await station.start_transaction(1, "BADGE-ALICE", meter_start=10_000)
+    tid = started.transaction_id
+    key = f"charge_zones.{loaded_entry.entry_id}.sessions"
+
+    def saved_register() -> float | None:
+        stored = hass_storage.get(key, {}).get("data", {})
+        return next(
+            (s["last_meter"] for s in stored.get("open", []) if s["transaction_id"] == tid),
+            None,
+        )
+
+    first = time.monotonic()
+    register = 10_000
+    while (saved := saved_register()) is None or saved <= 10_000:
+        assert time.monotonic() - first < SAVE_DELAY + 3, "progress not saved"
+        register += 100
+        await station.meter_values(1, sampled(register, (16, 16, 16)), transaction_id=tid)
+        await asyncio.sleep(2)
+    assert 10_000 < saved <= register

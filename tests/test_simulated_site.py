@@ -16,7 +16,7 @@ from simulator.charger import Car, SimulatedCharger, profile_limit
 from simulator.site import MeterSpec, Scenario, SimulatedSite
 
 from .conftest import DEFAULT_BADGES, badge_subentry, free_port, station_subentry
-from .helpers import state_of, wait_until
+from .helpers import enable_by_user, state_of, wait_until
 
 
 def test_car_tapers_and_fills() -> None:
@@ -82,6 +82,7 @@ def subentries() -> list[dict[str, Any]]:
     return [station_subentry("SIM-1", max_current=16), *DEFAULT_BADGES]
 
 
+@pytest.mark.enabled_by_user("current_l1", "current_l2", "current_l3")
 async def test_simulated_car_follows_the_profile(
     hass: HomeAssistant, loaded_entry: MockConfigEntry
 ) -> None:
@@ -250,6 +251,7 @@ async def test_scenario_through_home_assistant(hass: HomeAssistant, port: int) -
     )
     site = SimulatedSite(scenario)
     entry.add_to_hass(hass)
+    enable_by_user(hass, entry, "current_l1")  # the cars' draw, read below
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     await site.start()

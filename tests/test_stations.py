@@ -16,7 +16,7 @@ from homeassistant.helpers import entity_registry as er
 from simulator.station import StationClient
 
 from .conftest import DEFAULT_BADGES, station_subentry, ws_url
-from .helpers import state_of, wait_until
+from .helpers import entity_id, state_of, wait_until
 
 
 @pytest.fixture
@@ -53,6 +53,12 @@ async def test_entities_follow_wiring_and_connectors(
         if e.unique_id.startswith("sub_DUO") and e.disabled_by is None
     ]
     assert len(enabled) <= 16
+    # Per-phase currents and voltages are there for who needs them, disabled by default
+    # (as Home Assistant's Peblar does): each written state is a recorder row.
+    for key in ("current_l1", "current_l2", "current_l3", "voltage_l1"):
+        entry = registry.async_get(entity_id(hass, "sensor", f"sub_DUO_{key}"))
+        assert entry is not None
+        assert entry.disabled_by is er.RegistryEntryDisabler.INTEGRATION
     names = {
         hass.states.get(e.entity_id).name  # type: ignore[union-attr]
         for e in enabled
@@ -61,6 +67,7 @@ async def test_entities_follow_wiring_and_connectors(
     assert "DUO Connector 2 status" in names
 
 
+@pytest.mark.enabled_by_user("current_l1", "current_l2", "current_l3")
 async def test_single_phase_current_lands_on_its_phase(
     hass: HomeAssistant, loaded_entry: MockConfigEntry
 ) -> None:
@@ -78,6 +85,7 @@ async def test_single_phase_current_lands_on_its_phase(
         assert float(state_of(hass, "sensor", "sub_MONO-L2_power")) == 3036
 
 
+@pytest.mark.enabled_by_user("current_l1", "current_l2", "current_l3")
 async def test_rotated_station_maps_phases(
     hass: HomeAssistant, loaded_entry: MockConfigEntry
 ) -> None:
@@ -230,6 +238,7 @@ async def test_profile_kind_and_unit_come_from_the_model(
     assert period == {"start_period": 0, "limit": 10, "number_phases": 1}
 
 
+@pytest.mark.enabled_by_user("current_l1", "current_l2", "current_l3")
 async def test_meter_values_refresh_only_what_shows_readings(
     hass: HomeAssistant, loaded_entry: MockConfigEntry
 ) -> None:

@@ -212,6 +212,8 @@ class SessionStore:
         self.history = SessionHistory(
             Path(hass.config.path(".storage", f"{DOMAIN}.{entry_id}.history.db"))
         )
+        # Whether schedule_save has a delayed write due.
+        self._save_due = False
         self.last_transaction_id = 0
         self.open: dict[int, ChargingSession] = {}
         self._by_station: dict[str, dict[int, ChargingSession]] = {}
@@ -369,13 +371,30 @@ class SessionStore:
 
         The store and its backup are two files written side by side (each atomically).
         """
+        self._save_due = False  # a delayed write due is replaced by this one ...
         await self._backup.async_save(self._backup_data())
         await self._store.async_save(self._data())
+        if self._save_due:  # ... and cancelled by it: a change made meanwhile is due again
+            self._save_due = False
+            self.schedule_save()
 
     def schedule_save(self) -> None:
-        """Write soon (meter progress)."""
+        """Write within SAVE_DELAY of this change (meter progress).
+
+        Home Assistant's delayed save waits for SAVE_DELAY without a change: with
+        MeterValues arriving more often than that (a few stations every 10 s) it never
+        came while cars charged, and a power cut lost hours of sessions' progress. Later
+        changes ride on the write already due (which takes the newest data).
+        """
+        if self._save_due:
+            return
+        self._save_due = True
         self._backup.async_delay_save(self._backup_data, SAVE_DELAY)
-        self._store.async_delay_save(self._data, SAVE_DELAY)
+        self._store.async_delay_save(self._due_data, SAVE_DELAY)
+
+    def _due_data(self) -> dict[str, Any]:
+        self._save_due = False
+        return self._data()
 
     def find_open(self, station_id: str, connector_id: int) -> ChargingSession | None:
         """The open session of a connector, if any."""

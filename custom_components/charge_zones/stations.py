@@ -613,14 +613,15 @@ class Station:
         self, connector_id: int, transaction_id: int | None, samples: Sequence[Sample]
     ) -> None:
         """Record MeterValues."""
-        connector = self.connectors.setdefault(connector_id, ConnectorState(connector_id))
+        if (connector := self.connectors.get(connector_id)) is None:
+            connector = self.connectors[connector_id] = ConnectorState(connector_id)
         connector.measurements.update(samples)
         self.last_seen = _utcnow()
         if any(s.measurand in _DRAW_MEASURANDS for s in samples):
             # Only a current or a power says what it draws now (not a register alone).
             connector.measured_at = self.last_seen
         if transaction_id is not None and (energy := connector.measurements.energy_wh) is not None:
-            newest = max((s.timestamp for s in samples), default=_utcnow())
+            newest = max((s.timestamp for s in samples), default=None) or _utcnow()
             self._sessions.record_meter(
                 transaction_id,
                 energy,

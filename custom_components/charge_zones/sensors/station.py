@@ -236,6 +236,7 @@ def _phase_descriptions(station: Station) -> list[StationSensorDescription]:
                 native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
                 state_class=SensorStateClass.MEASUREMENT,
                 suggested_display_precision=1,
+                entity_registry_enabled_default=False,
                 value_fn=partial(_phase_current, phase=phase),
             )
         )
