@@ -74,7 +74,11 @@ TARGET_RTT_P99_MS = 50.0
 TARGET_STORM_S = 10.0
 TARGET_ADD_S = 0.5
 CONNECT_CONCURRENCY = 50
-# Seconds of silence measured before a window outside (the process's idle CPU).
+# Before a window measured from outside (Home Assistant or the floor in their own
+# process): seconds of silence left for the work a previous window left behind (its
+# sensors' last writes at the end of a 30 s sensor update interval, the sessions' save),
+# then seconds of silence measured (the process's idle CPU).
+QUIET_S = 35.0
 IDLE_WINDOW_S = 10.0
 
 
@@ -407,12 +411,15 @@ async def _load(
     label: str = "in-process",
     threads: Any = None,
 ) -> None:
+    """One window of MeterValues; `idle` is the in-process idle CPU (a process measured
+    from outside has its own measured just before the window)."""
     profiler = cProfile.Profile() if profile and cpu is _cpu else None
     if label == "outside":
-        await _between_statistics(IDLE_WINDOW_S + duration)
+        await _between_statistics(QUIET_S + IDLE_WINDOW_S + duration)
     if cpu is not _cpu:
         # The process's CPU with every station connected and silent, just before the
         # window (pings, timers, the load-management cycle): what is not the messages'.
+        await asyncio.sleep(QUIET_S)
         cpu0, wall0 = cpu(), time.perf_counter()
         await asyncio.sleep(IDLE_WINDOW_S)
         idle = (cpu() - cpu0) / (time.perf_counter() - wall0)

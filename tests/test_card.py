@@ -279,6 +279,8 @@ async def test_overview_of_a_charging_zone(
     assert cp_a["badge"] == "Alice"
     assert cp_a["connectors"][0]["status"] == "charging"
     assert cp_a["drawn"] == [7.5, 7.4, 7.3]
+    # Its per-phase current sensors are disabled by default: the card shows the overview's.
+    assert cp_a["entities"]["current"] == [None, None, None]
     assert cp_a["reason"] in {"fair_share", "station_max", "capped_by_car"}
     allocated_state = hass.states.get(cp_a["entities"]["allocated"])
     assert allocated_state is not None
@@ -322,8 +324,19 @@ async def test_overview_of_a_charging_zone(
     else:
         pytest.fail("no overview with the new other load was pushed")
     assert event["zones"][1]["budget"] == [20.0, 20.0, 20.0]
-    await ws.close()
+    # Offline, a station's last readings are not what it draws.
     await a_client.close()
+    site = loaded_entry.runtime_data
+    await wait_until(hass, lambda: not site.station_by_id("CP-A").connected)  # type: ignore[union-attr]
+    await ws.send_json_auto_id(
+        {"type": "charge_zones/overview", "entry_id": loaded_entry.entry_id, "zone": ZONE}
+    )
+    while "result" not in (answer := await ws.receive_json()):
+        pass  # the subscription's pushes
+    offline = {s["station_id"]: s for s in answer["result"]["stations"]}
+    assert offline["CP-A"]["connected"] is False
+    assert offline["CP-A"]["drawn"] == [None, None, None]
+    await ws.close()
     await l2_client.close()
     assert a is not None
     assert l2 is not None

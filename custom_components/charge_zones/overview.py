@@ -28,7 +28,11 @@ _BOUND_MARGIN = 0.05
 
 
 def _entity(registry: er.EntityRegistry, platform: str, unique_id: str) -> str | None:
-    return registry.async_get_entity_id(platform, DOMAIN, unique_id)
+    """The entity the card reads live, None if none or disabled (no state to read)."""
+    entity_id = registry.async_get_entity_id(platform, DOMAIN, unique_id)
+    if entity_id is None or (entry := registry.async_get(entity_id)) is None:
+        return None
+    return None if entry.disabled else entity_id
 
 
 def _round(values: Any) -> list[float | None]:
@@ -119,7 +123,9 @@ def _station(
         "reason": None if allocation is None else str(allocation.reason),
         "limited_by": station.allocation_by,
         "failsafe": failsafe,
-        "drawn": _round(station.current(p) for p in PHASES),
+        # An offline station's last readings are not what it draws (its sensors are
+        # unavailable): none.
+        "drawn": _round(station.current(p) if station.connected else None for p in PHASES),
         "badge": (sessions[0].holder or sessions[0].id_tag) if sessions else None,
         "session_energy_wh": session.energy_wh if session else None,
         "charging": bool(sessions),
