@@ -34,9 +34,11 @@ def entity_id(hass: HomeAssistant, platform: str, unique_id: str) -> str:
 
 def enable_by_user(hass: HomeAssistant, entry: MockConfigEntry, *keys: str) -> None:
     """Sensors disabled by default (e.g. a station's per-phase currents), enabled as a user
-    would have enabled them, for every subentry of a hub not yet set up."""
+    would have enabled them, for every station of a hub not yet set up."""
     registry = er.async_get(hass)
-    for subentry_id in entry.subentries:
+    for subentry_id, subentry in entry.subentries.items():
+        if subentry.subentry_type != "station":
+            continue
         for key in keys:
             registry.async_get_or_create(
                 "sensor",

@@ -515,3 +515,21 @@ def test_making_headroom_is_not_undone_by_less_sun_a_big_margin_or_a_left_out_cy
         changes += last is not None and now != last
         last = now
     assert changes <= 1
+
+
+def test_the_restart_margin_counts_per_phase_in_a_netted_pool() -> None:
+    """The restart margin is 1 A a phase, netted or not: a three-phase car starts on a
+    netted pool with its minimum plus 1 A on each of its phases (21 A x phases), not
+    with 1 A of the pool (19 A x phases: a third of an ampere a phase); a single-phase
+    car with 1 A above its minimum."""
+    three = [solar("three")]
+    assert (
+        SolarSharing(SolarSettings(start_delay=0)).caps((6.5,) * 3, three, 0.0)["three"].cap == 0.0
+    )  # per phase: 0.5 A above the minimum, short of the margin
+    netted = SolarSharing(SolarSettings(start_delay=0))
+    assert netted.caps((6.5,) * 3, three, 0.0, netted=True)["three"].cap == 0.0
+    assert netted.caps((7.1,) * 3, three, 1.0, netted=True)["three"].cap == pytest.approx(7.1)
+    one = [solar("one", phases=(2,))]
+    single = SolarSharing(SolarSettings(start_delay=0))
+    assert single.caps((2.3,) * 3, one, 0.0, netted=True)["one"].cap == 0.0  # 6.9 A
+    assert single.caps((2.4,) * 3, one, 1.0, netted=True)["one"].cap == pytest.approx(7.2)

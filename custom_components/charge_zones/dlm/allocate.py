@@ -70,6 +70,9 @@ class Demand:
     priority: int = 0
     served: float = 0.0  # how long it has charged (rotation: less served goes first)
     running: bool = False  # charging at or above its minimum now
+    # How many times the restart margin counts: the phases its minimum counts on in a
+    # pool of amperes x phases (a solar surplus netted on power); 1 otherwise.
+    margin_phases: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +187,10 @@ def allocate(
         route.demands.append(demand)
     wanted = [0.0] * len(room)
     for route in routes.values():
-        total = sum(d.min_current if d.running else d.min_current + margin for d in route.demands)
+        total = sum(
+            d.min_current if d.running else d.min_current + margin * d.margin_phases
+            for d in route.demands
+        )
         for index in route.indices:
             wanted[index] += total
     short = {i for i, total in enumerate(wanted) if total > room[i] + EPSILON}
@@ -205,7 +211,11 @@ def allocate(
             )
         )
         for demand, route in contested:
-            need = demand.min_current if demand.running else demand.min_current + margin
+            need = (
+                demand.min_current
+                if demand.running
+                else demand.min_current + margin * demand.margin_phases
+            )
             left, (node, _phase) = min(
                 zip(map(room.__getitem__, route.indices), route.pairs, strict=True)
             )

@@ -493,6 +493,8 @@ class SolarSharing:
                     * sizes[d.key][1],
                     priority=d.priority,
                     served=d.served,
+                    # The restart margin is per phase: on each phase the minimum counts on.
+                    margin_phases=sizes[d.key][0] if netted else 1,
                     running=d.mode is ChargingMode.SOLAR_MIN or self._running(d.key),
                 )
                 for d in demands
