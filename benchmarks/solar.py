@@ -75,7 +75,9 @@ Definitions (V = 230 V; per building phase p, at every sample; dt between sample
   minimums (the integration counts those as the building's load), the rest is shared in
   proportion to what the Solar only cars and the Solar + minimum cars above their
   minimum draw; the part of a draw the sun does not cover comes from the grid. Figure: the
-  grid energy of the Solar only sessions / their energy. Target <= 1 %. Split by whether
+  grid energy of the Solar only sessions / their energy. Target <= 1 %. Beside it, the
+  same on power, the phases netted (one phase's sun covering a draw on another, as a
+  netting meter bills it; every Solar only car's draw in proportion). Split by whether
   the car drew its minimum (within 0.5 A: held at its minimum while the surplus is short,
   the stop delay) or more (a share above the sun: smoothing, reading age, the sun moving).
 - (3) a start: a car's draw rises from 0 to above 0.5 A; a stop: the reverse (while
@@ -822,6 +824,7 @@ def analyse(spec: dict[str, Any], truth: dict[str, Any]) -> dict[str, Any]:
             "grid_at_min": 0.0,
             "grid_above": 0.0,
             "grid_beyond": 0.0,
+            "grid_net": 0.0,
             "starts": [],
             "stops": [],
         }
@@ -954,6 +957,17 @@ def analyse(spec: dict[str, Any], truth: dict[str, Any]) -> dict[str, Any]:
             / 3600.0
         )
         net_avail = max(0.0, net_avail)
+        # (2) netted: the same share on power, the three phases counted together (as a
+        # netting meter bills it): the Solar + minimum cars' minimums first, then the
+        # rest in proportion to the draws above them.
+        net_mins = sum(mins_phase)
+        net_extra = net_solar - net_mins
+        net_sun_extra = min(net_extra, net_avail - min(net_mins, net_avail))
+        for k, s in enumerate(stations):
+            if s["mode"] != "solar" or (draw_all := sum(on_phase[k])) <= 0:
+                continue
+            sun_all = net_sun_extra * draw_all / net_extra if net_extra > 0 else 0.0
+            per[s["id"]]["grid_net"] += max(0.0, draw_all - sun_all) * VOLTAGE * dt / 3600.0
         net_surplus_wh += net_avail * VOLTAGE * dt / 3600.0
         net_absorbed_wh += min(net_avail, net_solar) * VOLTAGE * dt / 3600.0
         clear_room = [clear - base[p] - fast_phase[p] - mins_phase[p] for p in range(3)]
@@ -987,6 +1001,11 @@ def analyse(spec: dict[str, Any], truth: dict[str, Any]) -> dict[str, Any]:
         "above_kwh": above / 1000.0,
         "beyond_kwh": sum(per[s["id"]]["grid_beyond"] for s in solar_only) / 1000.0,
         "grid_pct": 100.0 * (at_min + above) / energy if energy > 0 else math.nan,
+        "grid_net_pct": (
+            100.0 * sum(per[s["id"]]["grid_net"] for s in solar_only) / energy
+            if energy > 0
+            else math.nan
+        ),
     }
     result["stops"] = _stop_causes(stations, per, day_rows, cloud_list, delays, reaction)
     cohort = [per[s["id"]]["sun"] / 1000.0 for s in stations if s["cohort"]]
@@ -1232,7 +1251,8 @@ def report(result: dict[str, Any], verbose: bool) -> tuple[list[str], bool]:
         f"{so['at_min_kwh']:.3f} kWh while at their minimum (held through a shortage), "
         f"{so['above_kwh']:.3f} kWh above it; {so['beyond_kwh']:.3f} kWh beyond what the "
         f"rules allow (after {result['delays']['stop'] + result['delays']['smoothing'] + result['spec']['reaction']:g} s "
-        "of shortage and past the minimum on-time)"
+        "of shortage and past the minimum on-time); the phases netted (as a netting "
+        f"meter bills it): {so['grid_net_pct']:.2f} %"
     )
     per = result["per"]
     by_mode: dict[str, list[tuple[int, int]]] = {}

@@ -83,3 +83,15 @@ async def submit_options(
     """Submit the hub's options form once with these fields; the flow's result."""
     flow = await hass.config_entries.options.async_init(entry.entry_id)
     return dict(await hass.config_entries.options.async_configure(flow["flow_id"], fields))
+
+
+def open_session(sessions: Any, transaction_id: int | str) -> Any:
+    """The open session of a transaction id the hub handed out (unique across stations)."""
+    found = [s for s in sessions.open.values() if s.transaction_id == str(transaction_id)]
+    assert len(found) == 1, f"open sessions with id {transaction_id}: {found}"
+    return found[0]
+
+
+def is_open(sessions: Any, transaction_id: int | str) -> bool:
+    """Whether a transaction id the hub handed out is open."""
+    return any(s.transaction_id == str(transaction_id) for s in sessions.open.values())

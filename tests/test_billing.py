@@ -461,10 +461,10 @@ async def test_register_backwards_and_replaced_station_flagged(
     await hass.async_block_till_done()
 
     sessions = loaded_entry.runtime_data.sessions
-    went_back = await sessions.async_find_closed("ST-A", backwards)
+    went_back = await sessions.async_find_closed("ST-A", str(backwards))
     assert went_back is not None
     assert "register_backwards" in went_back.flags
-    swapped = await sessions.async_find_closed("ST-B", replaced)
+    swapped = await sessions.async_find_closed("ST-B", str(replaced))
     assert swapped is not None
     assert "station_replaced" in swapped.flags
     assert badge_energy(hass, "BADGE-1") == pytest.approx(1.0)
@@ -562,7 +562,7 @@ def test_csv_never_holds_a_formula() -> None:
     """A holder named like a spreadsheet formula is written as text (CSV injection)."""
     start = datetime(2026, 10, 1, tzinfo=UTC)
     row = SessionRow(
-        transaction_id=1,
+        transaction_id="1",
         station_id="CP-1",
         connector_id=1,
         zone_id=None,

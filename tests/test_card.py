@@ -188,7 +188,7 @@ async def test_overview_of_a_charging_zone(
     a_client, a = await charging(loaded_entry, "CP-A")
     l2_client, l2 = await charging(loaded_entry, "CP-L2")
     transactions = {
-        s.station_id: session.transaction_id
+        s.station_id: int(session.transaction_id)
         for s in site.stations.values()
         for session in s.open_sessions()
     }

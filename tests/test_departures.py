@@ -166,10 +166,11 @@ async def test_a_holders_departure_plan_charges_their_scheduled_session_in_the_c
     assert state is not None
     assert float(state.state) == 0.5
     s_client, s, s_tx = await charging(entry, "CP-S")
+    s_key = ("CP-S", str(s_tx))
     runtime = site.station_by_id("CP-S")
     assert runtime is not None
     try:
-        await wait_until(hass, lambda: site.load.session_windows.get(s_tx) is False)
+        await wait_until(hass, lambda: site.load.session_windows.get(s_key) is False)
         await wait_until(
             hass,
             lambda: (
@@ -182,15 +183,15 @@ async def test_a_holders_departure_plan_charges_their_scheduled_session_in_the_c
         # The forecast changes: the slot now is the cheapest.
         hass.states.async_set(PRICE, "0.01", _forecast(dt_util.now(), cheap_now=True))
         await wait_until(hass, lambda: limit_on(s, 1) == 32.0, within=15)
-        assert site.load.session_windows[s_tx] is True
+        assert site.load.session_windows[s_key] is True
 
         # The forecast expensive again, and Alice's plan cleared: the hub's window (open).
         hass.states.async_set(PRICE, "0.40", _forecast(dt_util.now(), cheap_now=False))
-        await wait_until(hass, lambda: site.load.session_windows.get(s_tx) is False)
+        await wait_until(hass, lambda: site.load.session_windows.get(s_key) is False)
         await hass.services.async_call(
             "number", "set_value", {"entity_id": hours, "value": 0}, blocking=True
         )
-        await wait_until(hass, lambda: s_tx not in site.load.session_windows)
+        await wait_until(hass, lambda: s_key not in site.load.session_windows)
         await wait_until(hass, lambda: limit_on(s, 1) == 32.0, within=15)
 
         # A plan again, and the price entity loses its forecast (its integration
@@ -199,7 +200,7 @@ async def test_a_holders_departure_plan_charges_their_scheduled_session_in_the_c
             "number", "set_value", {"entity_id": hours, "value": 0.5}, blocking=True
         )
         hass.states.async_set(PRICE, "0.40", {"unit_of_measurement": "EUR/kWh"})
-        await wait_until(hass, lambda: site.load.session_windows.get(s_tx) is False)
+        await wait_until(hass, lambda: site.load.session_windows.get(s_key) is False)
         await wait_until(hass, lambda: limit_on(s, 1) == 0.0)
     finally:
         await s_client.close()

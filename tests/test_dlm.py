@@ -174,7 +174,7 @@ async def test_commons_step_lowers_the_stations(
     # so every second: a new session's meter rise is otherwise taken as its car
     # starting until its first reading is due (README, "How the current is shared").
     transactions = {
-        hub_station.station_id: session.transaction_id
+        hub_station.station_id: int(session.transaction_id)
         for hub_station in loaded_entry.runtime_data.stations.values()
         for session in hub_station.open_sessions()
     }

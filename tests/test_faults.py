@@ -33,7 +33,7 @@ from simulator.meter import SimulatedMeter
 from simulator.station import SimulatedStation, StationClient
 
 from .conftest import DEFAULT_BADGES, connection_subentry, quick_hub_entry, station_subentry, ws_url
-from .helpers import copy_entry, state_of, wait_until
+from .helpers import copy_entry, is_open, open_session, state_of, wait_until
 from .test_dlm import CONNECTION, METER, ZONE, connection, limit_of, managed, meter, zone
 from .test_session import sampled
 
@@ -181,7 +181,7 @@ async def test_restart_during_failsafe_stays_in_failsafe(
             await station.boot()
         await station.status(1, "Charging")
         site = entry.runtime_data
-        assert tid in site.sessions.open
+        assert is_open(site.sessions, tid)
         # Right after the restart nothing is sent before the meter timeout; the station
         # keeps its fail-safe 6 A. Then fail-safe is declared again, with its repair.
         await wait_until(
@@ -204,7 +204,7 @@ async def test_restart_during_failsafe_stays_in_failsafe(
         assert [e.data["state"] for e in events] == ["entered", "left"]
         stopped = await station.stop_transaction(tid, meter_stop=3_000, id_tag="BADGE-ALICE")
         assert stopped.id_tag_info["status"] == "Accepted"
-        assert [s.transaction_id for s in site.sessions.closed] == [tid]
+        assert [s.transaction_id for s in site.sessions.closed] == [str(tid)]
         assert site.sessions.closed[-1].energy_wh == 2_000
         await client.close()
 
@@ -312,13 +312,13 @@ async def test_station_drops_mid_session_and_reconnects(
     client.connection.transport.abort()  # no close frame: the line is cut
     await wait_until(hass, lambda: not cp.connected)
     await client.close()
-    assert tid in site.sessions.open
+    assert is_open(site.sessions, tid)
 
     client, station = await reconnect(loaded_entry, "CP-B", station)
     await wait_until(hass, lambda: cp.connected)
     await station.status(1, "Charging")
     await station.meter_values(1, sampled(12_500, (16, 16, 16)), transaction_id=tid)
-    assert site.sessions.open[tid].energy_wh == 2_500
+    assert open_session(site.sessions, tid).energy_wh == 2_500
     for _ in range(2):
         stopped = await station.stop_transaction(
             tid,
@@ -327,8 +327,8 @@ async def test_station_drops_mid_session_and_reconnects(
             timestamp="2026-11-24T10:00:00Z",
         )
         assert stopped.id_tag_info["status"] == "Accepted"
-    assert tid not in site.sessions.open
-    assert [s.transaction_id for s in site.sessions.closed] == [tid]
+    assert not is_open(site.sessions, tid)
+    assert [s.transaction_id for s in site.sessions.closed] == [str(tid)]
     assert site.sessions.closed[0].energy_wh == 3_000
     assert site.sessions.closed[0].flags == []
     nxt = await station.start_transaction(1, "BADGE-ALICE", meter_start=13_000)
@@ -412,7 +412,7 @@ async def test_200_stations_reconnect_at_once(
     clients = await asyncio.gather(*(come_back(i) for i in range(FLEET)))
     await wait_until(hass, lambda: all(site.station_by_id(s).connected for s in ids))  # type: ignore[union-attr]
     assert len(site.sessions.open) == FLEET
-    assert all(site.sessions.open[tid].energy_wh == 400 for tid in tids)
+    assert all(open_session(site.sessions, tid).energy_wh == 400 for tid in tids)
 
     async def stop(index: int) -> None:
         station = clients[index].station
@@ -423,7 +423,7 @@ async def test_200_stations_reconnect_at_once(
 
     await asyncio.gather(*(stop(i) for i in range(FLEET)))
     assert not site.sessions.open
-    closed = {s.transaction_id: s for s in site.sessions.closed}
+    closed = {int(s.transaction_id): s for s in site.sessions.closed}
     assert len(site.sessions.closed) == FLEET
     for index, tid in enumerate(tids):
         assert closed[tid].station_id == ids[index]
@@ -515,8 +515,8 @@ async def test_leftover_temp_file_of_an_interrupted_write_is_ignored(
     ) as (hass2, entry2):
         sessions = entry2.runtime_data.sessions
         assert sessions.last_transaction_id == tid
-        assert set(sessions.open) == {tid}
-        assert sessions.open[tid].meter_start == 900
+        assert [s.transaction_id for s in sessions.open.values()] == [str(tid)]
+        assert open_session(sessions, tid).meter_start == 900
         assert [s.energy_wh for s in sessions.closed] == [800]
         assert not [
             i for i in ir.async_get(hass2).issues if "corrupt" in i[1] or "restored" in i[1]
@@ -549,8 +549,8 @@ async def test_corrupt_store_keeps_ids_unique_and_open_sessions(
         assert entry2.state is ConfigEntryState.LOADED
         sessions = entry2.runtime_data.sessions
         assert sessions.last_transaction_id == tid
-        assert set(sessions.open) == {tid}
-        assert sessions.open[tid].meter_start == 900
+        assert [s.transaction_id for s in sessions.open.values()] == [str(tid)]
+        assert open_session(sessions, tid).meter_start == 900
         # The history of closed sessions is in its own file, untouched.
         assert [s.energy_wh for s in sessions.closed] == [800]
         issues = ir.async_get(hass2).issues
@@ -568,7 +568,7 @@ async def test_corrupt_store_keeps_ids_unique_and_open_sessions(
         assert set_aside[0].read_text() == torn
         # The station's stop still closes its session; the next id continues the count.
         assert await stop_after_restart(entry2, tid, 2_000) == tid + 1
-        assert sessions.closed[-1].transaction_id == tid
+        assert sessions.closed[-1].transaction_id == str(tid)
         assert sessions.closed[-1].energy_wh == 1_100
     assert json.loads(main.read_text())["data"]["last_transaction_id"] == tid + 1
 
@@ -621,8 +621,8 @@ async def test_failed_write_keeps_the_last_good_file_and_is_caught_up(
     async with restarted(hass, entry, "new_home_assistant") as (_hass2, entry2):
         sessions = entry2.runtime_data.sessions
         assert sessions.last_transaction_id == tid + 1
-        assert set(sessions.open) == {tid + 1}
-        assert [(s.transaction_id, s.energy_wh) for s in sessions.closed] == [
+        assert [s.transaction_id for s in sessions.open.values()] == [str(tid + 1)]
+        assert [(int(s.transaction_id), s.energy_wh) for s in sessions.closed] == [
             (tid - 1, 800),
             (tid, 1_100),
         ]
@@ -637,9 +637,9 @@ async def test_reading_naming_another_stations_transaction_is_ignored(
     a_client, a, tid = await start_charging(loaded_entry, "CP-A", meter_start=1_000)
     b_client, b, _ = await start_charging(loaded_entry, "CP-B", meter_start=50_000)
     await b.meter_values(1, sampled(90_000, (16, 16, 16)), transaction_id=tid)
-    assert site.sessions.open[tid].last_meter == 1_000
+    assert open_session(site.sessions, tid).last_meter == 1_000
     await a.meter_values(1, sampled(1_700, (16, 16, 16)), transaction_id=tid)
-    assert site.sessions.open[tid].energy_wh == 700
+    assert open_session(site.sessions, tid).energy_wh == 700
     await a_client.close()
     await b_client.close()
 

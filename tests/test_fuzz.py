@@ -200,6 +200,9 @@ def snapshot(sessions: SessionStore) -> Any:
     data = json.loads(json_bytes(sessions._data()))
     # The closed sessions as kept in memory (the history file holds them too).
     closed = json.loads(json_bytes([asdict(s) for s in sessions.closed]))
+    # Transaction ids are text in the store; the OCPP 1.6 frames carry numbers.
+    for session in (*data["open"], *closed):
+        session["transaction_id"] = int(session["transaction_id"])
     return {
         "last_transaction_id": data["last_transaction_id"],
         "open": data["open"],
@@ -213,7 +216,7 @@ def check_invariants(probe: Probe) -> None:
     json_bytes(sessions._data())  # what the store writes: no int beyond 64 bits, no NaN
     ids = [s.transaction_id for s in sessions.open.values()]
     assert len(ids) == len(set(ids))
-    assert all(0 < tid <= sessions.last_transaction_id for tid in ids)
+    assert all(0 < int(tid) <= sessions.last_transaction_id for tid in ids)
     for session in [*sessions.open.values(), *sessions.closed]:
         for figure in (session.meter_start, session.meter_stop, session.last_meter):
             assert figure is None or (math.isfinite(figure) and 0 <= figure <= MAX_METER_WH)

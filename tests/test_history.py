@@ -102,7 +102,7 @@ async def test_old_store_moves_into_the_history_once(
     stored = hass_storage[store_key(config_entry)]["data"]
     assert "closed" not in stored
     assert stored["pending"] == []
-    assert [s["transaction_id"] for s in stored["open"]] == [3]
+    assert [s["transaction_id"] for s in stored["open"]] == ["3"]
     history = SessionHistory(history_path(hass, config_entry))
     assert await hass.async_add_executor_job(history.count) == 2
     await hass.async_add_executor_job(history.close)
@@ -144,7 +144,7 @@ async def test_export_reads_every_session_not_only_those_in_memory(
     assert await hass.config_entries.async_reload(loaded_entry.entry_id)
     await hass.async_block_till_done()
     sessions = loaded_entry.runtime_data.sessions
-    assert [s.transaction_id for s in sessions.closed] == tids[-2:]
+    assert [s.transaction_id for s in sessions.closed] == [str(t) for t in tids[-2:]]
     assert sessions.history_count == 6
     everything = [(tid, 700.0) for tid in tids]
     assert exported(await export(hass)) == everything
@@ -264,3 +264,140 @@ async def test_store_older_than_the_history(
     await client.close()
     assert exported(await export(hass)) == [(7, 800.0)]
     assert sessions.history_count == 1
+
+
+# The history file of versions before transaction ids became text (schema 1).
+_SCHEMA_1 = """
+CREATE TABLE sessions (
+    station_id TEXT NOT NULL,
+    transaction_id INTEGER NOT NULL,
+    id_tag TEXT NOT NULL,
+    stopped_ts REAL NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (station_id, transaction_id)
+);
+CREATE INDEX sessions_by_stop ON sessions (stopped_ts);
+PRAGMA user_version=1;
+"""
+
+
+def _schema_1_file(path: Path, records: list[dict[str, Any]]) -> None:
+    import sqlite3
+
+    db = sqlite3.connect(path)
+    db.executescript(_SCHEMA_1)
+    db.executemany(
+        "INSERT INTO sessions VALUES (?, ?, ?, ?, ?)",
+        [
+            (
+                r["station_id"],
+                r["transaction_id"],
+                r["id_tag"],
+                datetime.fromisoformat(r["stopped_at"]).timestamp(),
+                json.dumps(r),
+            )
+            for r in records
+        ],
+    )
+    db.commit()
+    db.close()
+
+
+def test_history_of_schema_1_migrates_to_text_ids(tmp_path: Path) -> None:
+    """A history file written before transaction ids became text (integer ids) is
+    migrated in place: every session kept, found by its id as text, ids of one stop time
+    in their numeric order, new text ids (an OCPP 2.0.1 station's) beside them."""
+    import sqlite3
+
+    path = tmp_path / "h.db"
+    nine, ten = old_session(9, 0, 1_000, 5), old_session(10, 1_000, 1_500, 5)
+    ten["stopped_at"] = nine["stopped_at"]  # one stop time: the ids decide the order
+    _schema_1_file(path, [ten, nine, old_session(11, 1_500, 1_700, 3)])
+    history = SessionHistory(path)
+    assert history.count() == 3
+    found = history.find(STATION_ID, "10")
+    assert found is not None
+    assert found["meter_stop"] == 1_500
+    assert [r["transaction_id"] for r in history.stopped_between(None, None)] == [9, 10, 11]
+    uuid = {**old_session(0, 0, 100, 1), "transaction_id": "7f3c9a52-1d2e-4c1b-9a34-0e6b1c2d"}
+    history.append([uuid])
+    assert history.find(STATION_ID, uuid["transaction_id"]) is not None
+    assert history.known([(STATION_ID, "9"), (STATION_ID, "12"), ("OTHER", "9")]) == {
+        (STATION_ID, "9")
+    }
+    history.close()
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone() == (2,)
+    assert {t for (t,) in db.execute("SELECT DISTINCT typeof(transaction_id) FROM sessions")} == {
+        "text"
+    }
+    db.close()
+    # Opened again: nothing migrated twice.
+    history = SessionHistory(path)
+    assert history.count() == 4
+    history.close()
+
+
+async def test_an_old_history_is_exported_after_the_update(
+    hass: HomeAssistant, config_entry: MockConfigEntry
+) -> None:
+    """The hub starts on a history of schema 1: its sessions are exported, their ids as
+    the numbers they were."""
+    path = history_path(hass, config_entry)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _schema_1_file(path, [old_session(1, 0, 1_000, 20), old_session(2, 1_000, 2_500, 10)])
+    config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert exported(await export(hass)) == [(1, 1_000.0), (2, 1_500.0)]
+    assert config_entry.runtime_data.sessions.history_count == 2
+
+
+async def test_station_made_transaction_ids_are_sessions_like_the_hubs(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    """The session model is the protocol's neither: a session whose station made its id
+    (text, as OCPP 2.0.1 stations do) opens, records its register, closes and is
+    exported like one the hub numbered; the same id at another station is another
+    session, and the hub's own counter does not move."""
+    sessions = loaded_entry.runtime_data.sessions
+    counter = sessions.last_transaction_id
+    began = dt_util.utcnow() - timedelta(hours=1)
+    made = "7f3c9a52-1d2e-4c1b-9a34-0e6b1c2d3e4f"
+    opened = []
+    for station_id, tid in (("V201-A", made), ("V201-A", "1"), ("V201-B", "1")):
+        session, superseded = await sessions.async_start(
+            station_id=station_id,
+            connector_id=1 if tid == made else 2 if station_id == "V201-A" else 1,
+            id_tag="BADGE-ALICE",
+            holder="Alice",
+            auth_status="Accepted",
+            meter_start=1_000,
+            started_at=began.isoformat(),
+            transaction_id=tid,
+        )
+        assert superseded == []
+        assert session.transaction_id == tid
+        opened.append(session)
+    assert len(sessions.open) == 3
+    assert sessions.last_transaction_id == counter
+    at = (began + timedelta(minutes=30)).isoformat()
+    assert sessions.record_meter(made, 1_400, at, station_id="V201-A", connector_id=1)
+    assert sessions.record_meter("1", 1_600, at, station_id="V201-B", connector_id=1)
+    # Another station's id is not this one's session.
+    assert sessions.record_meter(made, 9_000, at, station_id="V201-B", connector_id=1) is None
+    stopped = (began + timedelta(minutes=50)).isoformat()
+    for station_id, tid, register in (("V201-A", made, 1_500), ("V201-B", "1", 1_700)):
+        await sessions.async_stop(
+            station_id=station_id,
+            transaction_id=tid,
+            meter_stop=register,
+            stopped_at=stopped,
+            reason="EVDisconnected",
+            id_tag="BADGE-ALICE",
+        )
+    assert [s.key for s in sessions.open.values()] == [("V201-A", "1")]
+    result = await export(hass)
+    by_station = {(s["station"], s["transaction_id"]): s["energy_wh"] for s in result["sessions"]}
+    assert by_station == {("V201-A", made): 500.0, ("V201-B", 1): 700.0}
+    assert sessions.last_transaction_id == counter

@@ -10,7 +10,7 @@ from homeassistant.core import HomeAssistant
 from simulator.station import StationClient
 
 from .conftest import badge_subentry, quick_hub_entry, station_subentry, ws_url
-from .helpers import entity_id
+from .helpers import entity_id, open_session
 
 
 def _badges() -> list[dict[str, object]]:
@@ -57,12 +57,12 @@ async def test_a_holders_default_mode_goes_with_their_new_sessions(
         first = await one.start_transaction(1, "BADGE-ALICE", 0)
         bobs = await two.start_transaction(1, "BADGE-BOB", 0)
         sessions = entry.runtime_data.sessions
-        assert sessions.open[first.transaction_id].charging_mode == "solar"
-        assert sessions.open[bobs.transaction_id].charging_mode is None  # as the station
+        assert open_session(sessions, first.transaction_id).charging_mode == "solar"
+        assert open_session(sessions, bobs.transaction_id).charging_mode is None  # as the station
         await one.stop_transaction(first.transaction_id, 100)
         # Her spare badge has a mode of its own: it wins.
         spare = await one.start_transaction(1, "BADGE-ALICE-2", 100)
-        assert sessions.open[spare.transaction_id].charging_mode == "fast"
+        assert open_session(sessions, spare.transaction_id).charging_mode == "fast"
         await one.stop_transaction(spare.transaction_id, 200)
     finally:
         for client in clients:

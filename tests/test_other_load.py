@@ -53,7 +53,7 @@ async def test_a_reading_newer_than_the_meter_is_not_taken_off_its_reading(
     read_at = poller.last_good.at
 
     client, station = await charging(loaded_entry, "CP-A")
-    transaction = next(iter(site.stations.values())).open_sessions()[0].transaction_id
+    transaction = int(next(iter(site.stations.values())).open_sessions()[0].transaction_id)
     # The car draws 7.5 A; the meter, read before, does not show it yet.
     sim_meter.set_currents(17.5, 17.5, 17.5)
     await station.meter_values(

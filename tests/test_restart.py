@@ -15,7 +15,7 @@ from homeassistant.core import HomeAssistant
 from simulator.station import StationClient
 
 from .conftest import STATION_ID, ws_url
-from .helpers import copy_entry, state_of, wait_until
+from .helpers import copy_entry, is_open, open_session, state_of, wait_until
 from .test_session import sampled
 
 SUB = f"sub_{STATION_ID}"
@@ -35,8 +35,8 @@ async def test_reload_mid_session(hass: HomeAssistant, loaded_entry: MockConfigE
     await hass.async_block_till_done()
     assert loaded_entry.state is ConfigEntryState.LOADED
     sessions = loaded_entry.runtime_data.sessions
-    assert tid in sessions.open
-    assert sessions.open[tid].last_meter == 6_000
+    assert is_open(sessions, tid)
+    assert open_session(sessions, tid).last_meter == 6_000
     # The session is still shown after the reload.
     assert float(state_of(hass, "sensor", f"{SUB}_session_energy")) == 1.0
 
@@ -45,7 +45,7 @@ async def test_reload_mid_session(hass: HomeAssistant, loaded_entry: MockConfigE
     # The station does not boot again; it only resends its queued stop.
     stopped = await station.stop_transaction(tid, meter_stop=7_500, id_tag="BADGE-ALICE")
     assert stopped.id_tag_info["status"] == "Accepted"
-    assert tid not in sessions.open
+    assert not is_open(sessions, tid)
     assert sessions.closed[-1].energy_wh == 2_500
     # Ids continue after the reload.
     again = await station.start_transaction(1, "BADGE-ALICE", meter_start=7_500)
@@ -79,16 +79,16 @@ async def test_new_home_assistant_same_storage(
         assert await hass2.config_entries.async_setup(entry2.entry_id)
         await hass2.async_block_till_done()
         sessions = entry2.runtime_data.sessions
-        assert tid in sessions.open
+        assert is_open(sessions, tid)
         client = StationClient(ws_url(entry2), STATION_ID)
         station = await client.connect()
         await wait_until(hass2, lambda: entry2.runtime_data.station_by_id(STATION_ID).connected)  # type: ignore[union-attr]
         await station.stop_transaction(tid, meter_stop=43_210, id_tag="BADGE-ALICE")
-        assert sessions.closed[-1].transaction_id == tid
+        assert sessions.closed[-1].transaction_id == str(tid)
         assert sessions.closed[-1].energy_wh == 3_210
         # The same stop resent after a reconnect does not count twice.
         await station.stop_transaction(tid, meter_stop=43_210, id_tag="BADGE-ALICE")
-        assert [s.transaction_id for s in sessions.closed] == [tid]
+        assert [s.transaction_id for s in sessions.closed] == [str(tid)]
         nxt = await station.start_transaction(1, "BADGE-ALICE", meter_start=43_210)
         assert nxt.transaction_id == tid + 1
         await client.close()

@@ -687,6 +687,30 @@ async def test_remote_stop_explicit_transaction(
     assert sim.received[-1] == ("RemoteStopTransaction", {"transaction_id": 42})
 
 
+async def test_remote_stop_takes_a_transaction_id_as_text(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, sim: SimulatedStation
+) -> None:
+    """Transaction ids are text (OCPP 2.0.1 stations make their own): the action takes
+    one typed in a text field; an OCPP 1.6 station gets the number, and an id it cannot
+    hold is refused with the reason, nothing sent."""
+    device = device_id(hass, loaded_entry)
+    response = await call(
+        hass, "remote_stop_transaction", {"device_id": device, "transaction_id": " 42 "}
+    )
+    assert response == {"status": "Accepted", "transaction_id": 42}
+    assert sim.received[-1] == ("RemoteStopTransaction", {"transaction_id": 42})
+    sent = len(sim.received)
+    with pytest.raises(HomeAssistantError, match=r"not an OCPP 1\.6 transaction id"):
+        await call(
+            hass,
+            "remote_stop_transaction",
+            {"device_id": device, "transaction_id": "7f3c9a52-1d2e-4c1b-9a34-0e6b1c2d3e4f"},
+        )
+    with pytest.raises(vol.Invalid):
+        await call(hass, "remote_stop_transaction", {"device_id": device, "transaction_id": ""})
+    assert len(sim.received) == sent
+
+
 async def test_remote_stop_open_session(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, sim: SimulatedStation
 ) -> None:

@@ -16,7 +16,7 @@ from homeassistant.helpers import device_registry as dr
 from simulator.station import StationClient
 
 from .conftest import STATION_ID
-from .helpers import entity_id, state_of, wait_until
+from .helpers import entity_id, open_session, state_of, wait_until
 
 SUB = f"sub_{STATION_ID}"
 
@@ -198,7 +198,7 @@ async def test_full_session(
     sessions = loaded_entry.runtime_data.sessions
     assert not sessions.open
     session = sessions.closed[-1]
-    assert session.transaction_id == transaction_id
+    assert session.transaction_id == str(transaction_id)
     assert session.holder == "Alice"
     assert session.energy_wh == 2250
     assert session.stop_reason == "EVDisconnected"
@@ -230,7 +230,7 @@ async def test_rejected_badge_session_is_recorded_not_lost(
     assert station is not None
     started = await station.start_transaction(1, "NOBODY", 500)
     assert started.id_tag_info["status"] == "Invalid"
-    session = loaded_entry.runtime_data.sessions.open[started.transaction_id]
+    session = open_session(loaded_entry.runtime_data.sessions, started.transaction_id)
     assert session.auth_status == "Invalid"
     assert "not_authorized" in session.flags
 
@@ -254,7 +254,7 @@ async def test_progress_is_saved_while_readings_keep_coming(
     def saved_register() -> float | None:
         stored = hass_storage.get(key, {}).get("data", {})
         return next(
-            (s["last_meter"] for s in stored.get("open", []) if s["transaction_id"] == tid),
+            (s["last_meter"] for s in stored.get("open", []) if s["transaction_id"] == str(tid)),
             None,
         )
 

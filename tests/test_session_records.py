@@ -20,7 +20,7 @@ from homeassistant.util import dt as dt_util
 from simulator.station import StationClient
 
 from .conftest import STATION_ID, ws_url
-from .helpers import entity_id, state_of
+from .helpers import entity_id, open_session, state_of
 from .test_history import export, history_path, old_session, store_key
 from .test_session import sampled
 
@@ -52,14 +52,14 @@ async def test_lost_stop_arriving_after_a_new_start_below_its_start_is_flagged(
     lost = int(first.transaction_id)
     await station.meter_values(1, sampled(5_400, (16, 16, 16)), transaction_id=lost)
     await station.start_transaction(1, "BADGE-ALICE", 5_400, iso(began + timedelta(hours=1)))
-    superseded = await sessions.async_find_closed(STATION_ID, lost)
+    superseded = await sessions.async_find_closed(STATION_ID, str(lost))
     assert superseded is not None
     assert (superseded.flags, superseded.meter_stop) == (["superseded"], 5_400)
 
     await station.stop_transaction(
         lost, meter_stop=4_000, id_tag="BADGE-ALICE", timestamp=iso(began + timedelta(minutes=50))
     )
-    known = await sessions.async_find_closed(STATION_ID, lost)
+    known = await sessions.async_find_closed(STATION_ID, str(lost))
     assert known is not None
     assert known.flags == ["superseded", "register_backwards"]
     assert (known.meter_stop, known.energy_wh) == (4_000, 0.0)
@@ -67,7 +67,7 @@ async def test_lost_stop_arriving_after_a_new_start_below_its_start_is_flagged(
     await station.stop_transaction(
         lost, meter_stop=3_990, id_tag="BADGE-ALICE", timestamp=iso(began + timedelta(minutes=51))
     )
-    known = await sessions.async_find_closed(STATION_ID, lost)
+    known = await sessions.async_find_closed(STATION_ID, str(lost))
     assert known is not None
     assert known.flags == ["superseded", "register_backwards"]
     assert known.meter_stop == 3_990
@@ -90,7 +90,7 @@ async def test_register_going_back_twice_flags_once_and_keeps_the_highest(
     for register in (10_500, 9_000, 8_000):
         await station.meter_values(1, sampled(register, (16, 16, 16)), transaction_id=tid)
     await hass.async_block_till_done()
-    session = loaded_entry.runtime_data.sessions.open[tid]
+    session = open_session(loaded_entry.runtime_data.sessions, tid)
     assert session.flags == ["register_backwards"]
     assert session.energy_wh == 500
     assert float(state_of(hass, "sensor", f"{SUB}_session_energy")) == pytest.approx(0.5)
@@ -110,11 +110,11 @@ async def test_station_replaced_during_a_session_started_before_its_first_boot(
     sessions = loaded_entry.runtime_data.sessions
     started = await station.start_transaction(1, "BADGE-ALICE", meter_start=0)
     tid = int(started.transaction_id)
-    assert sessions.open[tid].station_serial is None
+    assert open_session(sessions, tid).station_serial is None
     await station.boot()
     await hass.async_block_till_done()
-    assert sessions.open[tid].station_serial == f"SN-{STATION_ID}"
-    assert sessions.open[tid].flags == []
+    assert open_session(sessions, tid).station_serial == f"SN-{STATION_ID}"
+    assert open_session(sessions, tid).flags == []
 
     caplog.set_level(logging.WARNING)
     await station.call(
@@ -125,7 +125,7 @@ async def test_station_replaced_during_a_session_started_before_its_first_boot(
         )
     )
     await hass.async_block_till_done()
-    assert sessions.open[tid].flags == ["station_replaced"]
+    assert open_session(sessions, tid).flags == ["station_replaced"]
     assert f"during transaction {tid} (started on SN-{STATION_ID})" in caplog.text
     await station.stop_transaction(tid, meter_stop=2_000, id_tag="BADGE-ALICE")
     row = by_id(await export(hass))[tid]

@@ -32,7 +32,7 @@ from simulator.meter import SimulatedMeter, SimulatedUnit
 from simulator.station import SimulatedStation, StationClient
 
 from .conftest import DEFAULT_BADGES, quick_hub_entry, station_subentry, ws_url
-from .helpers import entity_id, state_of, submit_options, wait_until
+from .helpers import entity_id, open_session, state_of, submit_options, wait_until
 from .test_billing import export, read_csv
 from .test_dlm import connection
 from .test_dlm_world import setup
@@ -305,7 +305,7 @@ async def test_idle_time_and_a_station_clock_that_is_off_bring_no_solar(
         await station.meter_values(
             1, _register(1000), transaction_id=tx, timestamp=_iso(time.time())
         )
-        session = entry.runtime_data.sessions.open[tx]
+        session = open_session(entry.runtime_data.sessions, tx)
         assert session.solar_wh == 0.0
 
         await station.stop_transaction(tx, 1000, timestamp=_iso(time.time()))

@@ -26,7 +26,7 @@ from simulator.meter import SimulatedMeter, SimulatedUnit
 from simulator.station import SimulatedStation, StationClient
 
 from .conftest import DEFAULT_BADGES, badge_subentry, quick_hub_entry, station_subentry, ws_url
-from .helpers import entity_id, state_of, wait_until
+from .helpers import entity_id, open_session, state_of, wait_until
 from .test_dlm import charging, connection, limit_of, managed, meter, zone
 
 GRID = "meter_grid"
@@ -308,7 +308,7 @@ async def test_the_action_sets_the_mode_of_this_session_only(
     # The station keeps its own mode: the select still says fast.
     select = entity_id(hass, "select", "sub_CP-FAST_charging_mode")
     assert hass.states.get(select).state == "fast"  # type: ignore[union-attr]
-    assert loaded_entry.runtime_data.sessions.open[1].charging_mode == "off"
+    assert open_session(loaded_entry.runtime_data.sessions, 1).charging_mode == "off"
 
     # The next session charges as the station says.
     await station.stop_transaction(1, meter_stop=100, id_tag="BADGE-ALICE")
@@ -335,7 +335,7 @@ async def test_a_badge_brings_its_charging_mode_to_any_station(
     await _limit_is(hass, station, 0.0)
     assert reason(hass, "CP-FAST") == "waiting_for_sun"
     site = loaded_entry.runtime_data
-    assert site.sessions.open[started.transaction_id].charging_mode == "solar"
+    assert open_session(site.sessions, started.transaction_id).charging_mode == "solar"
     export(grid, 7.0)
     await _limit_is(hass, station, 7.0)
     await station.stop_transaction(started.transaction_id, meter_stop=500, id_tag="BADGE-SUN")
@@ -359,9 +359,9 @@ async def test_a_station_set_to_off_stays_off_whatever_the_badge_says(
     await station.boot()
     started = await station.start_transaction(1, "BADGE-SUN", 0)
     await station.status(1, "Charging")
-    assert loaded_entry.runtime_data.sessions.open[started.transaction_id].charging_mode == (
-        "solar"
-    )
+    assert open_session(
+        loaded_entry.runtime_data.sessions, started.transaction_id
+    ).charging_mode == ("solar")
     await _limit_is(hass, station, 0.0)
     await wait_until(hass, lambda: reason(hass, "CP-FAST") == "mode_off")
     await client.close()

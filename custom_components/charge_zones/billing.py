@@ -16,6 +16,8 @@ import math
 import re
 from typing import Any
 
+from .transaction_ids import order_key, public_id
+
 # Session flags. The ones in EXCLUDING_FLAGS keep a session out of the billable totals
 # (listed, for the building manager to decide); the others are information.
 FLAG_UNKNOWN_TRANSACTION = "unknown_transaction"  # started while Home Assistant was down
@@ -253,7 +255,7 @@ class SolarShareLog:
 class SessionRow:
     """A closed session as billed."""
 
-    transaction_id: int
+    transaction_id: str
     station_id: str
     connector_id: int
     zone_id: str | None
@@ -292,7 +294,7 @@ class SessionRow:
     def as_dict(self) -> dict[str, Any]:
         """Response data of the export action."""
         return {
-            "transaction_id": self.transaction_id,
+            "transaction_id": public_id(self.transaction_id),
             "station": self.station_id,
             "connector": self.connector_id,
             "zone": self.zone,
@@ -343,7 +345,7 @@ class BadgeTotal:
         else:
             self.flagged_sessions += 1
         self.last = {
-            "transaction_id": row.transaction_id,
+            "transaction_id": public_id(row.transaction_id),
             "station": row.station_id,
             "connector": row.connector_id,
             "zone": row.zone,
@@ -490,7 +492,7 @@ def select(rows: Iterable[SessionRow], export: ExportFilter) -> list[SessionRow]
     """The sessions of an export, by stop time."""
     return sorted(
         (row for row in rows if export.accepts(row)),
-        key=lambda row: (row.stopped_at, row.transaction_id),
+        key=lambda row: (row.stopped_at, order_key(row.transaction_id)),
     )
 
 

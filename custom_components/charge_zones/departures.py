@@ -23,7 +23,7 @@ from homeassistant.util import dt as dt_util
 
 from .badges import holder_key
 from .dlm.cheapest import Slot, charging_now, parse_forecast
-from .sessions import SessionStore
+from .sessions import SessionKey, SessionStore
 
 _LOGGER = logging.getLogger(__package__)
 
@@ -32,7 +32,10 @@ class DeparturePlanner:
     """Tells the load manager which planned Scheduled sessions may charge now."""
 
     def __init__(
-        self, hass: HomeAssistant, sessions: SessionStore, apply: Callable[[dict[int, bool]], None]
+        self,
+        hass: HomeAssistant,
+        sessions: SessionStore,
+        apply: Callable[[dict[SessionKey, bool]], None],
     ) -> None:
         """Nothing planned until `configure`."""
         self._hass = hass
@@ -42,7 +45,7 @@ class DeparturePlanner:
         self._unsubscribe: list[CALLBACK_TYPE] = []
         self._minute: CALLBACK_TYPE | None = None
         self._forecast: tuple[State | None, list[Slot]] = (None, [])
-        self._told: set[int] = set()
+        self._told: set[SessionKey] = set()
 
     def configure(self, price_entity: str | None) -> None:
         """Follow this price entity's forecast (the hub's options changed)."""
@@ -108,7 +111,7 @@ class DeparturePlanner:
         now = dt_util.now()
         plans = self._sessions.holder_plans
         self._minutes(bool(plans))
-        windows: dict[int, bool] = {}
+        windows: dict[SessionKey, bool] = {}
         slots: list[Slot] | None = None
         for session in self._sessions.open.values():
             plan = plans.get(holder_key(session.holder)) if session.holder else None
@@ -123,8 +126,8 @@ class DeparturePlanner:
                 continue
             decided = charging_now(slots, started, departure, float(plan["hours"]), now)
             if decided is None:
-                if session.transaction_id not in self._told:
-                    self._told.add(session.transaction_id)
+                if session.key not in self._told:
+                    self._told.add(session.key)
                     _LOGGER.info(
                         "Session %s of %s: no price forecast up to the departure at %s "
                         "(in the attributes of %s); it follows the hub's charging window",
@@ -134,6 +137,6 @@ class DeparturePlanner:
                         self._entity or "no price entity",
                     )
                 continue
-            windows[session.transaction_id] = decided
+            windows[session.key] = decided
         self._told.intersection_update(self._sessions.open)
         self._apply(windows)

@@ -184,7 +184,9 @@ def _load(site: Site) -> dict[str, Any]:
         # The Scheduled mode's window: window, price (open), closed, unsure, none.
         "charging_window": site.charging_window.state,
         # Scheduled sessions with a departure plan (departures.py): may charge now.
-        "departure_windows": {str(tx): open_now for tx, open_now in load.session_windows.items()},
+        "departure_windows": {
+            f"{station} {tx}": open_now for (station, tx), open_now in load.session_windows.items()
+        },
         # Zones whose maximum is reduced now (tariff windows, prices): A, and why.
         "zone_reductions": {
             key: {"current": current, "reason": site.zone_reductions.reasons.get(key)}

@@ -6,6 +6,10 @@ store runs them in the executor, never in the event loop. A record is keyed by i
 station and transaction id, so writing one again (a replayed write after a crash, the
 real stop of a superseded session) replaces it instead of adding a duplicate. Indexed by
 stop time for the exports.
+
+Transaction ids are text (schema 2): OCPP 2.0.1 stations make their own (e.g. UUIDs).
+A file of schema 1 (integer ids, the OCPP 1.6 ids this hub handed out) is migrated in
+place on first use, in one transaction.
 """
 
 from __future__ import annotations
@@ -17,12 +21,12 @@ import sqlite3
 import threading
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
     station_id TEXT NOT NULL,
-    transaction_id INTEGER NOT NULL,
+    transaction_id TEXT NOT NULL,
     id_tag TEXT NOT NULL,
     stopped_ts REAL NOT NULL,
     data TEXT NOT NULL,
@@ -37,6 +41,28 @@ def _stopped_ts(record: dict[str, Any]) -> float:
 
     stopped = record.get("stopped_at") or record.get("last_meter_at") or record["started_at"]
     return datetime.fromisoformat(stopped).timestamp()
+
+
+def _migrate_1_to_2(db: sqlite3.Connection) -> None:
+    """Schema 1 to 2: transaction ids from integers to text, nothing else changed."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        db.execute("ALTER TABLE sessions RENAME TO sessions_v1")
+        db.execute("DROP INDEX IF EXISTS sessions_by_stop")
+        for statement in _SCHEMA.split(";"):
+            if statement.strip():
+                db.execute(statement)
+        db.execute(
+            "INSERT INTO sessions (station_id, transaction_id, id_tag, stopped_ts, data)"
+            " SELECT station_id, CAST(transaction_id AS TEXT), id_tag, stopped_ts, data"
+            " FROM sessions_v1 ORDER BY rowid"
+        )
+        db.execute("DROP TABLE sessions_v1")
+        db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
 
 
 class SessionHistory:
@@ -55,6 +81,9 @@ class SessionHistory:
             db.execute("PRAGMA journal_mode=WAL")
             # A commit is on disk when it returns (records leave the small store then).
             db.execute("PRAGMA synchronous=FULL")
+            version = int(db.execute("PRAGMA user_version").fetchone()[0])
+            if version == 1:
+                _migrate_1_to_2(db)
             db.executescript(_SCHEMA)
             db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             self._db = db
@@ -65,7 +94,7 @@ class SessionHistory:
         rows = [
             (
                 str(r["station_id"]),
-                int(r["transaction_id"]),
+                str(r["transaction_id"]),
                 str(r.get("id_tag") or ""),
                 _stopped_ts(r),
                 json.dumps(r, separators=(",", ":")),
@@ -119,7 +148,7 @@ class SessionHistory:
         records = [json.loads(data) for (data,) in rows]
         return {str(r["station_id"]): r for r in records}
 
-    def find(self, station_id: str, transaction_id: int) -> dict[str, Any] | None:
+    def find(self, station_id: str, transaction_id: str) -> dict[str, Any] | None:
         """One session, if kept."""
         with self._lock:
             row = (
@@ -132,9 +161,9 @@ class SessionHistory:
             )
         return None if row is None else dict(json.loads(row[0]))
 
-    def known(self, keys: Iterable[tuple[str, int]]) -> set[tuple[str, int]]:
+    def known(self, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
         """Which of these (station, transaction id) are kept."""
-        found: set[tuple[str, int]] = set()
+        found: set[tuple[str, str]] = set()
         with self._lock:
             db = self._conn()
             for station_id, transaction_id in keys:
@@ -158,7 +187,11 @@ class SessionHistory:
             args.append(end)
         if where:
             query += " WHERE " + " AND ".join(where)
-        query += " ORDER BY stopped_ts, transaction_id"
+        # Numbers (OCPP 1.6 ids) in their order, then the others.
+        query += (
+            " ORDER BY stopped_ts, transaction_id GLOB '*[^0-9]*',"
+            " CAST(transaction_id AS INTEGER), transaction_id"
+        )
         with self._lock:
             rows = self._conn().execute(query, args).fetchall()
         return [json.loads(data) for (data,) in rows]

@@ -364,7 +364,8 @@ class LoadManager:
         self.schedule_open = False
         # Scheduled sessions with a departure plan of their own (departures.py): whether
         # each may charge now, by transaction id (the others follow schedule_open).
-        self.session_windows: dict[int, bool] = {}
+        # Planned sessions (departures.py) by station and transaction id: charge now?
+        self.session_windows: dict[tuple[str, str], bool] = {}
         # The PV production (W; None: no sensor, or not readable) and the building's
         # solar fraction over time, noted every cycle: how charged energy is split into
         # solar and grid (billing.solar_fraction).
@@ -843,7 +844,7 @@ class LoadManager:
             self.schedule_open = open_now
             self.request_cycle()
 
-    def set_session_windows(self, windows: dict[int, bool]) -> None:
+    def set_session_windows(self, windows: dict[tuple[str, str], bool]) -> None:
         """Which Scheduled sessions with a departure plan may charge now."""
         if windows != self.session_windows:
             self.session_windows = windows
@@ -853,7 +854,8 @@ class LoadManager:
         """Whether a Scheduled session may charge now: its plan, else the hub's window."""
         for session in station.open_sessions():
             if connector in (0, session.connector_id) and (
-                (planned := self.session_windows.get(session.transaction_id)) is not None
+                (planned := self.session_windows.get((session.station_id, session.transaction_id)))
+                is not None
             ):
                 return planned
         return self.schedule_open

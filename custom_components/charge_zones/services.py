@@ -46,6 +46,7 @@ from .entity import holder_device_identifier
 from .meters import MODELS, BusError
 from .site import Site
 from .stations import PROFILE_IDS, Station, schedule_start
+from .transaction_ids import public_id, transaction_key
 
 ATTR_KEYS = "keys"
 ATTR_KEY = "key"
@@ -151,7 +152,7 @@ SCHEMAS: dict[str, vol.Schema] = {
     ),
     "remote_stop_transaction": STATION.extend(
         {
-            vol.Optional(ATTR_TRANSACTION_ID): vol.Coerce(int),
+            vol.Optional(ATTR_TRANSACTION_ID): vol.Coerce(transaction_key),
             vol.Optional(ATTR_CONNECTOR_ID): OUTLET,
         }
     ),
@@ -406,7 +407,8 @@ def _profile(station: Station, data: dict[str, Any]) -> tuple[int, dict[str, Any
                 translation_key="no_transaction",
                 translation_placeholders={"station": station.station_id},
             )
-        profile["transaction_id"] = session.transaction_id
+        # OCPP 1.6's TxProfile names its transaction by number (the hub's own ids).
+        profile["transaction_id"] = public_id(session.transaction_id)
         connector = session.connector_id  # a TxProfile goes to its transaction's connector
     return connector, profile
 
@@ -482,7 +484,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
         status = await _run(
             station, lambda: station.require_connection().remote_stop(transaction_id)
         )
-        return {"status": status, "transaction_id": transaction_id}
+        return {"status": status, "transaction_id": public_id(transaction_id)}
 
     async def reset(call: ServiceCall) -> ServiceResponse:
         _site, station = _station(hass, call.data[ATTR_DEVICE_ID])
@@ -528,7 +530,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
             for session in sessions:
                 site.sessions.set_charging_mode(session, mode)
             site.load.request_cycle()
-            return {"mode": mode, "sessions": [s.transaction_id for s in sessions]}
+            return {"mode": mode, "sessions": [public_id(s.transaction_id) for s in sessions]}
         entry = site.entry
         subentry = entry.subentries[station.config.subentry_id]
         data = {**subentry.data, CONF_CHARGING_MODE: mode}
@@ -703,7 +705,9 @@ def async_setup_services(hass: HomeAssistant) -> None:
                 },
                 "flagged": {
                     "sessions": len(chosen) - len(billable),
-                    "transaction_ids": [r.transaction_id for r in chosen if not r.billable],
+                    "transaction_ids": [
+                        public_id(r.transaction_id) for r in chosen if not r.billable
+                    ],
                 },
             },
         )

@@ -58,6 +58,7 @@ from .billing import (
 from .const import DOMAIN
 from .dlm.solar import ChargingMode
 from .history import SessionHistory
+from .transaction_ids import as_number, transaction_key
 
 STORAGE_VERSION = 1
 # A reading stamped this far (s) from Home Assistant's clock is not live (queued offline,
@@ -89,11 +90,19 @@ HOLDER_MODE_STATION = "station"
 _LOGGER = logging.getLogger(__name__)
 
 
+type SessionKey = tuple[str, str]
+"""A session's key: its station and its transaction id (unique within the station)."""
+
+
 @dataclass(slots=True)
 class ChargingSession:
-    """One transaction."""
+    """One transaction.
 
-    transaction_id: int
+    Its transaction id is text, whoever made it: this hub (a number, for OCPP 1.6
+    stations) or the station (OCPP 2.0.1). It is unique within its station.
+    """
+
+    transaction_id: str
     station_id: str
     connector_id: int
     id_tag: str
@@ -152,7 +161,14 @@ class ChargingSession:
     def from_dict(cls, data: dict[str, Any]) -> ChargingSession:
         """Rebuild from storage."""
         fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        # Stored by versions before ids became text: a number.
+        fields["transaction_id"] = transaction_key(fields["transaction_id"])
         return cls(**fields)
+
+    @property
+    def key(self) -> SessionKey:
+        """Its station and transaction id."""
+        return (self.station_id, self.transaction_id)
 
     def row(self, holder: str | None = None) -> SessionRow:
         """The closed session as billed (holder: the badge's current holder, if known)."""
@@ -228,15 +244,16 @@ class SessionStore:
         # Whether schedule_save has a delayed write due.
         self._save_due = False
         self.last_transaction_id = 0
-        self.open: dict[int, ChargingSession] = {}
-        self._by_station: dict[str, dict[int, ChargingSession]] = {}
+        # Open sessions by station and transaction id.
+        self.open: dict[SessionKey, ChargingSession] = {}
+        self._by_station: dict[str, dict[str, ChargingSession]] = {}
         # The most recent closed sessions (the history holds them all).
         self.closed: list[ChargingSession] = []
         self.last_closed_by_station: dict[str, ChargingSession] = {}
         self.history_count = 0
         # Closed sessions the history does not hold yet (saved in the small store), by
         # (station, transaction id), with a generation to tell a later change.
-        self.pending: dict[tuple[str, int], tuple[ChargingSession, int]] = {}
+        self.pending: dict[SessionKey, tuple[ChargingSession, int]] = {}
         self._generation = 0
         self._flusher: asyncio.Task[None] | None = None
         self._flush_wanted = asyncio.Event()
@@ -288,7 +305,7 @@ class SessionStore:
         # Never below the backup's counter: ids are never handed out twice.
         self.last_transaction_id = max(int(data.get("last_transaction_id", 0)), floor)
         self.open = {
-            int(s["transaction_id"]): ChargingSession.from_dict(s) for s in data.get("open", [])
+            session.key: session for session in map(ChargingSession.from_dict, data.get("open", []))
         }
         self.local_list_version = int(data.get("local_list_version", 0))
         self.local_list_digest = data.get("local_list_digest")
@@ -320,10 +337,8 @@ class SessionStore:
         history.append(asdict(s) for s in unwritten)
         # A session closed in the history but still open in the store (a crash between
         # the two writes) is closed.
-        for _station_id, transaction_id in history.known(
-            (s.station_id, s.transaction_id) for s in self.open.values()
-        ):
-            del self.open[transaction_id]
+        for key in history.known(list(self.open)):
+            del self.open[key]
         self.history_count = history.count()
         self.closed = [ChargingSession.from_dict(r) for r in history.recent(MAX_CLOSED_SESSIONS)]
         self.last_closed_by_station = {
@@ -427,8 +442,12 @@ class SessionStore:
         for session in self.open.values():
             self._by_station.setdefault(session.station_id, {})[session.transaction_id] = session
 
+    def get_open(self, station_id: str, transaction_id: str) -> ChargingSession | None:
+        """An open session of a station by its transaction id."""
+        return self.open.get((station_id, transaction_id))
+
     def _opened(self, session: ChargingSession) -> None:
-        self.open[session.transaction_id] = session
+        self.open[session.key] = session
         self._by_station.setdefault(session.station_id, {})[session.transaction_id] = session
         for listener in list(self.plan_listeners):
             try:
@@ -439,14 +458,14 @@ class SessionStore:
 
     def _removed(self, session: ChargingSession) -> None:
         """An open session closes (the index by station follows `open` exactly)."""
-        del self.open[session.transaction_id]
+        del self.open[session.key]
         sessions = self._by_station[session.station_id]
         del sessions[session.transaction_id]
         if not sessions:
             del self._by_station[session.station_id]
 
     async def async_find_closed(
-        self, station_id: str, transaction_id: int
+        self, station_id: str, transaction_id: str
     ) -> ChargingSession | None:
         """A closed session of a station: in memory, else in the history."""
         if (waiting := self.pending.get((station_id, transaction_id))) is not None:
@@ -470,10 +489,13 @@ class SessionStore:
         meter_start: int,
         started_at: str,
         charging_mode: str | None = None,
+        transaction_id: str | None = None,
     ) -> tuple[ChargingSession, list[ChargingSession]]:
         """Open a session (or recognise a retried StartTransaction).
 
         charging_mode: how it charges if not as its station does (its badge's mode).
+        transaction_id: the station's own id for it (None: this hub hands out the next
+        number of its counter, as OCPP 1.6 wants).
 
         Returns the session and any sessions it superseded (closed because the station
         started a new one on the same connector without stopping them).
@@ -495,9 +517,11 @@ class SessionStore:
             self._close(current)
             self._bill(current)
             superseded.append(current)
-        self.last_transaction_id += 1
+        if transaction_id is None:
+            self.last_transaction_id += 1
+            transaction_id = str(self.last_transaction_id)
         session = ChargingSession(
-            transaction_id=self.last_transaction_id,
+            transaction_id=transaction_id,
             station_id=station_id,
             connector_id=connector_id,
             id_tag=id_tag,
@@ -520,7 +544,7 @@ class SessionStore:
         self,
         *,
         station_id: str,
-        transaction_id: int,
+        transaction_id: str,
         meter_stop: int,
         stopped_at: str,
         reason: str | None,
@@ -533,7 +557,7 @@ class SessionStore:
         A stop of a transaction never seen started (the station charged while Home
         Assistant was down) is billed when its meter start is known (transactionData).
         """
-        session = self.open.get(transaction_id)
+        session = self.open.get((station_id, transaction_id))
         if session is None:
             known = await self.async_find_closed(station_id, transaction_id)
             if known is not None:
@@ -568,8 +592,9 @@ class SessionStore:
             # Ids we could still hand out are skipped, so none is ever given twice; an id
             # far ahead (a station's own numbering) is not followed, or the counter would
             # run towards the 32-bit limit stations store ids in.
-            if transaction_id - self.last_transaction_id <= UNKNOWN_ID_FOLLOW:
-                self.last_transaction_id = max(self.last_transaction_id, transaction_id)
+            number = as_number(transaction_id)
+            if number is not None and number - self.last_transaction_id <= UNKNOWN_ID_FOLLOW:
+                self.last_transaction_id = max(self.last_transaction_id, number)
         else:
             self._removed(session)
         if session.last_meter is not None and meter_stop < (
@@ -605,7 +630,7 @@ class SessionStore:
 
     def _pend(self, session: ChargingSession) -> None:
         self._generation += 1
-        self.pending[(session.station_id, session.transaction_id)] = (session, self._generation)
+        self.pending[session.key] = (session, self._generation)
 
     # --- the history ------------------------------------------------------------
 
@@ -687,10 +712,7 @@ class SessionStore:
             None if start is None else start.timestamp(),
             None if end is None else end.timestamp(),
         )
-        sessions = {
-            (str(r["station_id"]), int(r["transaction_id"])): ChargingSession.from_dict(r)
-            for r in records
-        }
+        sessions = {session.key: session for session in map(ChargingSession.from_dict, records)}
         # Not written yet (the history failing, or a session closed meanwhile).
         for key, (session, _gen) in self.pending.items():
             stopped = datetime.fromisoformat(
@@ -746,18 +768,15 @@ class SessionStore:
         self.schedule_save()
 
     def record_meter(
-        self, transaction_id: int, energy_wh: float, at: str, *, station_id: str, connector_id: int
+        self, transaction_id: str, energy_wh: float, at: str, *, station_id: str, connector_id: int
     ) -> ChargingSession | None:
         """Note the register of an open session (saved soon, not at once).
 
         Only from its own station and connector: a reading that names another session's
         transaction id is not that session's register.
         """
-        session = self.open.get(transaction_id)
-        if session is None or (session.station_id, session.connector_id) != (
-            station_id,
-            connector_id,
-        ):
+        session = self.open.get((station_id, transaction_id))
+        if session is None or session.connector_id != connector_id:
             return None
         if session.last_meter is None or energy_wh >= session.last_meter:
             session.last_meter = energy_wh

@@ -531,8 +531,12 @@ class Station:
         meter_start: int,
         timestamp: str,
         reservation_id: int | None,
-    ) -> tuple[int, IdTagInfo]:
-        """Record a StartTransaction (persisted before the answer goes out)."""
+        transaction_id: str | None = None,
+    ) -> tuple[str, IdTagInfo]:
+        """Record a StartTransaction (persisted before the answer goes out).
+
+        transaction_id: the station's own id for it (None: the hub hands one out).
+        """
         decision = self._decide(id_tag, connector_id)
         badge = self._badges.get(id_tag)
         session, superseded = await self._sessions.async_start(
@@ -547,6 +551,7 @@ class Station:
             # holder), whichever station they use.
             charging_mode=(badge.charging_mode if badge is not None else None)
             or self._sessions.holder_mode(decision.holder),
+            transaction_id=transaction_id,
         )
         for old in superseded:
             self.last_closed = old
@@ -566,7 +571,7 @@ class Station:
 
     async def stop_transaction(
         self,
-        transaction_id: int,
+        transaction_id: str,
         meter_stop: int,
         timestamp: str,
         reason: str | None,
@@ -610,7 +615,7 @@ class Station:
         return self._id_tag_info(decision)
 
     def on_meter_values(
-        self, connector_id: int, transaction_id: int | None, samples: Sequence[Sample]
+        self, connector_id: int, transaction_id: str | None, samples: Sequence[Sample]
     ) -> None:
         """Record MeterValues."""
         if (connector := self.connectors.get(connector_id)) is None:

@@ -109,7 +109,11 @@ class IdTagInfo:
 
 
 class StationHandler(Protocol):
-    """What a connection needs from the station it speaks for."""
+    """What a connection needs from the station it speaks for.
+
+    Protocol-neutral: transaction ids are text (this connection turns the numbers of
+    OCPP 1.6 into text and back).
+    """
 
     @property
     def station_id(self) -> str:
@@ -145,12 +149,16 @@ class StationHandler(Protocol):
         meter_start: int,
         timestamp: str,
         reservation_id: int | None,
-    ) -> tuple[int, IdTagInfo]:
-        """Record a new transaction, return its id and the badge's status."""
+        transaction_id: str | None = None,
+    ) -> tuple[str, IdTagInfo]:
+        """Record a new transaction, return its id and the badge's status.
+
+        transaction_id: the station's own id (None: the hub hands out a number).
+        """
 
     async def stop_transaction(
         self,
-        transaction_id: int,
+        transaction_id: str,
         meter_stop: int,
         timestamp: str,
         reason: str | None,
@@ -160,7 +168,7 @@ class StationHandler(Protocol):
         """Close a transaction."""
 
     def on_meter_values(
-        self, connector_id: int, transaction_id: int | None, samples: Sequence[Sample]
+        self, connector_id: int, transaction_id: str | None, samples: Sequence[Sample]
     ) -> None:
         """MeterValues arrived."""
 
@@ -402,8 +410,9 @@ class StationConnection(ChargePoint):  # type: ignore[misc]
         transaction_id, info = await self.handler.start_transaction(
             connector_id, id_tag, meter_start, timestamp, reservation_id
         )
+        # The hub hands out numbers to OCPP 1.6 stations (its counter).
         return call_result.StartTransaction(
-            transaction_id=transaction_id, id_tag_info=info.as_payload()
+            transaction_id=int(transaction_id), id_tag_info=info.as_payload()
         )
 
     @on(Action.stop_transaction)
@@ -421,7 +430,7 @@ class StationConnection(ChargePoint):  # type: ignore[misc]
         _check_timestamp(timestamp)
         samples = _parse_samples(transaction_data or [])
         info = await self.handler.stop_transaction(
-            transaction_id, meter_stop, timestamp, reason, id_tag, samples
+            str(transaction_id), meter_stop, timestamp, reason, id_tag, samples
         )
         return call_result.StopTransaction(id_tag_info=info.as_payload() if info else None)
 
@@ -435,7 +444,9 @@ class StationConnection(ChargePoint):  # type: ignore[misc]
         )
         samples = _parse_samples(meter_value)
         try:
-            self.handler.on_meter_values(connector_id, transaction_id, samples)
+            self.handler.on_meter_values(
+                connector_id, None if transaction_id is None else str(transaction_id), samples
+            )
         except Exception as err:  # as the library does: InternalError, connection kept
             _LOGGER.exception("Station %s: error while handling MeterValues", self.id)
             await self._send(msg.create_call_error(err).to_json())
@@ -608,9 +619,15 @@ class StationConnection(ChargePoint):  # type: ignore[misc]
         )
         return str(result.status)
 
-    async def remote_stop(self, transaction_id: int) -> str:
-        """Stop a transaction remotely."""
-        result = await self._command(call.RemoteStopTransaction(transaction_id=transaction_id))
+    async def remote_stop(self, transaction_id: str) -> str:
+        """Stop a transaction remotely (OCPP 1.6 knows numbers only)."""
+        try:
+            number = int(transaction_id)
+        except ValueError:
+            number = None
+        if number is None or str(number) != transaction_id:
+            raise CommandError(f"{transaction_id!r} is not an OCPP 1.6 transaction id")
+        result = await self._command(call.RemoteStopTransaction(transaction_id=number))
         return str(result.status)
 
     async def reset(self, reset_type: str) -> str:

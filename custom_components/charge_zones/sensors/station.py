@@ -34,6 +34,7 @@ from ..entity import (
 )
 from ..site import Site
 from ..stations import FALLBACKS, Station
+from ..transaction_ids import public_id
 
 CONNECTOR_STATUSES = [
     "available",
@@ -116,7 +117,7 @@ def _active_badge_attrs(station: Station) -> dict[str, Any] | None:
     return {
         "tag": sessions[0].id_tag,
         "connector": sessions[0].connector_id,
-        "transaction_id": sessions[0].transaction_id,
+        "transaction_id": public_id(sessions[0].transaction_id),
     }
 
 
