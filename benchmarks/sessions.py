@@ -230,17 +230,19 @@ def _on_disk(config_dir: Path, entry_id: str) -> tuple[dict[tuple[str, int], dic
     """The closed sessions on disk: in the history and waiting in the small store."""
     import sqlite3  # noqa: PLC0415
 
-    found: dict[tuple[str, int], dict[str, Any]] = {}
+    # Keyed by station and transaction id as text (stored as text since ids became text;
+    # as numbers by earlier versions).
+    found: dict[tuple[str, str], dict[str, Any]] = {}
     db = sqlite3.connect(_history_path(config_dir, entry_id))
     for (data,) in db.execute("SELECT data FROM sessions WHERE station_id LIKE 'KILL-%'"):
         record = json.loads(data)
-        found[(record["station_id"], record["transaction_id"])] = record
+        found[(record["station_id"], str(record["transaction_id"]))] = record
     db.close()
     store = json.loads((config_dir / ".storage" / f"charge_zones.{entry_id}.sessions").read_text())[
         "data"
     ]
     for record in store.get("pending", []):
-        found[(record["station_id"], record["transaction_id"])] = record
+        found[(record["station_id"], str(record["transaction_id"]))] = record
     return found, store
 
 
@@ -273,7 +275,7 @@ async def kill_cycles(
         hass.stop()
     found, store = _on_disk(config_dir, entry_id)
     lost = duplicated = wrong_wh = 0
-    truth = {(c.station_id, tid): wh for c in chargers for tid, wh in c.sessions.items()}
+    truth = {(c.station_id, str(tid)): wh for c in chargers for tid, wh in c.sessions.items()}
     for key, energy in truth.items():
         record = found.get(key)
         if record is None:

@@ -518,6 +518,24 @@ class SimulatedStation(ChargePoint):  # type: ignore[misc]
         return call_result.DataTransfer(status="Accepted", data=self.behaviour.data_transfer_answer)
 
 
+def basic_auth(station_id: str, password: str | None) -> dict[str, str]:
+    """The HTTP Basic header of security profile 1 (user: the station id), if a password."""
+    if password is None:
+        return {}
+    token = b64encode(f"{station_id}:{password}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+async def close_link(connection: ClientConnection | None, task: asyncio.Task[None] | None) -> None:
+    """Close a simulated station's websocket and stop its message loop."""
+    if connection is not None:
+        await connection.close()
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 class StationClient:
     """Connects a simulated station and runs its message loop in the background."""
 
@@ -543,14 +561,10 @@ class StationClient:
 
     async def connect(self) -> SimulatedStation:
         """Open the websocket (subprotocol ocpp1.6) and start answering."""
-        headers = {}
-        if self.password is not None:
-            token = b64encode(f"{self.station_id}:{self.password}".encode()).decode()
-            headers["Authorization"] = f"Basic {token}"
         self.connection = await connect(
             self.url,
             subprotocols=["ocpp1.6"],  # type: ignore[list-item]
-            additional_headers=headers,
+            additional_headers=basic_auth(self.station_id, self.password),
             ssl=self.ssl,
         )
         self.station = SimulatedStation(
@@ -568,13 +582,8 @@ class StationClient:
 
     async def close(self) -> None:
         """Close the websocket and stop the loop."""
-        if self.connection is not None:
-            await self.connection.close()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await close_link(self.connection, self._task)
+        self._task = None
 
     async def __aenter__(self) -> SimulatedStation:
         return await self.connect()

@@ -277,15 +277,16 @@ CREATE TABLE sessions (
     PRIMARY KEY (station_id, transaction_id)
 );
 CREATE INDEX sessions_by_stop ON sessions (stopped_ts);
-PRAGMA user_version=1;
 """
 
 
-def _schema_1_file(path: Path, records: list[dict[str, Any]]) -> None:
+def _schema_1_file(path: Path, records: list[dict[str, Any]], version: int = 1) -> None:
+    """A history file of schema 1 (`version`: 0 for one whose version was never set,
+    as a crash between the table and the version could leave it)."""
     import sqlite3
 
     db = sqlite3.connect(path)
-    db.executescript(_SCHEMA_1)
+    db.executescript(_SCHEMA_1 + f"PRAGMA user_version={version};")
     db.executemany(
         "INSERT INTO sessions VALUES (?, ?, ?, ?, ?)",
         [
@@ -303,7 +304,8 @@ def _schema_1_file(path: Path, records: list[dict[str, Any]]) -> None:
     db.close()
 
 
-def test_history_of_schema_1_migrates_to_text_ids(tmp_path: Path) -> None:
+@pytest.mark.parametrize("version", [1, 0])
+def test_history_of_schema_1_migrates_to_text_ids(tmp_path: Path, version: int) -> None:
     """A history file written before transaction ids became text (integer ids) is
     migrated in place: every session kept, found by its id as text, ids of one stop time
     in their numeric order, new text ids (an OCPP 2.0.1 station's) beside them."""
@@ -312,7 +314,7 @@ def test_history_of_schema_1_migrates_to_text_ids(tmp_path: Path) -> None:
     path = tmp_path / "h.db"
     nine, ten = old_session(9, 0, 1_000, 5), old_session(10, 1_000, 1_500, 5)
     ten["stopped_at"] = nine["stopped_at"]  # one stop time: the ids decide the order
-    _schema_1_file(path, [ten, nine, old_session(11, 1_500, 1_700, 3)])
+    _schema_1_file(path, [ten, nine, old_session(11, 1_500, 1_700, 3)], version)
     history = SessionHistory(path)
     assert history.count() == 3
     found = history.find(STATION_ID, "10")
@@ -331,6 +333,11 @@ def test_history_of_schema_1_migrates_to_text_ids(tmp_path: Path) -> None:
     assert {t for (t,) in db.execute("SELECT DISTINCT typeof(transaction_id) FROM sessions")} == {
         "text"
     }
+    indexes = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    assert "sessions_by_stop" in indexes
+    assert (
+        db.execute("SELECT name FROM sqlite_master WHERE name = 'sessions_v1'").fetchone() is None
+    )
     db.close()
     # Opened again: nothing migrated twice.
     history = SessionHistory(path)

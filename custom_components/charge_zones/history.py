@@ -21,6 +21,8 @@ import sqlite3
 import threading
 from typing import Any
 
+from .transaction_ids import order_key
+
 SCHEMA_VERSION = 2
 
 _SCHEMA = """
@@ -60,7 +62,8 @@ def _migrate_1_to_2(db: sqlite3.Connection) -> None:
         db.execute("DROP TABLE sessions_v1")
         db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
     except BaseException:
-        db.execute("ROLLBACK")
+        if db.in_transaction:  # SQLite may have rolled back by itself (disk full)
+            db.execute("ROLLBACK")
         raise
     db.execute("COMMIT")
 
@@ -81,9 +84,9 @@ class SessionHistory:
             db.execute("PRAGMA journal_mode=WAL")
             # A commit is on disk when it returns (records leave the small store then).
             db.execute("PRAGMA synchronous=FULL")
-            version = int(db.execute("PRAGMA user_version").fetchone()[0])
-            if version == 1:
-                _migrate_1_to_2(db)
+            columns = {row[1]: row[2] for row in db.execute("PRAGMA table_info(sessions)")}
+            if columns.get("transaction_id", "TEXT").upper() == "INTEGER":
+                _migrate_1_to_2(db)  # schema 1 (its version number may not have been set)
             db.executescript(_SCHEMA)
             db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             self._db = db
@@ -114,7 +117,8 @@ class SessionHistory:
                     rows,
                 )
             except BaseException:
-                db.execute("ROLLBACK")
+                if db.in_transaction:  # SQLite may have rolled back by itself (disk full)
+                    db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
         return len(rows)
@@ -176,7 +180,7 @@ class SessionHistory:
 
     def stopped_between(self, start: float | None, end: float | None) -> list[dict[str, Any]]:
         """Sessions stopped in [start, end) (epoch seconds; None: unbounded), by stop."""
-        query = "SELECT data FROM sessions"
+        query = "SELECT stopped_ts, transaction_id, data FROM sessions"
         where: list[str] = []
         args: list[float] = []
         if start is not None:
@@ -187,14 +191,11 @@ class SessionHistory:
             args.append(end)
         if where:
             query += " WHERE " + " AND ".join(where)
-        # Numbers (OCPP 1.6 ids) in their order, then the others.
-        query += (
-            " ORDER BY stopped_ts, transaction_id GLOB '*[^0-9]*',"
-            " CAST(transaction_id AS INTEGER), transaction_id"
-        )
         with self._lock:
             rows = self._conn().execute(query, args).fetchall()
-        return [json.loads(data) for (data,) in rows]
+        # By stop, then the hub's numbers (OCPP 1.6 ids) in their order, then the others.
+        rows.sort(key=lambda row: (row[0], order_key(str(row[1]))))
+        return [json.loads(data) for (_ts, _tid, data) in rows]
 
     def seen(self) -> tuple[set[str], set[str]]:
         """Stations and (upper-case) badges that have sessions kept."""

@@ -58,7 +58,7 @@ from .billing import (
 from .const import DOMAIN
 from .dlm.solar import ChargingMode
 from .history import SessionHistory
-from .transaction_ids import as_number, transaction_key
+from .transaction_ids import as_number
 
 STORAGE_VERSION = 1
 # A reading stamped this far (s) from Home Assistant's clock is not live (queued offline,
@@ -162,7 +162,8 @@ class ChargingSession:
         """Rebuild from storage."""
         fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         # Stored by versions before ids became text: a number.
-        fields["transaction_id"] = transaction_key(fields["transaction_id"])
+        if isinstance(fields["transaction_id"], int):
+            fields["transaction_id"] = str(fields["transaction_id"])
         return cls(**fields)
 
     @property
@@ -441,10 +442,6 @@ class SessionStore:
         self._by_station = {}
         for session in self.open.values():
             self._by_station.setdefault(session.station_id, {})[session.transaction_id] = session
-
-    def get_open(self, station_id: str, transaction_id: str) -> ChargingSession | None:
-        """An open session of a station by its transaction id."""
-        return self.open.get((station_id, transaction_id))
 
     def _opened(self, session: ChargingSession) -> None:
         self.open[session.key] = session
