@@ -854,8 +854,7 @@ class LoadManager:
         """Whether a Scheduled session may charge now: its plan, else the hub's window."""
         for session in station.open_sessions():
             if connector in (0, session.connector_id) and (
-                (planned := self.session_windows.get((session.station_id, session.transaction_id)))
-                is not None
+                (planned := self.session_windows.get(session.key)) is not None
             ):
                 return planned
         return self.schedule_open

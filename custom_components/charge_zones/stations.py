@@ -531,12 +531,8 @@ class Station:
         meter_start: int,
         timestamp: str,
         reservation_id: int | None,
-        transaction_id: str | None = None,
     ) -> tuple[str, IdTagInfo]:
-        """Record a StartTransaction (persisted before the answer goes out).
-
-        transaction_id: the station's own id for it (None: the hub hands one out).
-        """
+        """Record a StartTransaction (persisted before the answer goes out)."""
         decision = self._decide(id_tag, connector_id)
         badge = self._badges.get(id_tag)
         session, superseded = await self._sessions.async_start(
@@ -551,7 +547,6 @@ class Station:
             # holder), whichever station they use.
             charging_mode=(badge.charging_mode if badge is not None else None)
             or self._sessions.holder_mode(decision.holder),
-            transaction_id=transaction_id,
         )
         for old in superseded:
             self.last_closed = old

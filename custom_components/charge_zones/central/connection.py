@@ -149,12 +149,8 @@ class StationHandler(Protocol):
         meter_start: int,
         timestamp: str,
         reservation_id: int | None,
-        transaction_id: str | None = None,
     ) -> tuple[str, IdTagInfo]:
-        """Record a new transaction, return its id and the badge's status.
-
-        transaction_id: the station's own id (None: the hub hands out a number).
-        """
+        """Record a new transaction, return its id (the hub's number) and the badge's status."""
 
     async def stop_transaction(
         self,
